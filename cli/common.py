@@ -1,0 +1,53 @@
+"""Shared CLI plumbing: global options, progress, one-line errors, batch summaries."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import click
+
+from midivae.errors import MidivaeError
+
+
+@dataclass
+class Options:
+    """Global flags of the ``midivae`` group."""
+
+    quiet: bool = False
+    debug: bool = False
+
+    @property
+    def show_progress(self) -> bool:
+        """Progress goes to stderr only when it is a terminal and ``--quiet`` is off."""
+        return not self.quiet and sys.stderr.isatty()
+
+
+def options() -> Options:
+    ctx = click.get_current_context()
+    obj = ctx.find_object(Options)
+    return obj if obj is not None else Options()
+
+
+def notice(message: str) -> None:
+    """A one-line notice on stderr (shown even when progress is off, unless --quiet)."""
+    if not options().quiet:
+        click.echo(f"notice: {message}", err=True)
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr, only on a terminal and without --quiet."""
+    if options().show_progress:
+        click.echo(message, err=True)
+
+
+def report_error(error: BaseException) -> None:
+    """Print ``error: FILE: problem`` (a traceback too under --debug)."""
+    if options().debug:
+        import traceback
+
+        traceback.print_exception(error)
+    if isinstance(error, MidivaeError):
+        click.echo(f"error: {error}", err=True)
+    else:
+        click.echo(f"error: {type(error).__name__}: {error}", err=True)

@@ -1,0 +1,54 @@
+"""Entry point: a click group whose subcommands are imported only when invoked.
+
+``midivae --help`` and ``--version`` never import torch or numba.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from midivae import __version__
+
+# command name -> (module under midivae.cli, attribute, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "resynth": ("resynth", "resynth", "Analyse audio, drop the phase, reconstruct it (round trip)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute, _ = COMMANDS[cmd_name]
+        module = importlib.import_module(f"midivae.cli.{module_name}")
+        return getattr(module, attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="midivae")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
+    """midivae: audio <-> MIDI through cross-modal variational auto-encoders."""
+    from midivae.cli.common import Options
+
+    ctx.obj = Options(quiet=quiet, debug=debug)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(standalone_mode=True))

@@ -1,0 +1,1 @@
+"""Shipped presets, installed as package data ``midivae/presets`` (one folder per preset)."""
