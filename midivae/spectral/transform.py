@@ -6,11 +6,21 @@ contiguous ``(n_bands, count)`` block, so each FFT-friendly length is one batche
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.fft
 from numba import njit
 
 from midivae.spectral.frame import NSGTFrame
+
+
+class BandGroup(NamedTuple):
+    """Bands sharing one coefficient count: rows ``bands`` of a block starting at ``start``."""
+
+    bands: np.ndarray
+    count: int
+    start: int
 
 
 @njit(cache=True, nogil=True)
@@ -34,8 +44,21 @@ def _gather(spectrum, length, centers, lengths, windows, window_offsets, offsets
 
 
 @njit(cache=True, nogil=True)
-def _scatter(coefs, length, centers, lengths, duals, dual_offsets, sources, mirrored, offsets,
-             counts, first, last, out):
+def _scatter(
+    coefs,
+    length,
+    centers,
+    lengths,
+    duals,
+    dual_offsets,
+    sources,
+    mirrored,
+    offsets,
+    counts,
+    first,
+    last,
+    out,
+):
     """Overlap-add of each band's spectrum times its dual window into a half spectrum."""
     half = length // 2
     for k in range(half + 1):
@@ -73,11 +96,11 @@ class NSGT:
         # Order bands by coefficient count so each count is one contiguous block.
         order = np.argsort(counts, kind="stable")
         self.band_offsets = np.empty(n_real, dtype=np.int64)
-        self.groups: list[tuple[np.ndarray, int, int]] = []  # (bands, count, start)
+        self.groups: list[BandGroup] = []
         position = 0
         for count in np.unique(counts):
             bands = order[counts[order] == count]
-            self.groups.append((bands, int(count), position))
+            self.groups.append(BandGroup(bands, int(count), position))
             self.band_offsets[bands] = position + np.arange(len(bands)) * count
             position += len(bands) * int(count)
         self.size = position
@@ -129,9 +152,17 @@ class NSGT:
             raise ValueError(f"expected a signal of {self.frame.length} samples")
         spectrum = scipy.fft.rfft(signal)
         coefs = np.empty(self.size, dtype=self.complex_dtype)
-        _gather(spectrum, self.frame.length, self.frame.centers[: self.frame.n_real],
-                self._lengths[: self.frame.n_real], self._windows, self._window_offsets,
-                self.band_offsets, self.band_counts, coefs)
+        _gather(
+            spectrum,
+            self.frame.length,
+            self.frame.centers[: self.frame.n_real],
+            self._lengths[: self.frame.n_real],
+            self._windows,
+            self._window_offsets,
+            self.band_offsets,
+            self.band_counts,
+            coefs,
+        )
         for view in self.group_views(coefs):
             view[:] = scipy.fft.ifft(view, axis=1, overwrite_x=True)
         return coefs
@@ -142,9 +173,21 @@ class NSGT:
         for view in self.group_views(spectra):
             view[:] = scipy.fft.fft(view, axis=1, overwrite_x=True)
         half = np.empty(self.frame.length // 2 + 1, dtype=self.complex_dtype)
-        _scatter(spectra, self.frame.length, self._atom_centers, self._atom_lengths,
-                 self._duals, self._dual_offsets, self._atom_sources, self._atom_mirrored,
-                 self.band_offsets, self.band_counts, self._atom_first, self._atom_last, half)
+        _scatter(
+            spectra,
+            self.frame.length,
+            self._atom_centers,
+            self._atom_lengths,
+            self._duals,
+            self._dual_offsets,
+            self._atom_sources,
+            self._atom_mirrored,
+            self.band_offsets,
+            self.band_counts,
+            self._atom_first,
+            self._atom_last,
+            half,
+        )
         return scipy.fft.irfft(half, n=self.frame.length)
 
     def band(self, coefs: np.ndarray, band: int) -> np.ndarray:

@@ -1,0 +1,145 @@
+"""Audio -> magnitude frames on the uniform grid, in blocks of bounded memory.
+
+A signal is treated as zero outside its ends. It is cut into blocks of ``block_frames`` frames
+(an FFT-friendly length), each with ``pad_frames`` of real context (or zeros) on both sides so
+that the longest windows (~2.5 s at 27.5 Hz) see what a whole-file transform would; only the
+central frames of each block are kept. Memory is bounded by one block, whatever the length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+import numpy as np
+
+from midivae.spectral.config import SpectralConfig
+from midivae.spectral.frame import cached_frame, friendly_length
+from midivae.spectral.grid import band_to_grid, grid_to_band
+from midivae.spectral.transform import NSGT
+
+
+@lru_cache(maxsize=8)
+def transform_for(config: SpectralConfig, n_frames: int, dtype: str = "float64") -> NSGT:
+    """The cached NSGT pair for a block of ``n_frames`` frames."""
+    frame = cached_frame(
+        config.fmin,
+        config.bins_per_octave,
+        config.n_bins,
+        config.sample_rate,
+        n_frames * config.hop_length,
+    )
+    return NSGT(frame, dtype=np.dtype(dtype))
+
+
+def n_frames_for(n_samples: int, config: SpectralConfig) -> int:
+    """Frames covering ``n_samples`` samples: frame ``i`` is centred on sample ``i * hop``."""
+    return n_samples // config.hop_length + 1
+
+
+def block_plan(n_frames: int, config: SpectralConfig) -> tuple[int, list[int]]:
+    """Block length (frames) and the first kept frame of each block for ``n_frames`` frames."""
+    pad = config.pad_frames
+    if n_frames + 2 * pad <= config.block_frames:
+        return friendly_length(n_frames + 2 * pad), [0]
+    core = config.block_frames - 2 * pad
+    return config.block_frames, list(range(0, n_frames, core))
+
+
+def block_signal(audio: np.ndarray, first_frame: int, block_frames: int, config: SpectralConfig):
+    """The zero-extended samples of a block whose kept frames start at ``first_frame``."""
+    hop = config.hop_length
+    start = (first_frame - config.pad_frames) * hop
+    length = block_frames * hop
+    block = np.zeros(length, dtype=np.float64)
+    lo, hi = max(start, 0), min(start + length, len(audio))
+    if hi > lo:
+        block[lo - start : hi - start] = audio[lo:hi]
+    return block
+
+
+def band_scale(nsgt: NSGT) -> np.ndarray:
+    """Per-band factor turning |coefficient| into sinusoid amplitude (``2 M_k / L``)."""
+    return 2.0 * nsgt.band_counts / nsgt.frame.length
+
+
+def coefs_to_grid(nsgt: NSGT, coefs: np.ndarray, config: SpectralConfig) -> np.ndarray:
+    """Amplitudes of the model bands ``(n_frames, n_bins)`` from a flat coefficient buffer."""
+    n_frames = nsgt.frame.length // config.hop_length
+    out = np.empty((n_frames, config.n_bins), dtype=np.float32)
+    scale = band_scale(nsgt)
+    for group, view in zip(nsgt.groups, nsgt.group_views(coefs), strict=True):
+        model = (group.bands >= 1) & (group.bands <= config.n_bins)
+        if not model.any():
+            continue
+        bands = group.bands[model]
+        amplitude = np.abs(view[model]) * scale[bands, None]
+        out[:, bands - 1] = band_to_grid(amplitude, n_frames).T
+    return out
+
+
+def grid_to_band_amplitudes(nsgt: NSGT, frames: np.ndarray) -> np.ndarray:
+    """Target |coefficients| (flat buffer layout, real) from amplitude frames of one block.
+
+    DC and Nyquist bands, which the model does not see, get zero.
+    """
+    n_bins = frames.shape[1]
+    target = np.zeros(nsgt.size, dtype=nsgt.real_dtype)
+    scale = band_scale(nsgt)
+    for group, rows in zip(nsgt.groups, nsgt.group_views(target), strict=True):
+        model = (group.bands >= 1) & (group.bands <= n_bins)
+        if model.any():
+            bands = group.bands[model]
+            amplitude = grid_to_band(np.ascontiguousarray(frames[:, bands - 1].T), group.count)
+            rows[model] = np.maximum(amplitude, 0.0) / scale[bands, None]
+    return target
+
+
+def iter_blocks(n_frames: int, config: SpectralConfig) -> Iterator[tuple[int, int, int]]:
+    """``(block_frames, first_frame, n_kept)`` for each block covering ``n_frames`` frames."""
+    block_frames, firsts = block_plan(n_frames, config)
+    core = block_frames - 2 * config.pad_frames
+    for first in firsts:
+        yield block_frames, first, min(core, n_frames - first)
+
+
+def analyse(audio: np.ndarray, config: SpectralConfig | None = None) -> np.ndarray:
+    """Constant-Q NSGT amplitudes of mono audio on the uniform frame grid.
+
+    Parameters
+    ----------
+    audio : np.ndarray, shape (n_samples,)
+        Mono audio at ``config.sample_rate``.
+    config : SpectralConfig, optional
+        Analysis settings (defaults to ``SpectralConfig()``).
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames, n_bins), float32
+        Amplitude per band and frame (a full-scale sine at a band centre reads 1.0); frame
+        ``i`` is centred on sample ``i * hop_length`` and ``n_frames = n_samples // hop + 1``.
+    """
+    config = config or SpectralConfig()
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ValueError("analyse expects mono audio, shape (n_samples,)")
+    n_frames = n_frames_for(len(audio), config)
+    out = np.empty((n_frames, config.n_bins), dtype=np.float32)
+    pad = config.pad_frames
+    for block_frames, first, kept in iter_blocks(n_frames, config):
+        nsgt = transform_for(config, block_frames)
+        coefs = nsgt.forward(block_signal(audio, first, block_frames, config))
+        out[first : first + kept] = coefs_to_grid(nsgt, coefs, config)[pad : pad + kept]
+    return out
+
+
+def compress(amplitude: np.ndarray, config: SpectralConfig | None = None) -> np.ndarray:
+    """The model's compressed magnitudes ``log1p(log_gain * amplitude)``."""
+    config = config or SpectralConfig()
+    return np.log1p(config.log_gain * np.maximum(amplitude, 0.0)).astype(np.float32)
+
+
+def decompress(values: np.ndarray, config: SpectralConfig | None = None) -> np.ndarray:
+    """Amplitudes from compressed magnitudes (inverse of :func:`compress`)."""
+    config = config or SpectralConfig()
+    return (np.expm1(np.maximum(values, 0.0)) / config.log_gain).astype(np.float32)
