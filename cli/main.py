@@ -14,7 +14,11 @@ from midivae import __version__
 
 # command name -> (module under midivae.cli, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "resynth": ("resynth", "resynth", "Analyse audio, drop the phase, reconstruct it (round trip)."),
+    "resynth": (
+        "resynth",
+        "resynth",
+        "Analyse audio, drop the phase, reconstruct it (round trip).",
+    ),
 }
 
 

@@ -20,14 +20,18 @@ from midivae.spectral.transform import NSGT
 
 
 @lru_cache(maxsize=8)
-def transform_for(config: SpectralConfig, n_frames: int, dtype: str = "float64") -> NSGT:
-    """The cached NSGT pair for a block of ``n_frames`` frames."""
+def transform_for(
+    config: SpectralConfig, n_frames: int, *, dtype: str = "float64", on_grid: bool = True
+) -> NSGT:
+    """The cached NSGT pair for a block of ``n_frames`` frames (see ``cached_frame``)."""
     frame = cached_frame(
         config.fmin,
         config.bins_per_octave,
         config.n_bins,
         config.sample_rate,
-        n_frames * config.hop_length,
+        config.hop_length,
+        n_frames,
+        on_grid,
     )
     return NSGT(frame, dtype=np.dtype(dtype))
 

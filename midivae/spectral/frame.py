@@ -143,10 +143,41 @@ def friendly_counts(freqs: np.ndarray, sample_rate: int, length: int) -> np.ndar
     return counts
 
 
+def grid_counts(freqs: np.ndarray, sample_rate: int, length: int, n_frames: int) -> np.ndarray:
+    """Per-band coefficient counts that are whole multiples of ``n_frames``.
+
+    A band whose window fits in ``n_frames`` coefficients gets exactly ``n_frames``: its
+    coefficients are then the band signal sampled on the frame grid (bandlimited, exact),
+    rather than values interpolated from a coarser grid, which would vary with the signal
+    length. Wider bands get ``r * n_frames`` samples, ``r`` per frame.
+    """
+    lengths = window_lengths(np.asarray(freqs, dtype=np.float64), sample_rate, length)
+    n_freqs = len(freqs)
+    for band in range(n_freqs + 2, 2 * n_freqs + 2):
+        source = 2 * n_freqs + 2 - band
+        lengths[source] = lengths[band] = max(lengths[source], lengths[band])
+    return n_frames * -(-lengths // n_frames)
+
+
 @lru_cache(maxsize=8)
 def cached_frame(
-    fmin: float, bins_per_octave: int, n_bins: int, sample_rate: int, length: int
+    fmin: float,
+    bins_per_octave: int,
+    n_bins: int,
+    sample_rate: int,
+    hop_length: int,
+    n_frames: int,
+    on_grid: bool,
 ) -> NSGTFrame:
-    """The runtime frame (FFT-friendly counts) for one signal length, built once per length."""
+    """The runtime frame for blocks of ``n_frames`` frames, built once per block length.
+
+    ``on_grid`` selects :func:`grid_counts` (analysis onto the frame grid); otherwise
+    :func:`friendly_counts` (the least redundant fast frame, for iterative synthesis).
+    """
     freqs = fmin * 2.0 ** (np.arange(n_bins) / bins_per_octave)
-    return build_frame(freqs, sample_rate, length, friendly_counts(freqs, sample_rate, length))
+    length = n_frames * hop_length
+    if on_grid:
+        counts = grid_counts(freqs, sample_rate, length, n_frames)
+    else:
+        counts = friendly_counts(freqs, sample_rate, length)
+    return build_frame(freqs, sample_rate, length, counts)

@@ -220,28 +220,34 @@ def reconstruct(
     out = np.zeros(n_frames * hop + 2 * config.block_frames * hop)  # offset by the left pad
     fade = settings.crossfade_frames * hop
     ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade, endpoint=False))
+    previous: tuple[int, np.ndarray] | None = None  # (first frame, signal) of the last block
     for block_frames, first, kept in iter_blocks(n_frames, config):
-        nsgt = transform_for(config, block_frames, settings.dtype)
+        nsgt = transform_for(config, block_frames, dtype=settings.dtype, on_grid=False)
         block = np.zeros((block_frames, frames.shape[1]), dtype=np.float32)
         lo, hi = max(first - pad, 0), min(first - pad + block_frames, n_frames)
         block[lo - (first - pad) : hi - (first - pad)] = frames[lo:hi]
         target = grid_to_band_amplitudes(nsgt, block)
         phases = initial_phases(nsgt, block, config, settings)
-        start = first * hop  # this block's sample 0 sits at out[start]
-        if first > 0:
-            # Continue the previous block: take its phases where the two overlap.
-            previous = nsgt.forward(out[start : start + block_frames * hop].copy())
-            overlap = _overlap_mask(nsgt, (2 * pad) * hop)
-            phases[overlap] = np.angle(previous[overlap])
+        if previous is not None:
+            # Continue the previous block's phases where the blocks overlap (up to 1.5 pads,
+            # clear of its far edge), so the cross-fade joins two signals that agree.
+            shift = (first - previous[0]) * hop
+            carried = np.zeros(nsgt.frame.length)
+            tail = previous[1][shift:]
+            carried[: len(tail)] = tail
+            overlap = _overlap_mask(nsgt, (3 * pad * hop) // 2)
+            phases[overlap] = np.angle(nsgt.forward(carried)[overlap])
         signal, _ = fast_griffin_lim(nsgt, target, phases, settings)
-        keep_lo = (pad * hop - fade // 2) if first > 0 else 0
+        start = first * hop  # this block's sample 0 sits at out[start]
+        keep_lo = (pad * hop - fade // 2) if previous is not None else 0
         keep_hi = (pad + kept) * hop + fade // 2
         piece = signal[keep_lo:keep_hi].astype(np.float64)
-        if first > 0:
+        if previous is not None:
             piece[:fade] *= ramp
             out[start + keep_lo : start + keep_lo + fade] *= 1.0 - ramp
             out[start + keep_lo + fade : start + keep_hi] = 0.0
         out[start + keep_lo : start + keep_hi] += piece
+        previous = (first, signal)
     return out[pad * hop : pad * hop + n_samples].astype(np.float32)
 
 

@@ -1,0 +1,262 @@
+"""Load, resample and save audio files (soundfile), and write any output atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from midivae.errors import MidivaeError
+
+__all__ = ["AUDIO_SUFFIXES", "atomic_output", "audio_info", "load_audio", "save_audio"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+"""Suffixes of the audio files that folders are searched for (lower case)."""
+
+_WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+_VAGUE = ("LibsndfileError", "System error", "Unspecified internal error")
+_TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
+
+logger = logging.getLogger("midivae")
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why an OS or libsndfile call failed, without the file name."""
+    text = getattr(exc, "strerror", None) or getattr(exc, "error_string", None) or str(exc)
+    return " ".join(str(text).split()).rstrip(".") or type(exc).__name__
+
+
+def _check_file(path: Path) -> None:
+    """Raise `MidivaeError` unless `path` is an existing, readable, non-empty file."""
+    try:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise MidivaeError("is a directory, not an audio file", path)
+        path.open("rb").close()
+    except (FileNotFoundError, NotADirectoryError):
+        raise MidivaeError("no such file", path) from None
+    except OSError as exc:
+        raise MidivaeError(f"cannot read: {_reason(exc)}", path) from None
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        raise MidivaeError("empty file (0 bytes)", path)
+
+
+@contextlib.contextmanager
+def _sf_errors(path: Path) -> Iterator[None]:
+    """Turn soundfile / libsndfile failures into a one-line `MidivaeError` naming `path`."""
+    try:
+        yield
+    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as exc:
+        reason = _reason(exc) if isinstance(exc, sf.LibsndfileError) else ""
+        if reason.lower().startswith("format not recognised"):
+            msg = "not an audio file (format not recognised)"
+        elif not reason or reason in _VAGUE or "regular file" in reason:
+            # the file exists and is readable (checked), so libsndfile means it cannot decode it
+            msg = "not a readable audio file (damaged or unsupported)"
+        else:
+            msg = f"cannot read audio ({reason})"
+        raise MidivaeError(msg, path) from None
+
+
+def audio_info(path: str | Path) -> tuple[int, int, float]:
+    """``(sample_rate_hz, channels, seconds)`` of an audio file, without decoding it.
+
+    Raises
+    ------
+    MidivaeError
+        The file is missing, empty, not audio, damaged or holds no samples.
+    """
+    path = Path(path)
+    _check_file(path)
+    with _sf_errors(path):
+        info = sf.info(str(path))
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise MidivaeError("no audio samples", path)
+    return int(info.samplerate), int(info.channels), info.frames / info.samplerate
+
+
+def load_audio(path: str | Path, *, sample_rate: int = 22050) -> np.ndarray:
+    """Read an audio file as mono float32 at `sample_rate`.
+
+    Channels are averaged and other rates resampled with a polyphase filter
+    (`scipy.signal.resample_poly`); both are reported as INFO notices on the
+    ``midivae`` logger.
+
+    Parameters
+    ----------
+    path : str or Path
+        WAV, FLAC, OGG, AIFF or MP3 (anything the installed libsndfile reads).
+    sample_rate : int
+        Output rate in Hz.
+
+    Returns
+    -------
+    np.ndarray, shape (n_samples,), float32
+        Samples on soundfile's [-1, 1] scale (not normalised).
+
+    Raises
+    ------
+    MidivaeError
+        The file is missing, empty, not audio, damaged, holds no samples or
+        holds NaN / infinite samples.
+    """
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    path = Path(path)
+    _check_file(path)
+    with _sf_errors(path), sf.SoundFile(str(path)) as f:
+        rate, channels, log = f.samplerate, f.channels, f.extra_info
+        data = f.read(dtype="float32", always_2d=True)
+    if data.shape[0] == 0 or rate <= 0:
+        raise MidivaeError("no audio samples", path)
+    if _TRUNCATED.search(log):
+        logger.info("%s: the file is shorter than its header says (truncated?)", path)
+    if not np.isfinite(data).all():
+        raise MidivaeError("audio contains NaN or infinite samples", path)
+    if channels > 1:
+        logger.info("%s: mixed %d channels to mono", path, channels)
+        audio = data.mean(axis=1, dtype=np.float32)
+    else:
+        audio = data[:, 0]
+    if rate != sample_rate:
+        logger.info("%s: resampled from %d Hz to %d Hz", path, rate, sample_rate)
+        g = math.gcd(rate, sample_rate)
+        audio = resample_poly(audio, sample_rate // g, rate // g)
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _claim_temp(path: Path) -> Path:
+    """Create and return an empty hidden temp file beside `path`, with the same suffix."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Write `path` all at once: yield a temp path beside it, rename it onto `path` at the end.
+
+    The temp file (``.STEM.<random>.tmp.SUFFIX``, same folder, same suffix so writers that
+    pick a format by suffix still work) is removed on any exception, KeyboardInterrupt
+    included, and the exception re-raised; `path` is then untouched.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file; missing parent folders are created.
+    overwrite : bool
+        Replace `path` if it exists; otherwise that is an error.
+
+    Yields
+    ------
+    Path
+        The (existing, empty) temp file to write to.
+
+    Raises
+    ------
+    MidivaeError
+        `path` exists and `overwrite` is False, is a directory, or cannot be written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise MidivaeError("is a directory", path)
+    if path.exists() and not overwrite:
+        raise MidivaeError("exists, use --overwrite", path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _claim_temp(path)
+    except OSError as exc:
+        raise MidivaeError(f"cannot write here: {_reason(exc)}", path) from None
+    try:
+        yield tmp
+        try:
+            (os.replace if overwrite else _link_new)(tmp, path)
+        except OSError as exc:
+            raise MidivaeError(f"cannot write: {_reason(exc)}", path) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    """Move `tmp` onto `path` unless `path` appeared meanwhile (atomic where links work)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise MidivaeError("exists, use --overwrite", path) from None
+    except OSError:  # file system without hard links: check, then rename
+        if path.exists():
+            raise MidivaeError("exists, use --overwrite", path) from None
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
+
+
+def save_audio(
+    path: str | Path, audio: np.ndarray, *, sample_rate: int = 22050, overwrite: bool = False
+) -> Path:
+    """Write float audio as 24-bit ``.wav`` or ``.flac`` (by suffix), atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file, ``.wav`` or ``.flac``.
+    audio : np.ndarray, shape (n_samples,) or (n_samples, n_channels)
+        Float samples on a [-1, 1] scale; values outside are clipped (with a warning on
+        the ``midivae`` logger), never normalised.
+    sample_rate : int
+        Hz.
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        `path`, as a Path.
+
+    Raises
+    ------
+    MidivaeError
+        Unsupported suffix, existing output without `overwrite`, or the write failed.
+    ValueError
+        `audio` is not 1-D / 2-D or holds NaN / infinite values.
+    """
+    path = Path(path)
+    fmt = _WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise MidivaeError(
+            f"cannot write {path.suffix or 'no suffix'} audio, use .wav or .flac", path
+        )
+    data = np.asarray(audio, dtype=np.float32)
+    if data.ndim not in (1, 2) or (data.ndim == 2 and not 0 < data.shape[1] <= 64):
+        raise ValueError(f"audio must be (n,) or (n, channels), got shape {data.shape}")
+    if not np.isfinite(data).all():
+        raise ValueError("audio holds NaN or infinite values")
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    n_clipped = int(np.count_nonzero(np.abs(data) > 1.0))
+    if n_clipped:
+        logger.warning("%s: clipped %d samples outside [-1, 1]", path, n_clipped)
+        data = np.clip(data, -1.0, 1.0)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        try:
+            sf.write(str(tmp), data, sample_rate, subtype="PCM_24", format=fmt)
+        except (sf.SoundFileError, OSError) as exc:
+            raise MidivaeError(f"cannot write audio: {_reason(exc)}", path) from None
+    return path

@@ -1,0 +1,42 @@
+"""Shared fixtures: a seeded rng, synthesized test signals, the nsgt reference on sys.path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # bench/nsgt_reference.py: the reference transform
+
+SR = 22050
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def harmonic_tone(seconds: float, midi: float = 60.0, *, n_harmonics: int = 8) -> np.ndarray:
+    """Notes of a decaying harmonic tone that change pitch every half second."""
+    t = np.arange(int(SR * seconds)) / SR
+    out = np.zeros_like(t)
+    pattern = [0, 4, 7, 12, 11, 7, 4, 0]
+    for i in range(int(np.ceil(seconds / 0.5))):
+        start, stop = int(i * 0.5 * SR), min(int((i + 1) * 0.5 * SR), len(t))
+        f0 = 440.0 * 2 ** ((midi + pattern[i % len(pattern)] - 69) / 12)
+        tt = t[start:stop] - t[start]
+        envelope = np.minimum(1.0, tt / 0.02) * np.exp(-2.0 * tt)
+        for h in range(1, n_harmonics + 1):
+            if f0 * h < SR / 2:
+                out[start:stop] += envelope * (0.3 / h) * np.sin(2 * np.pi * f0 * h * tt)
+    return out
+
+
+def chirp(seconds: float, f_start: float = 100.0, f_stop: float = 2000.0) -> np.ndarray:
+    """A linear chirp at amplitude 0.3."""
+    t = np.arange(int(SR * seconds)) / SR
+    rate = (f_stop - f_start) / seconds
+    return 0.3 * np.sin(2 * np.pi * (f_start * t + 0.5 * rate * t**2))
