@@ -14,6 +14,7 @@ from midivae import __version__
 
 # command name -> (module under midivae.cli, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "corpus": ("corpus", "corpus", "Build a note corpus with fluidsynth."),
     "resynth": (
         "resynth",
         "resynth",

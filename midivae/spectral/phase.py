@@ -34,7 +34,7 @@ TWO_PI = 2.0 * math.pi
 class PhaseSettings:
     """How magnitudes become audio. The defaults meet -20 dB spectral convergence."""
 
-    n_iter: int = 24
+    n_iter: int = 16
     momentum: float = 0.99
     init: str = "pghi"  # "pghi" | "random" | "zero"
     tolerance_db: float = 0.01  # stop when an iteration improves convergence by less
@@ -186,9 +186,10 @@ def fast_griffin_lim(
     target = target.astype(nsgt.real_dtype)
     coefs = (target * np.exp(1j * phases)).astype(nsgt.complex_dtype)
     previous = coefs.copy()
+    consistent = np.empty_like(coefs)
     history: list[float] = []
     for _ in range(settings.n_iter):
-        consistent = nsgt.forward(nsgt.backward(coefs))
+        nsgt.forward(nsgt.backward(coefs), out=consistent)
         magnitude = np.abs(consistent)
         history.append(spectral_convergence_db(magnitude, target))
         projected = target * consistent / np.maximum(magnitude, 1e-12)
@@ -205,11 +206,13 @@ def reconstruct(
     *,
     n_samples: int | None = None,
     settings: PhaseSettings | None = None,
+    history: list[list[float]] | None = None,
 ) -> np.ndarray:
     """Audio whose NSGT amplitudes match ``frames`` ``(n_frames, n_bins)``.
 
     Works block by block (memory bounded by one block); the result has ``n_samples``
-    samples (default ``(n_frames - 1) * hop + 1``), float32.
+    samples (default ``(n_frames - 1) * hop + 1``), float32. When ``history`` is given, each
+    block appends its spectral convergence (dB, on its own coefficients) per iteration.
     """
     config = config or SpectralConfig()
     settings = settings or PhaseSettings()
@@ -237,7 +240,9 @@ def reconstruct(
             carried[: len(tail)] = tail
             overlap = _overlap_mask(nsgt, (3 * pad * hop) // 2)
             phases[overlap] = np.angle(nsgt.forward(carried)[overlap])
-        signal, _ = fast_griffin_lim(nsgt, target, phases, settings)
+        signal, convergence = fast_griffin_lim(nsgt, target, phases, settings)
+        if history is not None:
+            history.append(convergence)
         start = first * hop  # this block's sample 0 sits at out[start]
         keep_lo = (pad * hop - fade // 2) if previous is not None else 0
         keep_hi = (pad + kept) * hop + fade // 2

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.fft
 from numba import njit
 
+from midivae.spectral import fft
 from midivae.spectral.frame import NSGTFrame
 
 
@@ -25,66 +25,72 @@ class BandGroup(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def _gather(spectrum, length, centers, lengths, windows, window_offsets, offsets, counts, out):
-    """Windowed slices of a half spectrum, re-centred at 0 into each band's coefficient slot."""
+    """Windowed slices of a half spectrum, re-centred at 0 into each band's coefficient slot.
+
+    Band ``b`` takes spectrum sample ``centers[b] + m`` (the conjugate mirror above Nyquist,
+    wrapped below 0) times window tap ``m`` into slot ``m mod counts[b]``, for ``m`` in
+    ``[-(n // 2), n - n // 2)``; the other slots are zero.
+    """
     half = length // 2
     for band in range(len(offsets)):
         n = lengths[band]
         m_count = counts[band]
         base = offsets[band]
         woff = window_offsets[band]
-        for k in range(m_count):
+        center = centers[band]
+        for k in range(n - n // 2, m_count - n // 2):
             out[base + k] = 0.0
         for m in range(-(n // 2), n - n // 2):
-            index = (centers[band] + m) % length
+            index = center + m
+            if index < 0:
+                index += length
             if index <= half:
                 value = spectrum[index]
             else:
                 value = np.conj(spectrum[length - index])
-            out[base + m % m_count] = windows[woff + m % n] * value
+            slot = m if m >= 0 else m + m_count
+            tap = m if m >= 0 else m + n
+            out[base + slot] = windows[woff + tap] * value
 
 
 @njit(cache=True, nogil=True)
 def _scatter(
-    coefs,
-    length,
-    centers,
-    lengths,
-    duals,
-    dual_offsets,
-    sources,
-    mirrored,
-    offsets,
-    counts,
-    first,
-    last,
-    out,
+    coefs, starts, sources, mirrored, first, last, weights, weight_offsets, offsets, counts, out
 ):
-    """Overlap-add of each band's spectrum times its dual window into a half spectrum."""
-    half = length // 2
-    for k in range(half + 1):
-        out[k] = 0.0
-    for atom in range(len(centers)):
-        n = lengths[atom]
+    """Overlap-add of each band's spectrum times its scaled dual window into a half spectrum.
+
+    Atom ``a`` adds ``weights[a][t] * C[m]`` at ``out[starts[a] + t]`` for
+    ``m = first[a] + t < last[a]``, where ``C`` is its source band's spectrum, read at
+    ``-m`` and conjugated for a mirrored (negative-frequency) atom.
+    """
+    out[:] = 0.0
+    for atom in range(len(starts)):
         src = sources[atom]
         m_count = counts[src]
         base = offsets[src]
-        doff = dual_offsets[atom]
-        for m in range(first[atom], last[atom]):
-            index = (centers[atom] + m) % length
-            if index > half:
-                continue
-            if mirrored[atom]:
-                value = np.conj(coefs[base + (-m) % m_count])
-            else:
-                value = coefs[base + m % m_count]
-            out[index] += value * (duals[doff + m % n] * m_count)
+        w0 = weight_offsets[atom]
+        o0 = starts[atom]
+        m0 = first[atom]
+        if mirrored[atom]:
+            for t in range(last[atom] - m0):
+                k = -(m0 + t)
+                if k < 0:
+                    k += m_count
+                out[o0 + t] += np.conj(coefs[base + k]) * weights[w0 + t]
+        else:
+            for t in range(last[atom] - m0):
+                k = m0 + t
+                if k < 0:
+                    k += m_count
+                out[o0 + t] += coefs[base + k] * weights[w0 + t]
 
 
 class NSGT:
     """The NSGT pair of one frame: ``forward`` (analysis) and ``backward`` (numba synthesis).
 
     ``dtype`` float64 is exact to rounding (and equals the ``nsgt`` package); float32 halves
-    the cost for iterative phase reconstruction.
+    the cost for iterative phase reconstruction. ``backward`` reuses internal work buffers, so
+    one instance must not run in two threads at once.
     """
 
     def __init__(self, frame: NSGTFrame, dtype: type = np.float64) -> None:
@@ -110,33 +116,40 @@ class NSGT:
         self._windows = np.concatenate(frame.windows[:n_real]).astype(self.real_dtype)
         self._window_offsets = np.concatenate(([0], np.cumsum(lengths[: n_real - 1])))
         self._build_atoms(frame, lengths)
+        self._work: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _build_atoms(self, frame: NSGTFrame, lengths: np.ndarray) -> None:
-        """Synthesis atoms: every band whose window reaches the half spectrum ``[0, L/2]``."""
-        n_all = len(frame.windows)
+        """Synthesis atoms: every band whose window reaches the half spectrum ``[0, L/2]``.
+
+        Each keeps the contiguous run of its taps that lands there, with the dual window
+        already scaled by the coefficient count (the ``nsgt`` synthesis factor).
+        """
         length, half = frame.length, frame.length // 2
-        keep, first, last = [], [], []
-        for band in range(n_all):
+        keep, first, last, weights = [], [], [], []
+        for band in range(len(frame.windows)):
             n = int(lengths[band])
             ms = np.arange(-(n // 2), n - n // 2)
             inside = np.flatnonzero((frame.centers[band] + ms) % length <= half)
-            if len(inside):
-                keep.append(band)
-                first.append(ms[inside[0]])
-                last.append(ms[inside[-1]] + 1)
+            if not len(inside):
+                continue
+            if np.any(np.diff(inside) != 1):
+                raise ValueError(f"band {band} reaches the half spectrum twice")
+            source = band if band < frame.n_real else 2 * frame.n_freqs + 2 - band
+            taps = ms[inside]
+            keep.append(band)
+            first.append(taps[0])
+            last.append(taps[-1] + 1)
+            weights.append(frame.duals[band][taps % n] * frame.n_coefs[source])
         keep_arr = np.array(keep, dtype=np.int64)
-        n_real = frame.n_real
-        mirrored = keep_arr >= n_real
-        sources = np.where(mirrored, 2 * frame.n_freqs + 2 - keep_arr, keep_arr)
-        self._atom_centers = frame.centers[keep_arr]
-        self._atom_lengths = lengths[keep_arr]
-        self._atom_sources = sources
-        self._atom_mirrored = mirrored
+        self._atom_mirrored = keep_arr >= frame.n_real
+        self._atom_sources = np.where(
+            self._atom_mirrored, 2 * frame.n_freqs + 2 - keep_arr, keep_arr
+        )
         self._atom_first = np.array(first, dtype=np.int64)
         self._atom_last = np.array(last, dtype=np.int64)
-        duals = [frame.duals[b] for b in keep]
-        self._duals = np.concatenate(duals).astype(self.real_dtype)
-        self._dual_offsets = np.concatenate(([0], np.cumsum([len(d) for d in duals[:-1]])))
+        self._atom_starts = frame.centers[keep_arr] + self._atom_first
+        self._weights = np.concatenate(weights).astype(self.real_dtype)
+        self._weight_offsets = np.concatenate(([0], np.cumsum([len(w) for w in weights[:-1]])))
 
     def group_views(self, coefs: np.ndarray) -> list[np.ndarray]:
         """``(n_bands, count)`` views of a flat coefficient buffer, one per count."""
@@ -145,13 +158,16 @@ class NSGT:
             for bands, count, start in self.groups
         ]
 
-    def forward(self, signal: np.ndarray) -> np.ndarray:
-        """Coefficients of a real signal of the frame's length, as one flat complex buffer."""
+    def forward(self, signal: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Coefficients of a real signal of the frame's length, as one flat complex buffer.
+
+        ``out`` (complex, ``size`` long) is filled and returned instead of a new buffer.
+        """
         signal = np.asarray(signal, dtype=self.real_dtype)
         if signal.shape != (self.frame.length,):
             raise ValueError(f"expected a signal of {self.frame.length} samples")
-        spectrum = scipy.fft.rfft(signal)
-        coefs = np.empty(self.size, dtype=self.complex_dtype)
+        spectrum = fft.rfft(signal)
+        coefs = np.empty(self.size, dtype=self.complex_dtype) if out is None else out
         _gather(
             spectrum,
             self.frame.length,
@@ -164,31 +180,35 @@ class NSGT:
             coefs,
         )
         for view in self.group_views(coefs):
-            view[:] = scipy.fft.ifft(view, axis=1, overwrite_x=True)
+            np.fft.ifft(view, axis=1, out=view)
         return coefs
 
     def backward(self, coefs: np.ndarray) -> np.ndarray:
         """The real signal synthesised from a flat coefficient buffer (canonical dual frame)."""
-        spectra = np.array(coefs, dtype=self.complex_dtype, copy=True)
-        for view in self.group_views(spectra):
-            view[:] = scipy.fft.fft(view, axis=1, overwrite_x=True)
-        half = np.empty(self.frame.length // 2 + 1, dtype=self.complex_dtype)
+        coefs = np.asarray(coefs, dtype=self.complex_dtype)
+        if self._work is None:  # reused across calls: fresh pages cost as much as the FFTs
+            self._work = (
+                np.empty(self.size, dtype=self.complex_dtype),
+                np.empty(self.frame.length // 2 + 1, dtype=self.complex_dtype),
+                np.empty((2, self.frame.length // 4), dtype=self.complex_dtype),
+            )
+        spectra, half, rows = self._work
+        for source, target in zip(self.group_views(coefs), self.group_views(spectra), strict=True):
+            np.fft.fft(source, axis=1, out=target)
         _scatter(
             spectra,
-            self.frame.length,
-            self._atom_centers,
-            self._atom_lengths,
-            self._duals,
-            self._dual_offsets,
+            self._atom_starts,
             self._atom_sources,
             self._atom_mirrored,
-            self.band_offsets,
-            self.band_counts,
             self._atom_first,
             self._atom_last,
+            self._weights,
+            self._weight_offsets,
+            self.band_offsets,
+            self.band_counts,
             half,
         )
-        return scipy.fft.irfft(half, n=self.frame.length)
+        return fft.irfft(half, self.frame.length, work=rows)
 
     def band(self, coefs: np.ndarray, band: int) -> np.ndarray:
         """The coefficients of one band (a view into the flat buffer)."""

@@ -1,0 +1,86 @@
+"""The instruments a corpus can be built for: names, GM programs, playable ranges, polyphony.
+
+This table is the one place that knows an instrument's range; everything else asks it.
+Ranges are sounding MIDI pitches (inclusive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from midivae.errors import MidivaeError
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One instrument of the corpus.
+
+    Attributes
+    ----------
+    name : str
+        The name used on the command line and in manifests.
+    program : int
+        General MIDI program number (0-based, as in pretty_midi).
+    low, high : int
+        Lowest and highest playable sounding MIDI pitch, inclusive.
+    polyphonic : bool
+        Whether the instrument plays chords (labels then include an 88-key vector).
+    max_polyphony : int
+        Most notes sounding at once in generated content.
+    """
+
+    name: str
+    program: int
+    low: int
+    high: int
+    polyphonic: bool = False
+    max_polyphony: int = 1
+
+    @property
+    def pitches(self) -> range:
+        """Every semitone of the playable range."""
+        return range(self.low, self.high + 1)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "program": self.program,
+            "range": [self.low, self.high],
+            "polyphonic": self.polyphonic,
+            "max_polyphony": self.max_polyphony,
+        }
+
+
+INSTRUMENTS: dict[str, Instrument] = {
+    inst.name: inst
+    for inst in (
+        Instrument("flute", 73, 60, 96),  # C4 - C7
+        Instrument("violin", 40, 55, 96),  # G3 - C7
+        Instrument("alto_sax", 65, 49, 80),  # Db3 - Ab5 (sounding)
+        Instrument("trumpet", 56, 54, 86),  # F#3 - D6 (C trumpet, as the paper's TpC)
+        Instrument("piano", 0, 21, 108, polyphonic=True, max_polyphony=8),  # A0 - C8
+    )
+}
+
+#: Instruments that play one note at a time (the slots of the ensemble preset).
+MELODY_INSTRUMENTS: tuple[str, ...] = ("flute", "violin", "alto_sax", "trumpet")
+
+#: Named mixtures made at training time (paper §4.1), in slot order.
+MIXTURES: dict[str, tuple[str, ...]] = {
+    "alto_sax+violin": ("alto_sax", "violin"),
+    "alto_sax+violin+flute": ("alto_sax", "violin", "flute"),
+    "ensemble": MELODY_INSTRUMENTS,
+}
+
+#: Number of piano keys in a multi-hot key vector (MIDI 21..108).
+N_KEYS = 88
+LOWEST_KEY = 21
+
+
+def get_instrument(name: str) -> Instrument:
+    """The instrument called ``name``, or a MidivaeError listing the known ones."""
+    try:
+        return INSTRUMENTS[name]
+    except KeyError:
+        known = ", ".join(INSTRUMENTS)
+        raise MidivaeError(f"unknown instrument (known: {known})", name) from None
