@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 
@@ -23,16 +24,29 @@ class Options:
         return not self.quiet and sys.stderr.isatty()
 
 
+class _NoticeHandler(logging.Handler):
+    """Library notices (the ``midivae`` logger) as ``notice: ...`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "warning" if record.levelno >= logging.WARNING else "notice"
+        click.echo(f"{prefix}: {record.getMessage()}", err=True)
+
+
+def configure_logging(quiet: bool) -> None:
+    """Show the library's notices on stderr (warnings only under ``--quiet``)."""
+    logger = logging.getLogger("midivae")
+    for handler in list(logger.handlers):
+        if isinstance(handler, _NoticeHandler):
+            logger.removeHandler(handler)
+    logger.addHandler(_NoticeHandler())
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
 def options() -> Options:
     ctx = click.get_current_context()
     obj = ctx.find_object(Options)
     return obj if obj is not None else Options()
-
-
-def notice(message: str) -> None:
-    """A one-line notice on stderr (shown even when progress is off, unless --quiet)."""
-    if not options().quiet:
-        click.echo(f"notice: {message}", err=True)
 
 
 def progress(message: str) -> None:

@@ -49,9 +49,10 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
     """midivae: audio <-> MIDI through cross-modal variational auto-encoders."""
-    from midivae.cli.common import Options
+    from midivae.cli.common import Options, configure_logging
 
     ctx.obj = Options(quiet=quiet, debug=debug)
+    configure_logging(quiet)
 
 
 def main() -> None:

@@ -1,0 +1,108 @@
+"""The command line: fast help, the batch contract, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from click.testing import CliRunner
+from conftest import SR, harmonic_tone
+
+from midivae import __version__
+from midivae.cli.main import cli
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from midivae.cli.main import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_help_and_version_import_nothing_heavy():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from midivae.cli.main import cli\n"
+        "r = CliRunner().invoke(cli, ['--help'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "assert 'resynth' in r.output\n"
+        "print(sorted(m for m in ('torch', 'numba', 'scipy', 'music21') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert run("--version").stdout.strip() == f"midivae, version {__version__}"
+
+
+def test_unknown_option_is_a_usage_error():
+    result = CliRunner().invoke(cli, ["resynth", "--bogus", "x.wav"])
+    assert result.exit_code == 2
+
+
+def _tone(path: Path, seconds: float = 1.5, rate: int = SR, channels: int = 1) -> Path:
+    audio = harmonic_tone(seconds)
+    if rate != SR:
+        audio = np.interp(np.arange(int(seconds * rate)) * SR / rate, np.arange(len(audio)), audio)
+    if channels == 2:
+        audio = np.stack([audio, audio], axis=1)
+    sf.write(path, audio, rate)
+    return path
+
+
+def test_resynth_one_file_beside_input(tmp_path):
+    source = _tone(tmp_path / "tone.wav")
+    done = run("resynth", str(source))
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "tone.resynth.wav"
+    audio, rate = sf.read(out)
+    assert rate == SR and len(audio) == int(1.5 * SR)
+    assert "spectral convergence" in done.stdout
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_existing_output_is_untouched_without_overwrite(tmp_path):
+    source = _tone(tmp_path / "tone.wav")
+    target = tmp_path / "out.wav"
+    target.write_bytes(b"precious")
+    done = run("resynth", str(source), "-o", str(target))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[0] == f"error: {target}: exists, use --overwrite"
+    assert target.read_bytes() == b"precious"
+    done = run("resynth", str(source), "-o", str(target), "--overwrite")
+    assert done.returncode == 0 and sf.info(target).frames == int(1.5 * SR)
+
+
+def test_folder_with_a_bad_file_finishes_the_others(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _tone(folder / "a.wav")
+    _tone(folder / "c.flac", rate=44100, channels=2)
+    (folder / "b.wav").write_text("not audio at all")
+    done = run("--debug", "resynth", str(folder), "-o", str(tmp_path / "out"))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert any(line.startswith(f"error: {folder / 'b.wav'}: ") for line in lines)
+    assert lines[-1] == "2 ok, 1 failed"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a.resynth.wav",
+        "c.resynth.wav",
+    ]
+    assert any("notice:" in line and "44100" in line for line in lines)
+
+
+def test_quiet_hides_notices(tmp_path):
+    source = _tone(tmp_path / "tone.flac", rate=44100)
+    done = run("--quiet", "resynth", str(source))
+    assert done.returncode == 0 and done.stderr == "" and done.stdout == ""
+
+
+def test_missing_input_is_one_line(tmp_path):
+    done = run("resynth", str(tmp_path / "nope.wav"))
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"error: {tmp_path / 'nope.wav'}: no such file"
+    assert "Traceback" not in done.stderr
