@@ -106,3 +106,41 @@ def test_missing_input_is_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"error: {tmp_path / 'nope.wav'}: no such file"
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_keeps_finished_outputs_and_leaves_no_partial(tmp_path):
+    import signal
+    import time
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "abcdef":
+        _tone(folder / f"{name}.wav", seconds=8.0)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from midivae.cli.main import main; main()",
+            "resynth",
+            str(folder),
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out / "a.resynth.wav").exists():
+        time.sleep(0.02)
+    time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    finished = sorted(p.name for p in out.iterdir())
+    assert "a.resynth.wav" in finished and len(finished) < 6
+    assert all(not name.startswith(".") for name in finished)  # no temp file left
+    for name in finished:
+        assert sf.info(out / name).frames == 8 * SR  # every output present is complete
