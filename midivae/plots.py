@@ -1,0 +1,149 @@
+"""PNG pictures: piano rolls, NSGT spectrograms with notes, latent maps (matplotlib, lazily).
+
+Every function writes one PNG atomically and returns its path. Notes are
+``(onset, offset, pitch, velocity, part)`` tuples (seconds, MIDI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from midivae.audio import atomic_output
+from midivae.spectral import SpectralConfig
+
+NoteTuple = tuple[float, float, int, int, int]
+_PART_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def note_name(pitch: int) -> str:
+    """Scientific pitch name (MIDI 60 = C4)."""
+    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def _save(figure, path: Path, overwrite: bool) -> Path:
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    _pyplot().close(figure)
+    return Path(path)
+
+
+def _pitch_ticks(axis, low: float, high: float, to_y=lambda p: p) -> None:
+    """Label every C, or every natural note when the range is under two octaves."""
+    naturals = (0, 2, 4, 5, 7, 9, 11) if high - low < 24 else (0,)
+    shown = [p for p in range(int(np.floor(low)), int(np.ceil(high)) + 1) if p % 12 in naturals]
+    axis.set_yticks([to_y(p) for p in shown])
+    axis.set_yticklabels([note_name(p) for p in shown])
+
+
+def piano_roll(
+    notes: Sequence[NoteTuple],
+    path: str | Path,
+    *,
+    part_names: Sequence[str] = (),
+    title: str = "",
+    overwrite: bool = False,
+) -> Path:
+    """Notes as bars (time x pitch), one colour per part, opacity by velocity."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(12, 5))
+    if notes:
+        pitches = [n[2] for n in notes]
+        for onset, offset, pitch, velocity, part in notes:
+            colour = _PART_COLOURS[part % len(_PART_COLOURS)]
+            axis.add_patch(
+                plt.Rectangle(
+                    (onset, pitch - 0.4),
+                    max(offset - onset, 0.01),
+                    0.8,
+                    color=colour,
+                    alpha=0.25 + 0.75 * velocity / 127,
+                    linewidth=0,
+                )
+            )
+        axis.set_xlim(0, max(n[1] for n in notes) + 0.2)
+        axis.set_ylim(min(pitches) - 2, max(pitches) + 2)
+        _pitch_ticks(axis, min(pitches) - 2, max(pitches) + 2)
+    for part, name in enumerate(part_names):
+        axis.plot([], [], color=_PART_COLOURS[part % len(_PART_COLOURS)], lw=6, label=name)
+    if part_names:
+        axis.legend(loc="upper right")
+    axis.grid(axis="y", alpha=0.3)
+    axis.set_xlabel("time (s)")
+    axis.set_ylabel("pitch")
+    axis.set_title(title or f"{len(notes)} notes")
+    return _save(figure, Path(path), overwrite)
+
+
+def spectrogram(
+    compressed: np.ndarray,
+    path: str | Path,
+    *,
+    config: SpectralConfig | None = None,
+    notes: Sequence[NoteTuple] = (),
+    title: str = "",
+    overwrite: bool = False,
+) -> Path:
+    """Compressed NSGT magnitudes (frames x bins) with optional note outlines on top."""
+    config = config or SpectralConfig()
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(12, 6))
+    seconds = compressed.shape[0] * config.frame_seconds
+    axis.imshow(
+        compressed.T,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        extent=(0, seconds, -0.5, config.n_bins - 0.5),
+        interpolation="nearest",
+    )
+    for onset, offset, pitch, _velocity, part in notes:
+        colour = _PART_COLOURS[part % len(_PART_COLOURS)]
+        axis.add_patch(
+            plt.Rectangle(
+                (onset, config.midi_to_bin(pitch) - 2),
+                max(offset - onset, 0.01),
+                4,
+                fill=False,
+                edgecolor=colour,
+                linewidth=1.2,
+            )
+        )
+    _pitch_ticks(axis, 21, 21 + config.n_bins / 4, config.midi_to_bin)
+    axis.set_xlabel("time (s)")
+    axis.set_ylabel("pitch (NSGT band)")
+    axis.set_title(title or "NSGT magnitudes (log1p)")
+    return _save(figure, Path(path), overwrite)
+
+
+def latent_map(
+    points: np.ndarray,
+    colours: dict[str, np.ndarray],
+    path: str | Path,
+    *,
+    title: str = "",
+    overwrite: bool = False,
+) -> Path:
+    """2-D points (e.g. PCA of posterior means), one panel per labelling in ``colours``."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(colours), figsize=(5 * len(colours), 4.6), squeeze=False)
+    for axis, (name, values) in zip(axes[0], colours.items(), strict=True):
+        scatter = axis.scatter(points[:, 0], points[:, 1], c=values, s=3, cmap="turbo", alpha=0.6)
+        figure.colorbar(scatter, ax=axis, fraction=0.046)
+        axis.set_title(name)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.suptitle(title)
+    return _save(figure, Path(path), overwrite)

@@ -1,0 +1,43 @@
+"""Pictures are real PNGs, written atomically, never over a file without overwrite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from midivae import plots
+from midivae.errors import MidivaeError
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_piano_roll_and_spectrogram(tmp_path, rng):
+    notes = [(0.0, 0.5, 60, 100, 0), (0.5, 1.2, 64, 40, 1)]
+    roll = plots.piano_roll(notes, tmp_path / "roll.png", part_names=["a", "b"])
+    assert roll.read_bytes()[:8] == PNG
+    frames = rng.uniform(0, 3, size=(200, 416)).astype(np.float32)
+    spec = plots.spectrogram(frames, tmp_path / "spec.png", notes=notes)
+    assert spec.read_bytes()[:8] == PNG and spec.stat().st_size > 10_000
+    latent = plots.latent_map(
+        rng.standard_normal((300, 2)),
+        {"pitch class": rng.integers(0, 12, 300)},
+        tmp_path / "latent.png",
+    )
+    assert latent.read_bytes()[:8] == PNG
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latent.png", "roll.png", "spec.png"]
+
+
+def test_no_overwrite_without_permission(tmp_path):
+    target = tmp_path / "roll.png"
+    target.write_bytes(b"mine")
+    with pytest.raises(MidivaeError, match="exists"):
+        plots.piano_roll([], target)
+    assert target.read_bytes() == b"mine"
+    plots.piano_roll([], target, overwrite=True)
+    assert target.read_bytes()[:8] == PNG
+
+
+def test_note_names():
+    assert (
+        plots.note_name(60) == "C4" and plots.note_name(69) == "A4" and plots.note_name(21) == "A0"
+    )
