@@ -1,0 +1,199 @@
+"""Writing note events as MusicXML quantised to a tempo grid (music21, imported lazily)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import zipfile
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pretty_midi
+
+from midivae.audio import atomic_output
+from midivae.errors import MidivaeError
+from midivae.scores._files import warnings_as_notices
+from midivae.scores.dynamics import dynamic_name
+from midivae.scores.musicxml import MUSICXML_SUFFIXES
+from midivae.scores.types import NoteEvent, Part, Score, writer_input
+
+__all__ = ["GRID_DIVISORS", "write_musicxml"]
+
+logger = logging.getLogger("midivae")
+
+GRID_DIVISORS = (4, 3)
+"""Quantisation grid of `write_musicxml`: 16th notes and 8th-note triplets (per quarter)."""
+
+
+def write_musicxml(
+    score_or_notes: Score | Sequence[NoteEvent],
+    path: str | Path,
+    *,
+    tempo_bpm: float | None = None,
+    parts: Sequence[Part] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write notes as a MusicXML score quantised to the tempo grid, atomically.
+
+    Note starts and ends are snapped (music21 ``quantize``) to 16th notes or 8th-note
+    triplets at `tempo_bpm`, whichever is nearer; overlapping notes of a part become chords
+    tied across the changes; each note keeps its velocity (``<note dynamics>``) and
+    dynamics marks (ppp..fff) are written where the level changes. One part per instrument.
+
+    Parameters
+    ----------
+    score_or_notes : Score or sequence of NoteEvent
+        Notes in seconds (a `Score` brings its parts and tempo).
+    path : str or Path
+        ``.musicxml`` / ``.xml`` (uncompressed) or ``.mxl`` (compressed).
+    tempo_bpm : float or None
+        Quarter notes per minute of the grid and of the tempo mark; None: the score's
+        tempo, 120 for bare notes.
+    parts : sequence of Part or None
+        Part names and GM programs; None as in `write_midi`. Drum parts are skipped.
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    MidivaeError
+        Unsupported suffix, `path` exists without `overwrite`, or the write failed.
+    """
+    from music21 import instrument, stream, tempo
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in MUSICXML_SUFFIXES:
+        raise MidivaeError("cannot write this as MusicXML, use .musicxml or .mxl", path)
+    notes, parts, _, _, bpm = writer_input(score_or_notes, parts, tempo_bpm)
+    score = stream.Score()
+    for part in parts:
+        if part.is_drum:
+            logger.info("%s: percussion part %r not written", path, part.name)
+            continue
+        m21_part = stream.Part()
+        m21_part.atSoundingPitch = True  # else music21 writes sounding pitch as written
+        try:
+            inst = instrument.instrumentFromMidiProgram(part.program or 0)
+        except Exception:  # InstrumentException: program without a music21 class
+            inst = None
+        if inst is None or isinstance(inst, instrument.UnpitchedPercussion):
+            # GM 112-119 are pitched programs that music21 files under unpitched percussion
+            inst = instrument.Instrument(pretty_midi.program_to_instrument_name(part.program or 0))
+            inst.midiProgram = part.program or 0
+        inst.partName = part.name or inst.instrumentName
+        m21_part.partName = inst.partName
+        m21_part.insert(0, inst)
+        if not len(score.parts):
+            m21_part.insert(0, tempo.MetronomeMark(number=round(bpm, 3)))
+        _fill_part(m21_part, [n for n in notes if n.part == part.index], bpm)
+        score.insert(0, m21_part)
+    if not len(score.parts):
+        score.insert(0, stream.Part())
+    with warnings_as_notices(path):
+        data = GeneralObjectExporter(score).parse()  # bytes of the .musicxml document
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        try:
+            if suffix == ".mxl":
+                _write_mxl(tmp, data, f"{path.stem}.musicxml")
+            else:
+                tmp.write_bytes(data)
+        except OSError as exc:
+            raise MidivaeError(f"cannot write: {exc.strerror or exc}", path) from None
+    return path
+
+
+def _write_mxl(path: Path, data: bytes, inner: str) -> None:
+    """A compressed MusicXML archive holding `data` as `inner` (named after the output)."""
+    container = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<container><rootfiles>'
+        f'<rootfile full-path="{inner}" media-type="application/vnd.recordare.musicxml+xml"/>'
+        "</rootfiles></container>\n"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.recordare.musicxml", zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", container, zipfile.ZIP_DEFLATED)
+        archive.writestr(inner, data, zipfile.ZIP_DEFLATED)
+
+
+def _quantise(notes: Sequence[NoteEvent], bpm: float) -> list[tuple[Fraction, Fraction, int, int]]:
+    """``(on, off, pitch, velocity)`` in quarter lengths on the `GRID_DIVISORS` grid."""
+    from music21 import base, stream
+
+    points = stream.Stream()
+    markers = []
+    for n in notes:
+        pair = (base.Music21Object(), base.Music21Object())
+        points.insert(n.onset * bpm / 60.0, pair[0])
+        points.insert(n.offset * bpm / 60.0, pair[1])
+        markers.append(pair)
+    points.quantize(GRID_DIVISORS, processOffsets=True, processDurations=False, inPlace=True)
+    out = []
+    for n, (start, end) in zip(notes, markers, strict=True):
+        on = Fraction(points.elementOffset(start)).limit_denominator(48)
+        off = Fraction(points.elementOffset(end)).limit_denominator(48)
+        if off <= on:  # shorter than the grid: one grid step
+            off = on + (Fraction(1, 4) if (on * 4).denominator == 1 else Fraction(1, 3))
+        out.append((on, off, n.pitch, n.velocity))
+    return out
+
+
+def _restrike(
+    events: list[tuple[Fraction, Fraction, int, int]],
+) -> list[tuple[Fraction, Fraction, int, int]]:
+    """One note per pitch at a time: a note ends where the same pitch starts again.
+
+    Of notes on one pitch that start together, the longest is kept (with the loudest velocity).
+    """
+    out: list[list] = []
+    for on, off, pitch, velocity in sorted(events, key=lambda e: (e[2], e[0], -e[1])):
+        if out and out[-1][2] == pitch and out[-1][0] == on:
+            out[-1][3] = max(out[-1][3], velocity)
+            continue
+        if out and out[-1][2] == pitch and out[-1][1] > on:
+            out[-1][1] = on
+        out.append([on, off, pitch, velocity])
+    return sorted((tuple(e) for e in out), key=lambda e: (e[0], e[2]))
+
+
+def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float) -> None:
+    """Insert the quantised `notes` into `m21_part` as notes, chords, rests and ties."""
+    from music21 import chord, dynamics, note, tie
+
+    events = _restrike(_quantise(notes, bpm))
+    bounds = sorted({t for on, off, _, _ in events for t in (on, off)} | {Fraction(0)})
+    sounding: dict[int, tuple[Fraction, Fraction, int]] = {}  # pitch -> on, off, velocity
+    last_mark, k = None, 0
+    for a, b in itertools.pairwise(bounds):
+        sounding = {p: e for p, e in sounding.items() if e[1] > a}
+        while k < len(events) and events[k][0] <= a:
+            on, off, pitch, velocity = events[k]
+            sounding[pitch] = (on, off, velocity)
+            k += 1
+        if not sounding:
+            m21_part.insert(a, note.Rest(quarterLength=b - a))
+            continue
+        members = []
+        for pitch in sorted(sounding):
+            on, off, _ = sounding[pitch]
+            member = note.Note(pitch, quarterLength=b - a)
+            starts, ends = on == a, off == b
+            if not (starts and ends):
+                member.tie = tie.Tie("start" if starts else "stop" if ends else "continue")
+            members.append(member)
+        el = members[0] if len(members) == 1 else chord.Chord(members, quarterLength=b - a)
+        started = [v for on, _, v in sounding.values() if on == a]
+        velocity = max(started) if started else max(v for _, _, v in sounding.values())
+        el.volume.velocity = velocity
+        if started and dynamic_name(velocity) != last_mark:
+            last_mark = dynamic_name(velocity)
+            m21_part.insert(a, dynamics.Dynamic(last_mark))
+        m21_part.insert(a, el)
