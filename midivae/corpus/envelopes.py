@@ -1,0 +1,97 @@
+"""Attack and release envelopes of an instrument, measured on its isolated corpus notes.
+
+For every isolated note long enough to reach a steady level, the frame level (sum of band
+amplitudes) is taken relative to the note's median sustained level, aligned on the note-on
+frame (attack) and on the note-off frame (release: the tail that the labels call rest). The
+median over notes gives two gain curves, stored in every preset and applied by rendering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from midivae.corpus.store import Corpus
+
+ATTACK_FRAMES = 24  # ~0.28 s
+RELEASE_FRAMES = 64  # ~0.74 s
+FLOOR = 1e-3  # gains below -60 dB are silence
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Per-frame gains: ``attack[k]`` for the k-th frame of a note, ``release[k]`` for the
+    k-th frame after its note-off, both relative to the sustained level."""
+
+    attack: tuple[float, ...]
+    release: tuple[float, ...]
+    decay_db_per_second: float = 0.0  # level slope while a note is held (piano: negative)
+
+    def to_dict(self) -> dict:
+        return {
+            "attack": list(self.attack),
+            "release": list(self.release),
+            "decay_db_per_second": self.decay_db_per_second,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Envelope:
+        return cls(
+            tuple(float(v) for v in data["attack"]),
+            tuple(float(v) for v in data["release"]),
+            float(data.get("decay_db_per_second", 0.0)),
+        )
+
+    @classmethod
+    def flat(cls) -> Envelope:
+        """No shaping: full level from the first frame, silence after note-off."""
+        return cls((1.0,), (0.0,))
+
+    def gains(self, n_frames: int, frame_seconds: float) -> np.ndarray:
+        """Gain of each frame of a note held ``n_frames`` frames, then of its release tail."""
+        held = np.ones(n_frames)
+        k = min(n_frames, len(self.attack))
+        held[:k] = self.attack[:k]
+        sustained = n_frames - len(self.attack)
+        if sustained > 0:
+            steps = np.arange(1, sustained + 1) * frame_seconds
+            held[len(self.attack) :] = self.attack[-1] * 10.0 ** (
+                self.decay_db_per_second * steps / 20.0
+            )
+        tail = np.asarray(self.release, dtype=np.float64) * (held[-1] if n_frames else 1.0)
+        return np.concatenate([held, tail])
+
+
+def measure_envelope(corpus: Corpus) -> Envelope:
+    """The median attack and release gain curves of ``corpus``'s isolated notes."""
+    labels = corpus.labels
+    sounding = labels["pitch"] >= 0
+    isolated = labels["kind"] == 0
+    level = corpus.amplitudes().sum(axis=1)
+    attacks, releases, slopes = [], [], []
+    for start in np.flatnonzero(labels["onset"] & isolated):
+        end = start
+        while (
+            end < len(sounding) and sounding[end] and labels["item"][end] == labels["item"][start]
+        ):
+            end += 1
+        if end - start < ATTACK_FRAMES + 8 or end + RELEASE_FRAMES > len(level):
+            continue
+        steady = float(np.median(level[start + ATTACK_FRAMES : end]))
+        if steady <= 0:
+            continue
+        attacks.append(level[start : start + ATTACK_FRAMES] / steady)
+        held = 20.0 * np.log10(np.maximum(level[start + ATTACK_FRAMES : end], 1e-9))
+        slopes.append(np.polyfit(np.arange(len(held)), held, 1)[0])
+        releases.append(level[end : end + RELEASE_FRAMES] / level[max(end - 4, start) : end].mean())
+    if not attacks:
+        return Envelope.flat()
+    attack = np.clip(np.median(attacks, axis=0), 0.0, 4.0)
+    release = np.clip(np.median(releases, axis=0), 0.0, 1.0)
+    release[release < FLOOR] = 0.0
+    last = np.flatnonzero(release > 0)
+    release = release[: last[-1] + 1] if len(last) else release[:1] * 0.0
+    frame_seconds = corpus.config.frame_seconds
+    decay = min(float(np.median(slopes)) / frame_seconds, 0.0)
+    return Envelope(tuple(np.round(attack, 4)), tuple(np.round(release, 4)), round(decay, 2))
