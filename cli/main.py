@@ -15,11 +15,13 @@ from midivae import __version__
 # command name -> (module under midivae.cli, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "corpus": ("corpus", "corpus", "Build a note corpus with fluidsynth."),
+    "presets": ("presets", "presets", "List the shipped presets and their metrics."),
     "resynth": (
         "resynth",
         "resynth",
         "Analyse audio, drop the phase, reconstruct it (round trip).",
     ),
+    "train": ("train", "train", "Train a model into a preset folder."),
 }
 
 

@@ -1,0 +1,106 @@
+"""``midivae train``: fit a cross-modal VAE into a preset folder (a thin wrapper)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--instrument", required=True, help="NAME, NAME+NAME... (a mixture, one slot each) or ensemble."
+)
+@click.option(
+    "--corpus",
+    "corpus",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="FluidR3 corpus folder (or a folder of them); repeatable. Default: built in the cache.",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Your own audio folder instead (a .mid beside a file labels it).",
+)
+@click.option(
+    "--devtest",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="MuseScore_General corpus for the dev-test figures (default: the cache's).",
+)
+@click.option("--config", default=None, help="Model config (compact, compact-mixture, paper, ...).")
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 10000),
+    default=None,
+    help="Most epochs (default 40; early stopping usually ends sooner).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto = CUDA when present, else CPU.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path), help="Preset folder to write."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing preset folder.")
+def train(
+    instrument: str,
+    corpus: tuple[Path, ...],
+    data: Path | None,
+    devtest: tuple[Path, ...],
+    config: str | None,
+    epochs: int | None,
+    device: str,
+    seed: int,
+    output: Path,
+    overwrite: bool,
+) -> None:
+    """Train a model on note corpora (or your audio) into a preset folder, with its metrics."""
+    from midivae.cli.common import progress, report_error
+    from midivae.errors import MidivaeError
+    from midivae.model import CONFIGS
+    from midivae.train import parse_instruments
+
+    if corpus and data:
+        raise click.UsageError("give --corpus or --data, not both")
+    try:
+        parse_instruments(instrument)
+    except MidivaeError as error:
+        raise click.BadParameter(str(error), param_hint="--instrument") from None
+    if config is not None and config not in CONFIGS:
+        raise click.BadParameter(f"{config} (known: {', '.join(CONFIGS)})", param_hint="--config")
+    from midivae.train import train as run
+
+    command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    try:
+        preset = run(
+            instrument,
+            output,
+            corpus=corpus,
+            data=data,
+            devtest=devtest or None,
+            config=config,
+            epochs=epochs,
+            device=device,
+            seed=seed,
+            command=command,
+            overwrite=overwrite,
+            progress=progress,
+        )
+    except MidivaeError as error:
+        report_error(error)
+        sys.exit(1)
+    from midivae.evaluate import format_tables
+
+    click.echo(format_tables(preset.meta["metrics"], preset.vocabulary))
+    click.echo(
+        f"{output}: {preset.meta['size_bytes'] / 1e6:.1f} MB, "
+        f"{preset.meta['provenance']['wall_seconds']:.0f} s"
+    )

@@ -1,0 +1,248 @@
+"""The training loop over in-memory frames: Adam, KL warm-up, plateau LR, early stopping.
+
+Frames come from a ``FrameSource`` (compressed magnitudes, symbol vectors, a labelled mask);
+features are computed per batch by ``model.features`` with optional training-time
+augmentation of the spectrum (EQ tilt) and, separately, of the level input (gain jitter).
+Deterministic from the seed on CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from midivae.model.config import FeatureConfig
+from midivae.model.cross import TERMS, CrossModalVAE
+from midivae.model.features import amplitude_features, to_features
+
+#: A batch: compressed magnitudes (n, n_bins) float32, symbols (n, width) float32, labelled (n,).
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class FrameSource(Protocol):
+    """Training frames: one pass of shuffled numpy batches per epoch."""
+
+    def batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[Batch]: ...
+
+
+@dataclass
+class ArraySource:
+    """Fixed frames in memory (one instrument's split, or a fixed mixture sample)."""
+
+    magnitudes: np.ndarray  # (n, n_bins) compressed (float16 or float32)
+    symbols: np.ndarray  # (n, width) float32
+    labelled: np.ndarray  # (n,) bool
+
+    def __len__(self) -> int:
+        return len(self.magnitudes)
+
+    def batches(self, batch_size: int, rng: np.random.Generator | None) -> Iterator[Batch]:
+        n = len(self)
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+        for start in range(0, n, batch_size):
+            idx = (
+                np.sort(order[start : start + batch_size])
+                if rng is None
+                else order[start : start + batch_size]
+            )
+            yield (self.magnitudes[idx].astype(np.float32), self.symbols[idx], self.labelled[idx])
+
+
+def _tensors(batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    mags, y, lab = batch
+    return (
+        torch.from_numpy(np.ascontiguousarray(mags, np.float32)),
+        torch.from_numpy(np.ascontiguousarray(y, np.float32)).to(device),
+        torch.from_numpy(np.ascontiguousarray(lab, bool)).to(device),
+    )
+
+
+@dataclass
+class FitSettings:
+    """Optimisation and augmentation settings (stored in the preset's provenance)."""
+
+    max_epochs: int = 40
+    batch_size: int = 256
+    lr: float = 1e-3
+    lr_patience: int = 2
+    lr_factor: float = 0.5
+    patience: int = 5
+    min_epochs: int = 0
+    tilt_db_per_octave: float = 1.5
+    level_jitter_db: float = 0.0
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    """What training did: per-epoch history, the best epoch, timings."""
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+    stopped_early: bool
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` = CUDA when present, else CPU (two threads at most)."""
+    from midivae.errors import MidivaeError
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise MidivaeError("CUDA is not available on this machine", "--device")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (model initialisation); batches and mixtures take numpy seeds."""
+    torch.manual_seed(seed)
+
+
+def batch_features(
+    magnitudes: torch.Tensor,
+    features: FeatureConfig,
+    frequencies: torch.Tensor,
+    settings: FitSettings,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """Features of a batch, augmented when ``generator`` is given (training)."""
+    if generator is None or (not settings.tilt_db_per_octave and not settings.level_jitter_db):
+        return to_features(magnitudes, features)
+    n = len(magnitudes)
+    amplitude = torch.expm1(magnitudes.clamp_min(0.0)) / features.log_gain
+    level = None
+    if features.mode == "normalised":
+        rms = amplitude.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-12)
+        level = 20.0 * torch.log10(rms).clamp_min(features.floor_db)
+        if settings.level_jitter_db:
+            jitter = torch.rand(n, 1, generator=generator) * 2.0 - 1.0
+            level = level + settings.level_jitter_db * jitter
+    if settings.tilt_db_per_octave:
+        tilt = (torch.rand(n, 1, generator=generator) * 2.0 - 1.0) * settings.tilt_db_per_octave
+        octaves = torch.log2(frequencies / 1000.0)[None, :]
+        amplitude = amplitude * torch.pow(10.0, tilt * octaves / 20.0)
+    return amplitude_features(amplitude, features, level_db=level)
+
+
+def evaluate_loss(
+    model: CrossModalVAE,
+    source: ArraySource,
+    features: FeatureConfig,
+    frequencies: torch.Tensor,
+    settings: FitSettings,
+    device: torch.device,
+) -> dict[str, float]:
+    """Mean loss terms at full KL weight, posterior means (deterministic)."""
+    model.eval()
+    sums = dict.fromkeys(TERMS, 0.0)
+    with torch.no_grad():
+        for batch in source.batches(4096, None):
+            mags, y, lab = _tensors(batch, device)
+            x = batch_features(mags, features, frequencies, settings, None)
+            terms = model.loss(x.to(device), y, beta=1.0, labelled=lab)
+            for name, value in terms.as_dict().items():
+                sums[name] += value * len(mags)
+    return {name: value / len(source) for name, value in sums.items()}
+
+
+def fit(
+    model: CrossModalVAE,
+    train: FrameSource,
+    validation: ArraySource,
+    features: FeatureConfig,
+    frequencies: np.ndarray,
+    settings: FitSettings,
+    *,
+    device: torch.device | str = "cpu",
+    progress: Callable[[str], None] | None = None,
+) -> FitResult:
+    """Train ``model`` in place; restores the weights of the best validation epoch."""
+    say = progress or (lambda message: None)
+    device = torch.device(device)
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed + 1)
+    freqs = torch.as_tensor(frequencies, dtype=torch.float32)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=settings.lr_factor, patience=settings.lr_patience
+    )
+    warmup = max(model.config.warmup_epochs, 0)
+    history: list[dict[str, float]] = []
+    best, best_epoch, best_state, waited = math.inf, 0, None, 0
+    start = time.perf_counter()
+    stopped_early = False
+    for epoch in range(1, settings.max_epochs + 1):
+        tic = time.perf_counter()
+        beta = min(1.0, epoch / warmup) if warmup else 1.0
+        model.train()
+        sums, count = dict.fromkeys(TERMS, 0.0), 0
+        for batch in train.batches(settings.batch_size, rng):
+            mags, y, lab = _tensors(batch, device)
+            x = batch_features(mags, features, freqs, settings, generator)
+            terms = model.loss(x.to(device), y, beta=beta, labelled=lab)
+            optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            optimizer.step()
+            for name, value in terms.as_dict().items():
+                sums[name] += value * len(mags)
+            count += len(mags)
+        val = evaluate_loss(model, validation, features, freqs, settings, device)
+        row = {
+            "epoch": epoch,
+            "beta": beta,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - tic,
+        }
+        row |= {f"train_{k}": v / max(count, 1) for k, v in sums.items()}
+        row |= {f"val_{k}": v for k, v in val.items()}
+        history.append(row)
+        say(_epoch_line(row, settings.max_epochs))
+        if epoch >= warmup:  # the objective is fixed from here on
+            scheduler.step(val["total"])
+            if val["total"] < best:
+                best, best_epoch, waited = val["total"], epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                waited += 1
+                if waited >= settings.patience and epoch >= settings.min_epochs:
+                    stopped_early = True
+                    say(f"early stop: no better validation loss for {waited} epochs")
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        best_epoch = len(history)
+    return FitResult(history, best_epoch, len(history), time.perf_counter() - start, stopped_early)
+
+
+def _epoch_line(row: dict[str, float], max_epochs: int) -> str:
+    short = {
+        "signal_rec": "sig",
+        "signal_kl": "sigKL",
+        "symbol_rec": "sym",
+        "symbol_kl": "symKL",
+        "match": "match",
+        "cross": "cross",
+    }
+    train = " ".join(f"{s} {row['train_' + k]:.2f}" for k, s in short.items())
+    return (
+        f"epoch {int(row['epoch'])}/{max_epochs} {row['seconds']:.1f}s beta {row['beta']:.2f} "
+        f"lr {row['lr']:.1e} | train {row['train_total']:.2f} ({train}) | "
+        f"val {row['val_total']:.2f} (sig {row['val_signal_rec']:.2f} "
+        f"sym {row['val_symbol_rec']:.3f} match {row['val_match']:.2f})"
+    )

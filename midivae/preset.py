@@ -1,0 +1,349 @@
+"""Preset files: a fitted cross-modal VAE as ``model.safetensors`` + ``preset.json``; the registry.
+
+``preset.json`` holds the format version, instruments, vocabulary, spectral / feature /
+model configs, velocity calibration, provenance (command, corpus manifest hashes, seed,
+epochs, git commit, wall time) and measured metrics. Loading never unpickles: weights are
+read with safetensors and checked against the config; every failure is a one-line
+``MidivaeError`` naming the file. Shipped presets are package data, one folder per preset
+under ``midivae/presets`` (found with ``importlib.resources``); this module is ``preset``,
+singular, because ``midivae.presets`` is that data package.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from midivae.errors import MidivaeError
+from midivae.model import CrossModalVAE, FeatureConfig, ModelConfig, to_features, to_magnitudes
+from midivae.spectral import SpectralConfig
+from midivae.symbols import VELOCITY_SCALE, Vocabulary
+
+FORMAT = "midivae-preset"
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+META = "preset.json"
+CHUNK = 8192  # frames per forward pass
+
+
+class Preset:
+    """A loaded model with a numpy API: frames <-> latents <-> symbols.
+
+    Parameters
+    ----------
+    model : CrossModalVAE
+        The torch model (kept in eval mode, float32).
+    vocabulary : Vocabulary
+    spectral : SpectralConfig
+        How audio was analysed into the frames the model saw.
+    features : FeatureConfig
+        How frames become model inputs.
+    meta : dict
+        Everything else ``preset.json`` holds (provenance, metrics, calibration).
+    """
+
+    def __init__(
+        self,
+        model: CrossModalVAE,
+        vocabulary: Vocabulary,
+        spectral: SpectralConfig,
+        features: FeatureConfig,
+        meta: dict[str, Any] | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.model = model.eval().float()
+        self.vocabulary = vocabulary
+        self.spectral = spectral
+        self.features = features
+        self.meta = dict(meta or {})
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name") or (self.path.name if self.path else "unsaved"))
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        return self.vocabulary.instruments
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+    def _chunks(self, array: np.ndarray, fn) -> np.ndarray | tuple[np.ndarray, ...]:
+        outs = []
+        with torch.inference_mode():
+            for start in range(0, max(len(array), 1), CHUNK):
+                chunk = torch.as_tensor(np.asarray(array[start : start + CHUNK], np.float32))
+                out = fn(chunk)
+                outs.append(
+                    tuple(o.numpy() for o in out) if isinstance(out, tuple) else out.numpy()
+                )
+        if isinstance(outs[0], tuple):
+            return tuple(np.concatenate(parts) for parts in zip(*outs, strict=True))
+        return np.concatenate(outs)
+
+    def encode_signal(self, magnitudes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior ``(mu, logvar)``, each ``(n, latent)``, of compressed ``(n, n_bins)``."""
+        return self._chunks(
+            magnitudes, lambda m: self.model.signal.encoder(to_features(m, self.features))
+        )
+
+    def decode_signal(self, z: np.ndarray) -> np.ndarray:
+        """Compressed magnitudes ``(n, n_bins)`` decoded from latents ``(n, latent)``."""
+        return self._chunks(z, lambda t: to_magnitudes(self.model.signal.decode(t), self.features))
+
+    def encode_symbols(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior ``(mu, logvar)`` of symbol vectors ``(n, width)`` (``vocabulary.encode``)."""
+        return self._chunks(vectors, self.model.symbol.encoder)
+
+    def symbol_vectors(self, z: np.ndarray) -> np.ndarray:
+        """Decoded per-family probabilities as one array ``(n, width)`` (continuous in [0, 1])."""
+        return self._chunks(
+            z, lambda t: self.model.symbol.probabilities(self.model.symbol.decode(t))
+        )
+
+    def decode_symbols(self, z: np.ndarray) -> dict[str, np.ndarray]:
+        """Per family key: class probabilities ``(n, classes)``, or calibrated MIDI velocity
+        ``(n,)`` for a continuous family."""
+        vectors = self.symbol_vectors(z)
+        out = {}
+        for index, family in enumerate(self.vocabulary.families):
+            block = vectors[:, self.vocabulary.span(index)]
+            key = self.vocabulary.key(family)
+            out[key] = self.velocity(block[:, 0]) if family.kind == "continuous" else block
+        return out
+
+    def velocity(self, value: np.ndarray) -> np.ndarray:
+        """Calibrated MIDI velocity (1-127, float) from the decoded value in [0, 1]."""
+        cal = self.meta.get("velocity_calibration") or {"scale": 1.0, "offset": 0.0}
+        midi = (cal["scale"] * np.asarray(value) + cal["offset"]) * VELOCITY_SCALE
+        return np.clip(midi, 1.0, 127.0)
+
+    def features_of(self, magnitudes: np.ndarray) -> np.ndarray:
+        """Model inputs ``(n, n_features)`` of compressed frames (``FeatureConfig``)."""
+        return self._chunks(magnitudes, lambda m: to_features(m, self.features))
+
+    def log_likelihood(self, magnitudes: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """``log p(x | z)`` of frames' model inputs under the signal decoder, ``(n,)`` nats."""
+        x = self.features_of(magnitudes)
+        signal = self.model.signal
+        joined = np.concatenate([x, np.asarray(z, np.float32)], axis=1)
+        n = x.shape[1]
+        return self._chunks(
+            joined, lambda t: signal.log_likelihood(t[:, :n], signal.decode(t[:, n:]))
+        )
+
+    def symbols_from_signal(self, magnitudes: np.ndarray) -> np.ndarray:
+        """Signal -> symbol transfer at the posterior mean: ``(n, width)`` probabilities."""
+        return self.symbol_vectors(self.encode_signal(magnitudes)[0])
+
+    def config_dict(self) -> dict[str, Any]:
+        """The configs that rebuild the model from files alone."""
+        return {
+            "vocabulary": self.vocabulary.to_dict(),
+            "spectral_config": self.spectral.to_dict(),
+            "feature_config": self.features.to_dict(),
+            "model_config": self.config.to_dict(),
+        }
+
+
+def build_model(
+    vocabulary: Vocabulary, spectral: SpectralConfig, features: FeatureConfig, config: ModelConfig
+) -> CrossModalVAE:
+    """A fresh model for a vocabulary and configs."""
+    return CrossModalVAE(features.n_features(spectral.n_bins), vocabulary.layout(), config)
+
+
+def round_weights(model: CrossModalVAE) -> None:
+    """Round parameters to float16 precision in place (what ``save_preset`` stores)."""
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            tensor.copy_(tensor.half().float())
+
+
+@contextmanager
+def _staging(folder: Path, overwrite: bool) -> Iterator[Path]:
+    """A temp folder beside ``folder``, moved into place when the block succeeds."""
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise MidivaeError("exists, use --overwrite", folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if folder.exists():
+            old = tmp.with_suffix(".old")
+            folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def save_preset(preset: Preset, folder: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``model.safetensors`` (float16) and ``preset.json`` into ``folder`` atomically."""
+    from safetensors.torch import save_file
+
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": preset.name,
+        "instruments": list(preset.instruments),
+        **preset.config_dict(),
+    }
+    meta |= {k: v for k, v in preset.meta.items() if k not in meta}
+    weights = {
+        k: v.detach().cpu().half().contiguous() for k, v in preset.model.state_dict().items()
+    }
+    with _staging(Path(folder), overwrite) as tmp:
+        save_file(weights, str(tmp / WEIGHTS), metadata={"format": FORMAT})
+        os.chmod(tmp / WEIGHTS, 0o644)
+        meta["size_bytes"] = (tmp / WEIGHTS).stat().st_size
+        (tmp / META).write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
+    preset.path = Path(folder)
+    preset.meta["size_bytes"] = meta["size_bytes"]
+    return Path(folder)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """The validated ``preset.json`` of a preset folder."""
+    path = Path(folder) / META
+    if not path.is_file():
+        raise MidivaeError("not a preset (no preset.json)", folder)
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise MidivaeError(f"unreadable preset.json ({type(exc).__name__})", path) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise MidivaeError(f"not a {FORMAT} file", path)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise MidivaeError(
+            f"preset format version {meta.get('format_version')!r}, this midivae reads "
+            f"{FORMAT_VERSION}",
+            path,
+        )
+    for key in ("vocabulary", "spectral_config", "feature_config", "model_config"):
+        if not isinstance(meta.get(key), dict):
+            raise MidivaeError(f"missing or malformed {key!r}", path)
+    return meta
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file, never unpickling; one-line errors naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise MidivaeError("missing weights file", path)
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        header_len = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+        if not 2 <= header_len <= size - 8:
+            raise MidivaeError("not a safetensors file (bad header; pickled or truncated?)", path)
+        try:
+            json.loads(handle.read(header_len))
+        except (UnicodeDecodeError, ValueError):
+            raise MidivaeError("not a safetensors file (unreadable header)", path) from None
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MidivaeError(f"corrupt safetensors file ({reason})", path) from None
+
+
+def load_preset(name_or_dir: str | Path) -> Preset:
+    """Load a shipped preset by name, or any preset folder."""
+    folder = resolve(name_or_dir)
+    meta = read_meta(folder)
+    path = folder / META
+    try:
+        vocabulary = Vocabulary.from_dict(meta["vocabulary"])
+        spectral = SpectralConfig.from_dict(meta["spectral_config"])
+        features = FeatureConfig.from_dict(meta["feature_config"])
+        config = ModelConfig.from_dict(meta["model_config"])
+    except MidivaeError as exc:
+        raise MidivaeError(exc.message, path) from None
+    model = build_model(vocabulary, spectral, features, config)
+    weights_path = folder / WEIGHTS
+    weights = _read_weights(weights_path)
+    expected = model.state_dict()
+    if set(weights) != set(expected):
+        missing = sorted(set(expected) - set(weights)) or sorted(set(weights) - set(expected))
+        raise MidivaeError(f"weights do not match preset.json (e.g. {missing[0]})", weights_path)
+    for key, tensor in weights.items():
+        if tensor.shape != expected[key].shape or not tensor.is_floating_point():
+            raise MidivaeError(
+                f"tensor {key} has shape {tuple(tensor.shape)}, "
+                f"expected {tuple(expected[key].shape)}",
+                weights_path,
+            )
+        if not torch.isfinite(tensor).all():
+            raise MidivaeError(f"tensor {key} holds non-finite values", weights_path)
+    model.load_state_dict({k: v.float() for k, v in weights.items()})
+    return Preset(model, vocabulary, spectral, features, meta, folder)
+
+
+def shipped_root() -> Path:
+    return Path(str(importlib.resources.files("midivae.presets")))
+
+
+def shipped_presets() -> list[str]:
+    """Names of the presets shipped with midivae (package data folders with a preset.json)."""
+    root = shipped_root()
+    return sorted(p.name for p in root.iterdir() if (p / META).is_file())
+
+
+def resolve(name_or_dir: str | Path) -> Path:
+    """A preset folder from a shipped name or a path."""
+    candidate = Path(name_or_dir)
+    if (candidate / META).is_file():
+        return candidate
+    shipped = shipped_root() / str(name_or_dir)
+    if (shipped / META).is_file():
+        return shipped
+    if candidate.is_dir():
+        return candidate  # read_meta says what is missing
+    known = ", ".join(shipped_presets()) or "none shipped yet"
+    raise MidivaeError(f"no such preset (shipped: {known})", name_or_dir)
+
+
+def describe(folder: str | Path) -> dict[str, Any]:
+    """Name, instruments, size and headline metrics of a preset folder (for listings)."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return {
+        "name": meta.get("name", folder.name),
+        "instruments": meta.get("instruments", []),
+        "bytes": size,
+        "headline": (meta.get("metrics") or {}).get("headline", {}),
+    }

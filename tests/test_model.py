@@ -1,0 +1,162 @@
+"""The cross-modal VAE: losses, KL matching, warm-up training steps, features, configs, CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from midivae.model import CONFIGS, CrossModalVAE, FeatureConfig, get_config, kl_normal
+from midivae.model.features import to_features, to_magnitudes
+from midivae.model.fit import ArraySource, FitSettings, fit
+from midivae.symbols import Vocabulary
+
+VOCAB = Vocabulary.standard([("flute", 60, 71, False)])
+N_BINS = 64
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight other jobs for cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Compressed 'spectra' with a peak per pitch whose height follows velocity, and labels."""
+    rng = np.random.default_rng(seed)
+    pitch = rng.integers(60, 72, n)
+    velocity = rng.integers(20, 127, n)
+    bins = np.arange(N_BINS)
+    amp = (
+        (velocity[:, None] / 127.0)
+        * 0.1
+        * np.exp(-0.5 * ((bins - 4 * (pitch[:, None] - 58)) / 1.5) ** 2)
+    )
+    amp += 1e-4 * rng.random((n, N_BINS))
+    labels = {
+        "pitch": pitch,
+        "velocity": velocity,
+        "pitch_class": pitch % 12,
+        "octave": pitch // 12 - 1,
+        "dynamics": np.searchsorted([56, 96], velocity, "right"),
+    }
+    return np.log1p(1000.0 * amp).astype(np.float32), VOCAB.encode(labels)
+
+
+def small_model(features: FeatureConfig, **overrides) -> CrossModalVAE:
+    config = get_config("tiny", latent=4, signal_hidden=(64,), symbol_hidden=(32,), **overrides)
+    return CrossModalVAE(features.n_features(N_BINS), VOCAB.layout(), config)
+
+
+def test_kl_matching_term_is_zero_for_equal_posteriors_and_positive_otherwise():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(5, 8), torch.randn(5, 8)
+    assert torch.allclose(kl_normal(mu, logvar, mu, logvar), torch.zeros(5), atol=1e-6)
+    assert torch.all(kl_normal(mu, logvar, mu + 0.1, logvar) > 0)
+    assert torch.all(kl_normal(mu, logvar, mu, logvar + 0.3) > 0)
+    # against torch.distributions
+    p = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    q = torch.distributions.Normal(mu * 0.5, (0.5 * logvar * 0.3).exp())
+    ref = torch.distributions.kl_divergence(p, q).sum(-1)
+    assert torch.allclose(kl_normal(mu, logvar, mu * 0.5, logvar * 0.3), ref, atol=1e-5)
+
+
+def test_match_term_of_the_model_is_zero_when_encoders_agree():
+    model = small_model(FeatureConfig(mode="compressed")).eval()
+    x, y = synthetic(16)
+    x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
+    with torch.no_grad():
+        for layer in (model.signal.encoder.body[-1], model.symbol.encoder.body[-1]):
+            layer.weight.zero_()
+            layer.bias.fill_(0.3)
+        terms = model.loss(x_t, y_t)
+    assert abs(float(terms.match)) < 1e-6
+
+
+@pytest.mark.parametrize("mode", ["compressed", "normalised"])
+def test_training_steps_lower_total_and_both_reconstruction_losses(mode):
+    torch.manual_seed(0)
+    features = FeatureConfig(mode=mode)
+    model = small_model(features)
+    x, y = synthetic(512)
+    x_t, y_t = to_features(torch.from_numpy(x), features), torch.from_numpy(y)
+    model.eval()
+    with torch.no_grad():
+        before = model.loss(x_t, y_t)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(60):
+        loss = model.loss(x_t, y_t, beta=0.5)
+        optimizer.zero_grad()
+        loss.total.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        after = model.loss(x_t, y_t)
+    assert after.total < before.total
+    assert after.signal_rec < before.signal_rec
+    assert after.symbol_rec < before.symbol_rec
+
+
+def test_unlabelled_frames_train_only_the_signal_vae():
+    model = small_model(FeatureConfig(mode="compressed"))
+    x, y = synthetic(32)
+    terms = model.loss(
+        torch.from_numpy(x), torch.from_numpy(y), labelled=torch.zeros(32, dtype=torch.bool)
+    )
+    terms.total.backward()
+    assert all(p.grad is None or not p.grad.any() for p in model.symbol.parameters())
+    assert any(p.grad is not None and p.grad.any() for p in model.signal.parameters())
+
+
+def test_features_round_trip_to_magnitudes():
+    x, _ = synthetic(8)
+    for mode in ("compressed", "normalised"):
+        features = FeatureConfig(mode=mode)
+        back = to_magnitudes(to_features(torch.from_numpy(x), features), features)
+        np.testing.assert_allclose(back.numpy(), x, atol=1e-4)
+    normalised = FeatureConfig()
+    louder = to_features(torch.from_numpy(np.log1p(np.expm1(x) * 2.0)), normalised)
+    quiet = to_features(torch.from_numpy(x), normalised)
+    np.testing.assert_allclose(louder[:, :-1], quiet[:, :-1], atol=1e-4)  # level-free spectrum
+    np.testing.assert_allclose(louder[:, -1] - quiet[:, -1], 20 * np.log10(2) / 20.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_named_config_builds_and_runs(name):
+    config = CONFIGS[name]
+    model = CrossModalVAE(N_BINS + 1, VOCAB.layout(), config)
+    x, y = synthetic(4)
+    x_t = to_features(torch.from_numpy(x), FeatureConfig())
+    terms = model.loss(x_t, torch.from_numpy(y))
+    assert torch.isfinite(terms.total)
+    assert model.encode_signal(x_t)[0].shape == (4, config.latent)
+
+
+def test_fit_is_deterministic_and_stops():
+    x, y = synthetic(600)
+    features = FeatureConfig()
+    train = ArraySource(x[:500], y[:500], np.ones(500, bool))
+    val = ArraySource(x[500:], y[500:], np.ones(100, bool))
+    freqs = 27.5 * 2 ** (np.arange(N_BINS) / 48)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = small_model(features)
+        result = fit(model, train, val, features, freqs, FitSettings(max_epochs=3, seed=3))
+        runs.append((result.history[-1]["val_total"], model.signal.logvar.detach().clone()))
+    assert runs[0][0] == runs[1][0]
+    assert torch.equal(runs[0][1], runs[1][1])
+    assert result.epochs_run == 3 and result.history[-1]["beta"] == 1.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+def test_one_cuda_step():
+    model = small_model(FeatureConfig(mode="compressed")).cuda()
+    x, y = synthetic(64)
+    terms = model.loss(torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda())
+    terms.total.backward()
+    assert torch.isfinite(terms.total)

@@ -1,0 +1,177 @@
+"""Training end to end on tiny FluidR3 corpora: the preset, its metrics, the CLI, mixtures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from midivae.cli.main import cli
+from midivae.corpus import build_corpus, render
+from midivae.errors import MidivaeError
+from midivae.preset import META, load_preset
+from midivae.train import parse_instruments, split_items, train
+
+needs_fluidsynth = pytest.mark.skipif(
+    shutil.which("fluidsynth") is None or not Path(render.SOUNDFONTS["fluidr3"].files[0]).is_file(),
+    reason="fluidsynth and fluid-soundfont-gm are needed",
+)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpora")
+    for name in ("flute", "violin", "alto_sax"):
+        build_corpus(name, root / name, tiny=True)
+    return root
+
+
+def test_split_is_by_item_and_deterministic():
+    item = np.repeat(np.arange(40), 7)
+    item[:5] = -1
+    train, val, test = split_items(item, seed=1)
+    assert set(item[train]).isdisjoint(item[test]) and set(item[val]).isdisjoint(item[test])
+    assert set(item[train]).isdisjoint(item[val] if len(val) else [])
+    assert len(train) + len(val) + len(test) == len(item)
+    assert np.array_equal(split_items(item, seed=1)[2], test)
+
+
+def test_instrument_specs():
+    assert parse_instruments("alto_sax+violin") == ("alto_sax", "violin")
+    assert len(parse_instruments("ensemble")) == 4
+    with pytest.raises(MidivaeError):
+        parse_instruments("kazoo")
+    with pytest.raises(MidivaeError):
+        parse_instruments("flute+piano")
+
+
+@needs_fluidsynth
+def test_train_tiny_corpus_writes_a_loadable_preset_with_metrics(tiny, tmp_path):
+    out = tmp_path / "flute-preset"
+    preset = train(
+        "flute", out, corpus=[tiny], devtest=(), config="tiny", epochs=2, seed=0, command="test"
+    )
+    meta = json.loads((out / META).read_text())
+    assert {"table1", "table2", "headline"} <= set(meta["metrics"])
+    assert 0.0 <= meta["metrics"]["table2"]["signal_to_symbol"]["pitch_class"] <= 1.0
+    assert meta["provenance"]["epochs"] == 2 and meta["provenance"]["seed"] == 0
+    assert meta["provenance"]["corpora"][0]["manifest_sha256"]
+    assert len(meta["history"]) == 2 and "train_match" in meta["history"][0]
+    loaded = load_preset(out)
+    frames = np.zeros((3, 416), np.float32)
+    np.testing.assert_array_equal(loaded.encode_signal(frames)[0], preset.encode_signal(frames)[0])
+    # same seed, same preset
+    again = train(
+        "flute",
+        tmp_path / "again",
+        corpus=[tiny],
+        devtest=(),
+        config="tiny",
+        epochs=2,
+        seed=0,
+        baseline=False,
+    )
+    np.testing.assert_array_equal(again.encode_signal(frames)[0], preset.encode_signal(frames)[0])
+
+
+@needs_fluidsynth
+def test_train_a_mixture(tiny, tmp_path):
+    preset = train(
+        "alto_sax+violin",
+        tmp_path / "duet",
+        corpus=[tiny],
+        devtest=(),
+        config="tiny",
+        epochs=1,
+        baseline=False,
+    )
+    assert preset.instruments == ("alto_sax", "violin")
+    sig = preset.meta["metrics"]["table2"]["signal_to_symbol"]
+    assert "pitch_class_loose" in sig and "violin.octave" in sig
+
+
+@needs_fluidsynth
+def test_train_cli(tiny, tmp_path):
+    out = tmp_path / "cli-preset"
+    args = [
+        "train",
+        "--instrument",
+        "flute",
+        "--corpus",
+        str(tiny / "flute"),
+        "--config",
+        "tiny",
+        "--epochs",
+        "1",
+        "--devtest",
+        str(tiny / "flute"),
+        "-o",
+        str(out),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "Table 1" in result.output and "Table 2" in result.output
+    assert json.loads((out / META).read_text())["provenance"]["command"].startswith("midivae ")
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1 and "exists" in again.output
+    bad = CliRunner().invoke(cli, ["train", "--instrument", "kazoo", "-o", str(tmp_path / "k")])
+    assert bad.exit_code == 2
+
+
+def test_train_on_own_audio_semi_supervised(tmp_path):
+    import pretty_midi
+    import soundfile as sf
+
+    sr = 22050
+    for index in range(4):
+        pitch = 62 + 3 * index
+        t = np.arange(int(1.5 * sr)) / sr
+        tone = 0.2 * np.sin(2 * np.pi * 440 * 2 ** ((pitch - 69) / 12) * t) * (t < 1.0)
+        sf.write(tmp_path / f"take{index}.wav", tone.astype(np.float32), sr)
+        if index < 3:  # the last take has no MIDI: it trains the signal VAE only
+            score = pretty_midi.PrettyMIDI()
+            inst = pretty_midi.Instrument(73)
+            inst.notes.append(pretty_midi.Note(velocity=80, pitch=pitch, start=0.0, end=1.0))
+            score.instruments.append(inst)
+            score.write(str(tmp_path / f"take{index}.mid"))
+    preset = train("flute", tmp_path / "mine", data=tmp_path, devtest=(), config="tiny", epochs=1)
+    assert preset.meta["provenance"]["data"] == str(tmp_path)
+    assert "pitch_class" in preset.meta["metrics"]["table2"]["signal_to_symbol"]
+
+
+def test_metrics_dynamics_order_loose_ratio_and_isd():
+    from midivae.metrics import dynamics_order, is_divergence, loose_scores
+    from midivae.symbols import Vocabulary
+
+    velocity = np.array([33, 80, 112, 33, 80, 112])
+    group = np.array([0, 0, 0, 1, 1, 1])
+    right = dynamics_order(np.array([0.1, 0.5, 0.9, 0.2, 0.3, 0.4]), velocity, group)
+    assert right["pairwise"] == 1.0 and right["whole"] == 1.0
+    wrong = dynamics_order(np.array([0.9, 0.5, 0.1, 0.2, 0.3, 0.4]), velocity, group)
+    assert wrong["pairwise"] == 0.5 and wrong["whole"] == 0.5
+    x = np.log1p(1000 * np.full((2, 8), 0.01))
+    assert np.allclose(is_divergence(x, x, 1000.0), 0.0)
+    assert np.all(is_divergence(x, x * 0.9, 1000.0) > 0)
+    vocab = Vocabulary.standard([("a", 60, 71, False), ("b", 60, 71, False)])
+    labels = {"pitch": np.array([[60, 64]]), "velocity": np.array([[80, 80]])}
+    labels |= {
+        "pitch_class": labels["pitch"] % 12,
+        "octave": labels["pitch"] // 12 - 1,
+        "dynamics": np.array([[1, 1]]),
+    }
+    truth = vocab.encode(labels)
+    swapped = vocab.encode({k: v[:, ::-1] for k, v in labels.items()})
+    assert loose_scores(vocab, swapped, truth)["pitch_class_loose"] == 1.0
