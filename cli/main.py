@@ -15,13 +15,16 @@ from midivae import __version__
 # command name -> (module under midivae.cli, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "corpus": ("corpus", "corpus", "Build a note corpus with fluidsynth."),
+    "plot": ("plot", "plot", "Draw a piano roll, a spectrogram or a latent map (PNG)."),
     "presets": ("presets", "presets", "List the shipped presets and their metrics."),
+    "render": ("render", "render", "Render MIDI / MusicXML scores to audio."),
     "resynth": (
         "resynth",
         "resynth",
         "Analyse audio, drop the phase, reconstruct it (round trip).",
     ),
     "train": ("train", "train", "Train a model into a preset folder."),
+    "transcribe": ("transcribe", "transcribe", "Transcribe recordings to MIDI / MusicXML."),
 }
 
 

@@ -133,17 +133,106 @@ def latent_map(
     colours: dict[str, np.ndarray],
     path: str | Path,
     *,
+    cmaps: dict[str, str] | None = None,
     title: str = "",
     overwrite: bool = False,
 ) -> Path:
-    """2-D points (e.g. PCA of posterior means), one panel per labelling in ``colours``."""
+    """2-D points (e.g. PCA of posterior means), one panel per labelling in ``colours``.
+
+    ``cmaps`` names a matplotlib colour map per panel (default ``turbo``).
+    """
     plt = _pyplot()
+    cmaps = cmaps or {}
     figure, axes = plt.subplots(1, len(colours), figsize=(5 * len(colours), 4.6), squeeze=False)
     for axis, (name, values) in zip(axes[0], colours.items(), strict=True):
-        scatter = axis.scatter(points[:, 0], points[:, 1], c=values, s=3, cmap="turbo", alpha=0.6)
+        cmap = cmaps.get(name, "turbo")
+        scatter = axis.scatter(points[:, 0], points[:, 1], c=values, s=3, cmap=cmap, alpha=0.6)
         figure.colorbar(scatter, ax=axis, fraction=0.046)
         axis.set_title(name)
         axis.set_xticks([])
         axis.set_yticks([])
     figure.suptitle(title)
     return _save(figure, Path(path), overwrite)
+
+
+def plot_file(source: str | Path, target: str | Path, *, overwrite: bool = False) -> str:
+    """The picture a person wants of ``source``; returns what was drawn.
+
+    A score (``.mid``, ``.musicxml`` ...) -> piano roll; audio -> NSGT spectrogram, with the
+    notes of a ``.mid`` of the same stem beside it drawn on top; a preset folder -> latent map.
+    """
+    from midivae.audio import AUDIO_SUFFIXES, load_audio
+    from midivae.errors import MidivaeError
+    from midivae.scores import SCORE_SUFFIXES, read_score
+    from midivae.spectral import analyse, compress
+
+    source = Path(source)
+    suffix = source.suffix.lower()
+    if source.is_dir():
+        return preset_map(source, target, overwrite=overwrite)
+    if suffix in SCORE_SUFFIXES:
+        score = read_score(source)
+        notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in score.notes]
+        names = [part.name or f"part {part.index + 1}" for part in score.parts]
+        piano_roll(notes, target, part_names=names, title=source.name, overwrite=overwrite)
+        return f"piano roll, {len(notes)} notes"
+    if suffix in AUDIO_SUFFIXES:
+        config = SpectralConfig()
+        frames = compress(analyse(load_audio(source, sample_rate=config.sample_rate), config))
+        notes = []
+        beside = source.with_suffix(".mid")
+        if beside.is_file():
+            notes = [
+                (n.onset, n.offset, n.pitch, n.velocity, n.part) for n in read_score(beside).notes
+            ]
+        spectrogram(
+            frames, target, config=config, notes=notes, title=source.name, overwrite=overwrite
+        )
+        return "spectrogram" + (f" with {len(notes)} notes from {beside.name}" if notes else "")
+    raise MidivaeError("not a score, an audio file or a preset folder", source)
+
+
+def preset_map(folder: str | Path, target: str | Path, *, overwrite: bool = False) -> str:
+    """Latent map of a preset: PCA of q(z|y) draws for every note of its first instrument.
+
+    Every pitch of the instrument's range at pp, mf and ff is encoded by the symbol encoder;
+    20 draws of each posterior are projected on their first two principal axes and coloured by
+    pitch class, octave and dynamics.
+    """
+    from midivae.corpus.instruments import get_instrument
+    from midivae.preset import load_preset
+    from midivae.render import symbol_vector
+
+    preset = load_preset(folder)
+    instrument = get_instrument(preset.instruments[0])
+    pitches, levels = np.meshgrid(np.arange(instrument.low, instrument.high + 1), [33, 80, 112])
+    pitches, levels = pitches.ravel(), levels.ravel()
+    vectors = np.concatenate(
+        [symbol_vector(preset, int(p), int(v)) for p, v in zip(pitches, levels, strict=True)]
+    )
+    mu, logvar = preset.encode_symbols(vectors)
+    rng = np.random.default_rng(0)
+    draws = 20
+    z = np.repeat(mu, draws, axis=0) + np.exp(0.5 * np.repeat(logvar, draws, axis=0)) * (
+        rng.standard_normal((len(mu) * draws, mu.shape[1]))
+    )
+    centred = z - z.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
+    points = centred @ axes[:2].T
+    colours = {
+        "pitch class": np.repeat(pitches % 12, draws),
+        "octave": np.repeat(pitches // 12 - 1, draws),
+        "dynamics (pp / mf / ff)": np.repeat(
+            np.searchsorted([56, 96], levels, side="right"), draws
+        ),
+    }
+    cmaps = {"pitch class": "twilight", "octave": "viridis", "dynamics (pp / mf / ff)": "brg"}
+    latent_map(
+        points,
+        colours,
+        target,
+        cmaps=cmaps,
+        title=f"{preset.name}: q(z|y), PCA",
+        overwrite=overwrite,
+    )
+    return f"latent map of {len(mu)} notes x {draws} draws"

@@ -353,6 +353,10 @@ def train(
     round_weights(model)
     preset = Preset(model, vocab, spectral, features, {"name": out_dir.name})
     preset.meta["velocity_calibration"] = _calibrate(preset, val_s)
+    if data is None and not mixture:
+        from midivae.corpus.envelopes import measure_envelope
+
+        preset.meta["envelope"] = measure_envelope(corpora[0]).to_dict()
     metrics = evaluate.evaluate_run(
         preset, train_s, val_s, test_s, devtest=devtest, baseline=baseline, seed=seed, progress=say
     )

@@ -1,0 +1,154 @@
+"""Rebuild every shipped preset from scratch and regenerate the README's preset table.
+
+For each preset: build its FluidR3_GM training corpora and MuseScore_General dev-test corpora
+(``midivae corpus build``, cached under ``corpora/``), train it (``midivae train``, the exact
+command then recorded in its ``preset.json``), and finally rewrite the table between the
+``<!-- presets-table -->`` markers of README.md from the ``preset.json`` files.
+
+Usage: ``python bench/build_presets.py [NAME ...]`` (default: all), ``--table`` to only
+regenerate the table. Needs ``bash bench/setup.sh`` (MuseScore_General) first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MELODY = ("flute", "violin", "alto_sax", "trumpet")
+#: shipped folder -> (--instrument spec, instruments whose corpora it trains on, extra args)
+PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    **{name: (name, (name,), ()) for name in (*MELODY, "piano")},
+    "alto_sax-violin": ("alto_sax+violin", ("alto_sax", "violin"), ("--epochs", "24")),
+    "ensemble": ("ensemble", MELODY, ("--epochs", "24")),
+}
+PAPER_LOOSE = {"pitch_class": 0.879, "octave": 0.992, "dynamics": 0.959}
+MARKERS = ("<!-- presets-table -->", "<!-- /presets-table -->")
+
+
+def midivae(*args: str) -> None:
+    command = [sys.executable, "-m", "midivae.cli", *args]
+    print("$ midivae " + " ".join(args), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
+def build(name: str) -> None:
+    spec, instruments, extra = PRESETS[name]
+    corpus_args, dev_args = [], []
+    for inst in instruments:
+        midivae("--quiet", "corpus", "build", "--instrument", inst, "-o", f"corpora/{inst}")
+        midivae(
+            "--quiet",
+            "corpus",
+            "build",
+            "--instrument",
+            inst,
+            "--soundfont",
+            "musescore",
+            "-o",
+            f"corpora/{inst}-musescore",
+        )
+        corpus_args += ["--corpus", f"corpora/{inst}"]
+        dev_args += ["--devtest", f"corpora/{inst}-musescore"]
+    midivae(
+        "train",
+        "--instrument",
+        spec,
+        *corpus_args,
+        *dev_args,
+        *extra,
+        "-o",
+        f"presets/{name}",
+        "--overwrite",
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def table() -> str:
+    """The README's preset table, from the shipped ``preset.json`` files."""
+    rows = [
+        "| preset | size | train (s) | held-in pitch class / octave / dynamics | "
+        "dev-test pitch class / octave / order (baseline pitch class) | targets |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in PRESETS:
+        path = ROOT / "presets" / name / "preset.json"
+        if not path.is_file():
+            rows.append(f"| {name} | not built | | | | |")
+            continue
+        meta = json.loads(path.read_text())
+        metrics, provenance = meta["metrics"], meta["provenance"]
+        size = sum(p.stat().st_size for p in path.parent.iterdir()) / 1e6
+        train_s = f"{provenance['wall_seconds']:.0f} ({provenance['device']})"
+        head = metrics["headline"]
+        if len(meta["instruments"]) == 1:
+            polyphonic = "isolated_pitch_class" not in head
+            held = [
+                head.get("isolated_pitch_class", head.get("pitch_class")),
+                head.get("isolated_octave", head.get("octave")),
+                head.get("isolated_dynamics~velocity", head.get("dynamics~velocity")),
+            ]
+            dev = metrics.get("devtest", {})
+            model, base = dev.get("model", {}), dev.get("baseline", {})
+            devs = [model.get("pitch_class"), model.get("octave"), model.get("order_velocity")]
+            met = (
+                not polyphonic
+                and all(v is not None for v in held + devs)
+                and held[0] >= 0.98
+                and held[1] >= 0.98
+                and held[2] >= 0.9
+                and devs[0] >= 0.97
+                and devs[1] >= 0.95
+                and devs[2] >= 0.9
+                and devs[0] > base.get("pitch_class", 1.0)
+            )
+            rows.append(
+                f"| {name} | {size:.1f} MB | {train_s} | "
+                f"{' / '.join(_pct(v) for v in held)} | {' / '.join(_pct(v) for v in devs)} "
+                f"({_pct(base.get('pitch_class'))}) | {'met' if met else '**missed**'} |"
+            )
+        else:
+            loose = [head.get(f"{k}_loose") for k in ("pitch_class", "octave", "dynamics")]
+            met = all(
+                v is not None and v > PAPER_LOOSE[k]
+                for v, k in zip(loose, PAPER_LOOSE, strict=True)
+            )
+            rows.append(
+                f"| {name} | {size:.1f} MB | {train_s} | loose {' / '.join(_pct(v) for v in loose)}"
+                f" (paper 87.9 / 99.2 / 95.9) | – | {'met' if met else '**missed**'} |"
+            )
+    return "\n".join(rows)
+
+
+def write_table() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = text.index(MARKERS[0]) + len(MARKERS[0]), text.index(MARKERS[1])
+    readme.write_text(text[:start] + "\n" + table() + "\n" + text[end:])
+    print(table())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "names", nargs="*", help=f"presets to rebuild (default: {', '.join(PRESETS)})"
+    )
+    parser.add_argument("--table", action="store_true", help="only regenerate the README table")
+    args = parser.parse_args()
+    unknown = set(args.names) - set(PRESETS)
+    if unknown:
+        parser.error(f"unknown presets {sorted(unknown)}")
+    if not args.table:
+        for name in args.names or PRESETS:
+            build(name)
+    write_table()
+
+
+if __name__ == "__main__":
+    main()

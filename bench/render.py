@@ -1,0 +1,144 @@
+"""Rendering quality and speed against a sine baseline and fluidsynth + FluidR3_GM.
+
+Scores: from the dev set (``bench/devset.py``), the first melody of each melody instrument,
+the first duet and the first piano chorale. Each is rendered by midivae (one batch call of
+``midivae render``, timed: RTF = audio seconds / wall seconds), by a sine baseline
+(``pretty_midi`` ``synthesize``) and by fluidsynth with FluidR3_GM (the sample player a user
+would otherwise pick, and our training library). All are compared with the dev set's
+fluidsynth + MuseScore_General render of the same score (a library never trained on; report
+only): log-mel spectral distance (dB) and Itakura-Saito divergence after matching overall
+gain and the best alignment within +-250 ms, that alignment (onset lag), and for monophonic
+renders the note F1 of librosa.pyin against the score (the render must carry the score).
+
+Last line: ``rtf=<x> lsd_db=<a> isd=<b> sine_lsd_db=<c> sine_isd=<d> fluid_lsd_db=<e>
+fluid_isd=<f> lag_ms=<g> pyin_f1=<h>``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+from devset import ROOT as DEVSET
+from devset import build
+from scoring import midi_notes, pyin_notes, score
+
+from midivae.audio import load_audio
+from midivae.corpus.instruments import get_instrument
+from midivae.corpus.render import get_soundfont, render_notes
+
+SR = 22050
+HOP = 256
+MAX_LAG = 0.25
+FLOOR_DB = -80.0
+
+
+def mel_power(audio: np.ndarray) -> np.ndarray:
+    import librosa
+
+    return librosa.feature.melspectrogram(
+        y=audio.astype(np.float32), sr=SR, n_fft=2048, hop_length=HOP, n_mels=64, power=2.0
+    )
+
+
+def compare(reference: np.ndarray, estimate: np.ndarray) -> tuple[float, float, float]:
+    """(log-spectral distance dB, Itakura-Saito divergence, lag s) after gain and alignment."""
+    ref = mel_power(reference)
+    est_full = mel_power(estimate)
+    floor = ref.max() * 10 ** (FLOOR_DB / 10)
+    best = None
+    max_shift = int(MAX_LAG * SR / HOP)
+    for shift in range(-max_shift, max_shift + 1):
+        est = np.roll(est_full, shift, axis=1)
+        n = min(ref.shape[1], est.shape[1])
+        r, e = ref[:, :n], est[:, :n]
+        gain = r.sum() / max(e.sum(), 1e-20)
+        e = e * gain
+        r_db = 10 * np.log10(np.maximum(r, floor))
+        e_db = 10 * np.log10(np.maximum(e, floor))
+        lsd = float(np.sqrt(np.mean((r_db - e_db) ** 2)))
+        if best is None or lsd < best[0]:
+            ratio = np.maximum(r, floor) / np.maximum(e, floor)
+            isd = float(np.mean(ratio - np.log(ratio) - 1))
+            best = (lsd, isd, shift * HOP / SR)
+    return best
+
+
+def sine_render(midi_path: Path, seconds: float) -> np.ndarray:
+    audio = pretty_midi.PrettyMIDI(str(midi_path)).synthesize(fs=SR)
+    return np.resize(audio, round(seconds * SR)) * 0.2
+
+
+def fluid_render(midi_path: Path, seconds: float) -> np.ndarray:
+    from midivae.corpus.content import Note
+
+    midi = pretty_midi.PrettyMIDI(str(midi_path))
+    font = get_soundfont("fluidr3").path()
+    mix = np.zeros(round(seconds * SR))
+    for track in midi.instruments:
+        notes = [Note(n.pitch, n.velocity, n.start, n.end) for n in track.notes]
+        mix += render_notes(notes, program=track.program, soundfont=font, seconds=seconds)
+    return mix
+
+
+def main() -> None:
+    entries = build(DEVSET)
+    chosen = [e for e in entries if e.kind == "melody" and e.stem.endswith("-0")]
+    chosen += [next(e for e in entries if e.kind == "duet")]
+    chosen += [next(e for e in entries if e.kind == "piano")]
+    with tempfile.TemporaryDirectory() as tmp:
+        scores = Path(tmp) / "scores"
+        scores.mkdir()
+        for entry in chosen:
+            (scores / f"{entry.stem.replace('/', '_')}.mid").write_bytes(
+                (DEVSET / f"{entry.stem}.mid").read_bytes()
+            )
+        out = Path(tmp) / "out"
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "midivae.cli", "--quiet", "render", str(scores), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        if done.returncode:
+            print(done.stderr)
+            raise SystemExit(1)
+        rows, audio_seconds, pyin_f1 = [], 0.0, []
+        print(f"{'score':28s}{'midivae LSD/ISD':>18s}{'sine':>16s}{'FluidR3':>16s}{'lag ms':>8s}")
+        for entry in chosen:
+            reference = load_audio(DEVSET / f"{entry.stem}.flac")
+            seconds = len(reference) / SR
+            ours = load_audio(out / f"{entry.stem.replace('/', '_')}.wav")
+            audio_seconds += len(ours) / SR
+            ours_s = compare(reference, ours)
+            sine_s = compare(reference, sine_render(DEVSET / f"{entry.stem}.mid", seconds))
+            fluid_s = compare(reference, fluid_render(DEVSET / f"{entry.stem}.mid", seconds))
+            rows.append((ours_s, sine_s, fluid_s))
+            print(
+                f"{entry.stem:28s}{ours_s[0]:9.1f}/{ours_s[1]:7.2f}{sine_s[0]:8.1f}/"
+                f"{sine_s[1]:7.2f}{fluid_s[0]:8.1f}/{fluid_s[1]:7.2f}{1000 * ours_s[2]:8.0f}"
+            )
+            if entry.kind == "melody":
+                inst = get_instrument(entry.instruments[0])
+                fmin = 440 * 2 ** ((inst.low - 2 - 69) / 12)
+                fmax = 440 * 2 ** ((inst.high + 2 - 69) / 12)
+                estimate = pyin_notes(ours, SR, fmin, fmax)
+                pyin_f1.append(score(midi_notes(DEVSET / f"{entry.stem}.mid"), estimate).on_f1)
+    mean = lambda i, j: float(np.mean([r[i][j] for r in rows]))  # noqa: E731
+    print(
+        f"rtf={audio_seconds / wall:.1f} lsd_db={mean(0, 0):.1f} isd={mean(0, 1):.2f} "
+        f"sine_lsd_db={mean(1, 0):.1f} sine_isd={mean(1, 1):.2f} "
+        f"fluid_lsd_db={mean(2, 0):.1f} fluid_isd={mean(2, 1):.2f} "
+        f"lag_ms={1000 * mean(0, 2):.0f} pyin_f1={np.mean(pyin_f1):.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

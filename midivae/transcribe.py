@@ -1,0 +1,249 @@
+"""Audio -> NSGT frames -> q(z|x) -> per-frame symbol posteriors -> notes -> MIDI / MusicXML.
+
+The pipeline: load and analyse the audio; scale by ``--gain-db`` (how far the recording is
+from the reference level the presets were trained at); estimate the reference pitch and
+retune the frames to A4 = 440 Hz; encode with the preset's signal encoder and decode the
+posterior mean with its symbol decoder; turn each slot's frame posteriors into notes with the
+HMM of :mod:`midivae.note_tracking` (onset evidence from the partials' flux); give each note
+the calibrated velocity the model reads over its attack. ``--instrument auto`` compares the
+shipped presets on the first seconds of sound by the signal decoder's log-likelihood per bin.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from midivae.audio import load_audio
+from midivae.errors import MidivaeError
+from midivae.note_tracking import (
+    TrackedNote,
+    TrackingSettings,
+    onset_strength,
+    track_monophonic,
+    track_polyphonic,
+)
+from midivae.scores import NoteEvent, Part, write_midi, write_musicxml
+from midivae.spectral import SpectralConfig, analyse, compress
+from midivae.tuning import estimate_offset_cents, reference_hz
+
+logger = logging.getLogger("midivae")
+
+AUTO_SECONDS = 10.0
+#: Per-bin log-likelihood under which no preset is taken to fit (see ``bench/transcribe.py``).
+POOR_FIT = -1.0
+SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
+VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
+RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """Notes and what was decided on the way."""
+
+    notes: list[NoteEvent]
+    parts: list[Part]
+    preset: str
+    reference_hz: float
+    seconds: float
+    fit: float | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=16)
+def cached_preset(name: str):
+    """A loaded preset, kept for the rest of the process (a batch loads each preset once)."""
+    from midivae.preset import load_preset
+
+    return load_preset(name)
+
+
+def _shift_frames(amplitude: np.ndarray, cents: float, config: SpectralConfig) -> np.ndarray:
+    """Move every frame by ``cents`` (fractional bins, linear interpolation)."""
+    from midivae.corpus.augment import detune
+
+    return detune(amplitude, cents, config)
+
+
+def _slot_prefix(preset, slot: int) -> str:
+    return "" if len(preset.instruments) == 1 else f"{preset.instruments[slot]}."
+
+
+def _pitch_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
+    """``(rest, pitch probabilities, MIDI pitch of each column)`` for a melody slot."""
+    prefix = _slot_prefix(preset, slot)
+    family = preset.vocabulary.family(prefix + "pitch")
+    probabilities = symbols[prefix + "pitch"]
+    pitches = family.offset + np.arange(probabilities.shape[1] - 1)
+    return probabilities[:, -1], probabilities[:, :-1], pitches
+
+
+def _note_velocity(velocity: np.ndarray, note: TrackedNote) -> int:
+    attack = velocity[note.start : min(note.end, note.start + VELOCITY_FRAMES)]
+    return int(np.clip(round(float(np.median(attack))), 1, 127))
+
+
+def _program(instrument: str) -> int:
+    from midivae.corpus.instruments import get_instrument
+
+    return get_instrument(instrument).program
+
+
+def decode_notes(
+    preset,
+    compressed: np.ndarray,
+    *,
+    settings: TrackingSettings | None = None,
+) -> tuple[list[NoteEvent], list[Part]]:
+    """Notes of every instrument slot from compressed frames ``(n_frames, n_bins)``."""
+    mu, _ = preset.encode_signal(compressed)
+    symbols = preset.decode_symbols(mu)
+    frame_seconds = preset.spectral.frame_seconds
+    notes: list[NoteEvent] = []
+    parts: list[Part] = []
+    for slot, instrument in enumerate(preset.instruments):
+        prefix = _slot_prefix(preset, slot)
+        velocity = symbols.get(prefix + "velocity")
+        if prefix + "keys" in symbols:
+            keys = symbols[prefix + "keys"]
+            pitches = preset.vocabulary.family(prefix + "keys").offset + np.arange(keys.shape[1])
+            onsets = onset_strength(compressed, pitches, preset.spectral)
+            tracked = track_polyphonic(keys, onsets, settings)
+        else:
+            rest, probabilities, pitches = _pitch_posteriors(symbols, preset, slot)
+            onsets = onset_strength(compressed, pitches, preset.spectral)
+            tracked = track_monophonic(rest, probabilities, onsets, settings)
+        if velocity is None:
+            velocity = np.full(len(compressed), 80.0)
+        slot_notes = [
+            NoteEvent(
+                onset=note.start * frame_seconds,
+                offset=note.end * frame_seconds,
+                pitch=int(pitches[note.pitch]),
+                velocity=_note_velocity(velocity, note),
+                part=len(parts),
+            )
+            for note in tracked
+        ]
+        if slot_notes or len(preset.instruments) == 1:
+            parts.append(Part(len(parts), instrument, _program(instrument), False))
+            notes.extend(slot_notes)
+    return sorted(notes), parts
+
+
+def fit_score(preset, compressed: np.ndarray) -> float:
+    """Mean log-likelihood per bin of sounding frames under the preset (higher fits better)."""
+    mu, _ = preset.encode_signal(compressed)
+    return float(np.mean(preset.log_likelihood(compressed, mu)) / compressed.shape[1])
+
+
+def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str]):
+    """The preset that fits the first ``AUTO_SECONDS`` of sound best, and all scores."""
+    frame_seconds = SpectralConfig().frame_seconds
+    sounding = np.flatnonzero(amplitude.max(axis=1) > SILENCE)[: int(AUTO_SECONDS / frame_seconds)]
+    if len(sounding) == 0:
+        sounding = np.arange(min(len(compressed), int(AUTO_SECONDS / frame_seconds)))
+    scores = {name: fit_score(cached_preset(name), compressed[sounding]) for name in names}
+    best = max(scores, key=scores.__getitem__)
+    return best, scores
+
+
+def transcribe(
+    source: str | Path | np.ndarray,
+    *,
+    preset: str | Path = "auto",
+    gain_db: float = 0.0,
+    settings: TrackingSettings | None = None,
+    candidates: list[str] | None = None,
+) -> Transcription:
+    """Transcribe an audio file (or mono audio at 22050 Hz) into notes.
+
+    Parameters
+    ----------
+    source : path or np.ndarray
+        The recording.
+    preset : str or Path
+        A shipped preset name, a preset folder, or ``"auto"`` (the best-fitting shipped one).
+    gain_db : float
+        How many dB the recording is above the presets' reference level (it is attenuated
+        by that much before analysis; negative values boost).
+    settings : TrackingSettings, optional
+        Note-tracking costs.
+    candidates : list of str, optional
+        Presets that ``auto`` chooses from (default: every shipped preset).
+    """
+    from midivae.preset import shipped_presets
+
+    config = SpectralConfig()
+    audio = source if isinstance(source, np.ndarray) else load_audio(source)
+    amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
+    if gain_db:
+        amplitude = amplitude * np.float32(10.0 ** (-gain_db / 20.0))
+    notices = []
+    offset = estimate_offset_cents(amplitude, config)
+    if abs(offset) >= RETUNE_CENTS:
+        amplitude = _shift_frames(amplitude, -offset, config)
+        notices.append(f"tuning: A4 = {reference_hz(offset):.1f} Hz ({offset:+.0f} cents)")
+    compressed = compress(amplitude, config)
+    fit = None
+    if str(preset) == "auto":
+        names = candidates or shipped_presets()
+        if not names:
+            raise MidivaeError("no shipped presets to choose from; use --preset DIR", "auto")
+        chosen, scores = choose_preset(compressed, amplitude, names)
+        fit = scores[chosen]
+        notices.append(f"instrument: {chosen} (fit {fit:.2f} per bin)")
+        if fit < POOR_FIT:
+            notices.append("no preset fits well; the notes may be unreliable")
+        preset = chosen
+    model = cached_preset(str(preset))
+    if model.spectral != config:
+        raise MidivaeError("preset analyses audio differently from this version", str(preset))
+    if amplitude.max() <= SILENCE:
+        notices.append("silence: no notes")
+        notes, parts = [], [Part(0, model.instruments[0], _program(model.instruments[0]), False)]
+    else:
+        notes, parts = decode_notes(model, compressed, settings=settings)
+    for notice in notices:
+        logger.info(notice)
+    return Transcription(
+        notes=notes,
+        parts=parts,
+        preset=model.name,
+        reference_hz=reference_hz(offset),
+        seconds=len(audio) / config.sample_rate,
+        fit=fit,
+        notices=notices,
+    )
+
+
+def transcribe_file(
+    source: Path,
+    target: Path,
+    *,
+    preset: str | Path = "auto",
+    gain_db: float = 0.0,
+    tempo_bpm: float = 120.0,
+    plot: bool = False,
+    overwrite: bool = False,
+) -> str:
+    """Transcribe ``source`` into ``target`` (``.mid`` or ``.musicxml`` by suffix)."""
+    suffix = target.suffix.lower()
+    if suffix not in (".mid", ".midi", ".musicxml", ".xml", ".mxl"):
+        raise MidivaeError("output must end in .mid or .musicxml", target)
+    result = transcribe(source, preset=preset, gain_db=gain_db)
+    writer = write_midi if suffix in (".mid", ".midi") else write_musicxml
+    writer(result.notes, target, tempo_bpm=tempo_bpm, parts=result.parts, overwrite=overwrite)
+    if plot:
+        from midivae import plots
+
+        frames = compress(analyse(load_audio(source)))
+        notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
+        plots.spectrogram(
+            frames, target.with_suffix(".png"), notes=notes, title=source.name, overwrite=overwrite
+        )
+    return f"{len(result.notes)} notes, {result.preset}, A4 = {result.reference_hz:.1f} Hz"
