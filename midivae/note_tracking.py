@@ -28,8 +28,10 @@ class TrackingSettings:
     start_cost: float = 3.0  # rest -> a note
     end_cost: float = 3.0  # a note -> rest
     switch_cost: float = 2.0  # a note -> another (or the same) note's attack
-    onset_weight: float = 1.0  # how much onset evidence counts
+    onset_weight: float = 4.0  # how much onset evidence (its local peaks) counts
+    attack_floor: float = 0.3  # an attack without onset evidence costs onset_weight*log(1/0.3)
     min_note_frames: int = 4  # ~46 ms at 11.6 ms frames
+    min_repeat_frames: int = 8  # a re-attack of the same pitch sooner than this (~93 ms) merges
 
 
 @dataclass(frozen=True)
@@ -95,18 +97,29 @@ def _viterbi(log_rest, log_note, log_onset, log_no_onset, start_cost, end_cost, 
     return path
 
 
-def _notes_from_path(path: np.ndarray, min_frames: int) -> list[TrackedNote]:
-    notes = []
+def _notes_from_path(path: np.ndarray, settings: TrackingSettings) -> list[TrackedNote]:
+    notes: list[TrackedNote] = []
     start = pitch = -1
     for t, state in enumerate([*list(path), 0]):
         is_attack = state % 2 == 1
         if pitch >= 0 and (state == 0 or is_attack):
-            if t - start >= min_frames:
-                notes.append(TrackedNote(start, t, pitch))
+            notes.append(TrackedNote(start, t, pitch))
             pitch = -1
         if is_attack:
             start, pitch = t, (state - 1) // 2
-    return notes
+    merged: list[TrackedNote] = []
+    for note in notes:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.pitch == note.pitch
+            and last.end == note.start
+            and last.end - last.start < settings.min_repeat_frames
+        ):
+            merged[-1] = TrackedNote(last.start, note.end, note.pitch)
+        else:
+            merged.append(note)
+    return [n for n in merged if n.end - n.start >= settings.min_note_frames]
 
 
 def track_monophonic(
@@ -125,17 +138,28 @@ def track_monophonic(
     """
     settings = settings or TrackingSettings()
     w = settings.onset_weight
-    onset = np.clip(onset_strength, 0.0, 1.0)
+    onset = onset_peaks(np.clip(onset_strength, 0.0, 1.0))
     path = _viterbi(
         np.log(np.asarray(rest_probability, dtype=np.float64) + EPS),
         np.log(np.asarray(pitch_probability, dtype=np.float64) + EPS),
-        w * np.log(onset + 0.05),
+        w * np.log(onset + settings.attack_floor),
         w * np.log(1.0 - onset + 0.05),
         settings.start_cost,
         settings.end_cost,
         settings.switch_cost,
     )
-    return _notes_from_path(path, settings.min_note_frames)
+    return _notes_from_path(path, settings)
+
+
+def onset_peaks(strength: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Keep each pitch's onset evidence only where it peaks (within +-``radius`` frames).
+
+    An onset is an instant: the attack state should sit on its peak, and a held note should
+    pay for ignoring it once, not on every frame of the rise.
+    """
+    padded = np.pad(strength, ((radius, radius), (0, 0)), constant_values=-1.0)
+    windows = np.stack([padded[k : k + len(strength)] for k in range(2 * radius + 1)])
+    return np.where(strength >= windows.max(axis=0), strength, 0.0)
 
 
 def track_polyphonic(

@@ -1,0 +1,115 @@
+"""Transcription with the shipped flute preset on FluidR3 renders (the training library)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile as sf
+
+from midivae.corpus.content import Note
+from midivae.corpus.render import get_soundfont, render_notes
+from midivae.transcribe import transcribe
+
+SR = 22050
+PHRASE = [Note(72, 60, 0.3, 0.8), Note(76, 85, 0.9, 1.4), Note(79, 110, 1.5, 2.1)]
+
+
+def flute(notes, seconds=2.6, gain_db=0.0) -> np.ndarray:
+    audio = render_notes(
+        notes, program=73, soundfont=get_soundfont("fluidr3").path(), seconds=seconds
+    )
+    return audio * 10 ** (gain_db / 20)
+
+
+@pytest.fixture(scope="module")
+def phrase_audio() -> np.ndarray:
+    return flute(PHRASE)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "midivae.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_three_note_phrase(phrase_audio):
+    result = transcribe(phrase_audio, preset="flute")
+    assert [n.pitch for n in result.notes] == [72, 76, 79]
+    for note, truth in zip(result.notes, PHRASE, strict=True):
+        assert abs(note.onset - truth.start) <= 0.05
+    velocities = [n.velocity for n in result.notes]
+    assert velocities[0] < velocities[1] < velocities[2]
+
+
+def test_repeated_notes_split():
+    audio = flute([Note(74, 90, 0.3, 0.9), Note(74, 90, 1.0, 1.6)], seconds=2.2)
+    notes = transcribe(audio, preset="flute").notes
+    assert [n.pitch for n in notes] == [74, 74]
+
+
+def test_quieter_keeps_pitches_and_velocity_order(phrase_audio):
+    quiet = transcribe(phrase_audio * 10 ** (-12 / 20), preset="flute").notes
+    loud = transcribe(phrase_audio, preset="flute").notes
+    assert [n.pitch for n in quiet] == [72, 76, 79]
+    velocities = [n.velocity for n in quiet]
+    assert velocities[0] < velocities[1] < velocities[2]
+    assert all(q.velocity < v.velocity for q, v in zip(quiet, loud, strict=True))
+
+
+def test_silence_gives_an_empty_midi_and_a_notice(tmp_path):
+    source = tmp_path / "silence.wav"
+    sf.write(source, np.zeros(SR * 2), SR)
+    done = cli("transcribe", str(source), "--instrument", "flute")
+    assert done.returncode == 0, done.stderr
+    assert "silence" in done.stderr
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "silence.mid"))
+    assert sum(len(i.notes) for i in midi.instruments) == 0
+
+
+def test_batch_outputs_and_errors(tmp_path, phrase_audio):
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    sf.write(folder / "a.wav", phrase_audio, SR)
+    sf.write(folder / "b.flac", phrase_audio, SR)
+    (folder / "c.wav").write_bytes(b"RIFF\x00\x00")
+    out = tmp_path / "midi"
+    done = cli("transcribe", str(folder), "-o", str(out), "--instrument", "flute")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == "2 ok, 1 failed"
+    assert sorted(p.name for p in out.iterdir()) == ["a.mid", "b.mid"]
+    before = (out / "a.mid").read_bytes()
+    again = cli(
+        "transcribe", str(folder / "a.wav"), "-o", str(out / "a.mid"), "--instrument", "flute"
+    )
+    assert again.returncode == 1 and "exists, use --overwrite" in again.stderr
+    assert (out / "a.mid").read_bytes() == before
+
+
+def test_musicxml_output(tmp_path, phrase_audio):
+    import music21
+
+    source = tmp_path / "phrase.wav"
+    sf.write(source, phrase_audio, SR)
+    done = cli(
+        "transcribe",
+        str(source),
+        "-o",
+        str(tmp_path / "phrase.musicxml"),
+        "--instrument",
+        "flute",
+        "--tempo",
+        "100",
+    )
+    assert done.returncode == 0, done.stderr
+    score = music21.converter.parse(str(tmp_path / "phrase.musicxml"))
+    assert [n.pitch.midi for n in score.flatten().notes] == [72, 76, 79]
+
+
+def test_unknown_instrument_is_a_usage_error(tmp_path, phrase_audio):
+    source = tmp_path / "phrase.wav"
+    sf.write(source, phrase_audio, SR)
+    assert cli("transcribe", str(source), "--instrument", "kazoo").returncode == 2
