@@ -32,6 +32,10 @@ def test_wheel_holds_cli_and_presets_under_midivae(tmp_path):
     assert "midivae/cli/main.py" in names
     assert "midivae/presets/__init__.py" in names
     assert "midivae/spectral/transform.py" in names
+    for preset in (ROOT / "presets").iterdir():
+        if preset.is_dir():
+            assert f"midivae/presets/{preset.name}/model.safetensors" in names
+            assert f"midivae/presets/{preset.name}/preset.json" in names
     tops = {name.split("/")[0] for name in names}
     assert tops <= {"midivae"} | {t for t in tops if t.endswith(".dist-info")}, tops
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

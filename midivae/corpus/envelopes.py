@@ -84,14 +84,23 @@ def measure_envelope(corpus: Corpus) -> Envelope:
         attacks.append(level[start : start + ATTACK_FRAMES] / steady)
         held = 20.0 * np.log10(np.maximum(level[start + ATTACK_FRAMES : end], 1e-9))
         slopes.append(np.polyfit(np.arange(len(held)), held, 1)[0])
-        releases.append(level[end : end + RELEASE_FRAMES] / level[max(end - 4, start) : end].mean())
+        tail = level[end : end + RELEASE_FRAMES] / level[max(end - 4, start) : end].mean()
+        following = np.flatnonzero(sounding[end : end + RELEASE_FRAMES])
+        if len(following):  # the next note starts: the tail is only known up to there
+            tail[max(following[0] - 4, 1) :] = np.nan  # and its analysis windows reach back
+        releases.append(tail)
     if not attacks:
         return Envelope.flat()
     attack = np.clip(np.median(attacks, axis=0), 0.0, 4.0)
-    release = np.clip(np.median(releases, axis=0), 0.0, 1.0)
+    release = np.clip(np.nan_to_num(np.nanmedian(np.array(releases), axis=0)), 0.0, 1.0)
+    release = np.minimum.accumulate(release)  # a release only decays
     release[release < FLOOR] = 0.0
     last = np.flatnonzero(release > 0)
     release = release[: last[-1] + 1] if len(last) else release[:1] * 0.0
     frame_seconds = corpus.config.frame_seconds
     decay = min(float(np.median(slopes)) / frame_seconds, 0.0)
-    return Envelope(tuple(np.round(attack, 4)), tuple(np.round(release, 4)), round(decay, 2))
+    return Envelope(
+        tuple(round(float(v), 4) for v in attack),
+        tuple(round(float(v), 4) for v in release),
+        round(decay, 2),
+    )

@@ -1,0 +1,134 @@
+"""Rendering scores with the shipped presets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from midivae.latent import TrajectorySettings
+from midivae.render import RenderSettings, render_score, symbol_vector
+from midivae.scores import NoteEvent, Part, Score
+from midivae.spectral import SpectralConfig, analyse
+
+CONFIG = SpectralConfig()
+
+
+def score_of(notes, program=73) -> Score:
+    return Score(notes=notes, parts=[Part(0, "flute", program, False)])
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "midivae.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_two_notes_sit_at_their_pitches_and_times():
+    notes = [NoteEvent(0.2, 0.8, 72, 90), NoteEvent(1.0, 1.6, 79, 90)]
+    mix, stems = render_score(score_of(notes))
+    assert list(stems) == ["flute"]
+    frames = analyse(mix)
+    for note in notes:
+        middle = round((note.onset + note.offset) / 2 / CONFIG.frame_seconds)
+        strongest = frames[middle].argmax()
+        assert abs(strongest - CONFIG.midi_to_bin(note.pitch)) <= 1
+    quiet_between = frames[round(1.9 / CONFIG.frame_seconds)].max()
+    assert quiet_between < 0.1 * frames.max()
+
+
+def test_p_then_f_is_louder(tmp_path):
+    notes = [NoteEvent(0.1 + 0.5 * i, 0.5 + 0.5 * i, 74, 49 if i < 4 else 96) for i in range(8)]
+    mix, _ = render_score(score_of(notes))
+    half = len(mix) // 2 - 11025
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))  # noqa: E731
+    assert rms(mix[half:]) > 2 * rms(mix[:half])
+
+
+def test_modes_seeds_and_determinism():
+    notes = [NoteEvent(0.1, 0.7, 77, 80)]
+    mean_a, _ = render_score(score_of(notes))
+    mean_b, _ = render_score(score_of(notes))
+    np.testing.assert_array_equal(mean_a, mean_b)
+    sample = RenderSettings(trajectory=TrajectorySettings("sample"))
+    first, _ = render_score(score_of(notes), settings=sample, seed=3)
+    again, _ = render_score(score_of(notes), settings=sample, seed=3)
+    other, _ = render_score(score_of(notes), settings=sample, seed=4)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("mode", ["sample", "walk"])
+def test_latent_frames_read_back_as_the_intended_symbol(mode):
+    from midivae.latent import note_trajectory
+    from midivae.preset import load_preset
+
+    preset = load_preset("flute")
+    rng = np.random.default_rng(0)
+    settings = TrajectorySettings(mode)
+    right = total = 0
+    for pitch in range(62, 94, 3):
+        mu, logvar = preset.encode_symbols(symbol_vector(preset, pitch, 80))
+        z = note_trajectory(mu[0], logvar[0], 200, settings, rng)  # 2.3 s of walk per note
+        if mode == "sample":  # one draw per note: 200 notes
+            z = np.array(
+                [note_trajectory(mu[0], logvar[0], 1, settings, rng)[0] for _ in range(200)]
+            )
+        decoded = preset.decode_symbols(z)["pitch"]
+        right += int(
+            np.sum(decoded.argmax(axis=1) == pitch - preset.vocabulary.family("pitch").offset)
+        )
+        total += len(z)
+    assert right / total >= 0.95
+
+
+def test_sustain_pedal_lengthens(tmp_path):
+    midi = pretty_midi.PrettyMIDI()
+    track = pretty_midi.Instrument(program=73)
+    track.notes.append(pretty_midi.Note(90, 74, 0.1, 0.4))
+    track.control_changes += [
+        pretty_midi.ControlChange(64, 127, 0.0),
+        pretty_midi.ControlChange(64, 0, 1.5),
+    ]
+    midi.instruments.append(track)
+    pedal = tmp_path / "pedal.mid"
+    midi.write(str(pedal))
+    track.control_changes = []
+    plain = tmp_path / "plain.mid"
+    midi.write(str(plain))
+    assert cli("render", str(pedal), str(plain), "-o", str(tmp_path / "out")).returncode == 0
+    import soundfile as sf
+
+    held, _ = sf.read(tmp_path / "out" / "pedal.wav")
+    short, _ = sf.read(tmp_path / "out" / "plain.wav")
+    at = int(1.0 * 22050)
+    assert np.abs(held[at : at + 2205]).mean() > 5 * np.abs(short[at : at + 2205]).mean()
+
+
+def test_errors(tmp_path):
+    empty = tmp_path / "empty.mid"
+    pretty_midi.PrettyMIDI().write(str(empty))
+    done = cli("render", str(empty))
+    assert done.returncode == 1 and done.stderr.startswith(f"error: {empty}: ")
+    target = tmp_path / "keep.wav"
+    target.write_bytes(b"mine")
+    score = tmp_path / "one.mid"
+    midi = pretty_midi.PrettyMIDI()
+    track = pretty_midi.Instrument(program=73)
+    track.notes.append(pretty_midi.Note(80, 72, 0.0, 0.3))
+    midi.instruments.append(track)
+    midi.write(str(score))
+    done = cli("render", str(score), "-o", str(target))
+    assert done.returncode == 1 and target.read_bytes() == b"mine"
+
+
+def test_pitch_bend_shifts_the_spectrum():
+    from midivae.render import bend_frames
+
+    frames = np.zeros((4, CONFIG.n_bins), dtype=np.float32)
+    frames[:, 100] = 1.0
+    bent = bend_frames(frames, np.array([0.0, 0.0, 1.0, -0.5]), CONFIG)
+    assert list(bent.argmax(axis=1)) == [100, 100, 104, 98]
