@@ -41,3 +41,36 @@ def test_note_names():
     assert (
         plots.note_name(60) == "C4" and plots.note_name(69) == "A4" and plots.note_name(21) == "A0"
     )
+
+
+def test_plot_command_draws_each_kind(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cases = [
+        (root / "examples" / "example_score.mid", "piano roll"),
+        (root / "examples" / "example_recording.flac", "spectrogram"),
+        (root / "presets" / "flute", "latent map"),
+    ]
+    for number, (source, what) in enumerate(cases):
+        target = tmp_path / f"{number}.png"
+        done = subprocess.run(
+            [sys.executable, "-m", "midivae.cli", "plot", str(source), "-o", str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert what in done.stdout
+        assert target.read_bytes()[:8] == PNG
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    done = subprocess.run(
+        [sys.executable, "-m", "midivae.cli", "plot", str(bad), "-o", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and done.stderr.startswith(f"error: {bad}: ")
