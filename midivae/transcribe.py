@@ -52,6 +52,7 @@ class Transcription:
     seconds: float
     fit: float | None = None
     notices: list[str] = field(default_factory=list)
+    frames: np.ndarray | None = field(default=None, repr=False)  # compressed, retuned
 
 
 @lru_cache(maxsize=16)
@@ -218,6 +219,7 @@ def transcribe(
         seconds=len(audio) / config.sample_rate,
         fit=fit,
         notices=notices,
+        frames=compressed,
     )
 
 
@@ -241,9 +243,12 @@ def transcribe_file(
     if plot:
         from midivae import plots
 
-        frames = compress(analyse(load_audio(source)))
         notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
         plots.spectrogram(
-            frames, target.with_suffix(".png"), notes=notes, title=source.name, overwrite=overwrite
+            result.frames,
+            target.with_suffix(".png"),
+            notes=notes,
+            title=source.name,
+            overwrite=overwrite,
         )
     return f"{len(result.notes)} notes, {result.preset}, A4 = {result.reference_hz:.1f} Hz"
