@@ -15,6 +15,17 @@ SR = 22050
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Tiny models run fastest on one thread (and do not fight other jobs for cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 

@@ -29,12 +29,7 @@ from midivae.symbols import Vocabulary
 VOCAB = Vocabulary.standard([("flute", 60, 96, False)])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
