@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from midivae.scores import NoteEvent, Part
 from midivae.spectral import SpectralConfig
 
 EPS = 1e-6
+VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
 
 
 @dataclass(frozen=True)
@@ -213,3 +215,113 @@ def onset_strength(
         if total:
             out[:, column] /= total
     return (1.0 - np.exp(-out / scale)).astype(np.float32)
+
+
+def _slot_prefix(preset, slot: int) -> str:
+    return "" if len(preset.instruments) == 1 else f"{preset.instruments[slot]}."
+
+
+def _pitch_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
+    """``(rest, pitch probabilities, MIDI pitch of each column)`` for a melody slot."""
+    prefix = _slot_prefix(preset, slot)
+    family = preset.vocabulary.family(prefix + "pitch")
+    probabilities = symbols[prefix + "pitch"]
+    pitches = family.offset + np.arange(probabilities.shape[1] - 1)
+    return probabilities[:, -1], probabilities[:, :-1], pitches
+
+
+def _note_velocity(velocity: np.ndarray, note: TrackedNote) -> int:
+    attack = velocity[note.start : min(note.end, note.start + VELOCITY_FRAMES)]
+    return int(np.clip(round(float(np.median(attack))), 1, 127))
+
+
+def program_of(instrument: str) -> int:
+    """The GM program of a corpus instrument."""
+    from midivae.corpus.instruments import get_instrument
+
+    return get_instrument(instrument).program
+
+
+def decode_notes(
+    preset,
+    compressed: np.ndarray,
+    *,
+    settings: TrackingSettings | None = None,
+    calibrated: bool = True,
+) -> tuple[list[NoteEvent], list[Part]]:
+    """Notes of every instrument slot from compressed frames ``(n_frames, n_bins)``.
+
+    With ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s``
+    (the release that the model still hears as the note; see :func:`measure_timing`).
+    """
+    shift = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0) if calibrated else 0.0
+    mu, _ = preset.encode_signal(compressed)
+    symbols = preset.decode_symbols(mu)
+    frame_seconds = preset.spectral.frame_seconds
+    notes: list[NoteEvent] = []
+    parts: list[Part] = []
+    for slot, instrument in enumerate(preset.instruments):
+        prefix = _slot_prefix(preset, slot)
+        velocity = symbols.get(prefix + "velocity")
+        if prefix + "keys" in symbols:
+            keys = symbols[prefix + "keys"]
+            pitches = preset.vocabulary.family(prefix + "keys").offset + np.arange(keys.shape[1])
+            onsets = onset_strength(compressed, pitches, preset.spectral)
+            tracked = track_polyphonic(keys, onsets, settings)
+        else:
+            rest, probabilities, pitches = _pitch_posteriors(symbols, preset, slot)
+            onsets = onset_strength(compressed, pitches, preset.spectral)
+            tracked = track_monophonic(rest, probabilities, onsets, settings)
+        if velocity is None:
+            velocity = np.full(len(compressed), 80.0)
+        slot_notes = [
+            NoteEvent(
+                onset=note.start * frame_seconds,
+                offset=max(note.end * frame_seconds - shift, (note.start + 1) * frame_seconds),
+                pitch=int(pitches[note.pitch]),
+                velocity=_note_velocity(velocity, note),
+                part=len(parts),
+            )
+            for note in tracked
+        ]
+        if slot_notes or len(preset.instruments) == 1:
+            parts.append(Part(len(parts), instrument, program_of(instrument), False))
+            notes.extend(slot_notes)
+    return sorted(notes), parts
+
+
+def reference_notes(pitch: np.ndarray, onset: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(start, end, pitch)`` frame runs of per-frame labels (a new note at each onset flag)."""
+    notes, start = [], None
+    for t in range(len(pitch) + 1):
+        current = pitch[t] if t < len(pitch) else -1
+        boundary = t == len(pitch) or current < 0 or onset[t] or (t > 0 and current != pitch[t - 1])
+        if start is not None and boundary:
+            notes.append((start, t, int(pitch[start])))
+            start = None
+        if t < len(pitch) and current >= 0 and start is None:
+            start = t
+    return notes
+
+
+def measure_timing(preset, compressed: np.ndarray, labels: dict[str, np.ndarray]) -> dict:
+    """Median offset error of decoded notes against the labels, per contiguous item.
+
+    Run on held-out phrase frames of the training library at training time; the result is
+    stored in the preset as ``timing`` and subtracted from note ends by :func:`decode_notes`.
+    """
+    frame_seconds = preset.spectral.frame_seconds
+    item, kind = labels["item"], labels["kind"]
+    errors = []
+    for value in np.unique(item[(item >= 0) & (kind == 1)]):
+        rows = np.flatnonzero(item == value)
+        if len(rows) < 20 or np.any(np.diff(rows) != 1):
+            continue
+        notes, _ = decode_notes(preset, compressed[rows], calibrated=False)
+        for start, end, pitch in reference_notes(labels["pitch"][rows], labels["onset"][rows]):
+            for note in notes:
+                if note.pitch == pitch and abs(note.onset / frame_seconds - start) <= 4:
+                    errors.append(note.offset - end * frame_seconds)
+                    break
+    shift = float(np.median(errors)) if errors else 0.0
+    return {"offset_shift_s": round(max(shift, 0.0), 4), "matched_notes": len(errors)}

@@ -355,8 +355,11 @@ def train(
     preset.meta["velocity_calibration"] = _calibrate(preset, val_s)
     if data is None and not mixture:
         from midivae.corpus.envelopes import measure_envelope
+        from midivae.note_tracking import measure_timing
 
         preset.meta["envelope"] = measure_envelope(corpora[0]).to_dict()
+        if not get_instrument(names[0]).polyphonic:
+            preset.meta["timing"] = measure_timing(preset, val_s.magnitudes, val_s.labels)
     metrics = evaluate.evaluate_run(
         preset, train_s, val_s, test_s, devtest=devtest, baseline=baseline, seed=seed, progress=say
     )

@@ -20,13 +20,7 @@ import numpy as np
 
 from midivae.audio import load_audio
 from midivae.errors import MidivaeError
-from midivae.note_tracking import (
-    TrackedNote,
-    TrackingSettings,
-    onset_strength,
-    track_monophonic,
-    track_polyphonic,
-)
+from midivae.note_tracking import TrackingSettings, decode_notes, program_of
 from midivae.scores import NoteEvent, Part, write_midi, write_musicxml
 from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.tuning import estimate_offset_cents, reference_hz
@@ -39,7 +33,6 @@ AUTO_SECONDS = 10.0
 #: below -25.
 POOR_FIT = -1.5
 SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
-VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
 RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
 
 
@@ -70,72 +63,6 @@ def _shift_frames(amplitude: np.ndarray, cents: float, config: SpectralConfig) -
     from midivae.corpus.augment import detune
 
     return detune(amplitude, cents, config)
-
-
-def _slot_prefix(preset, slot: int) -> str:
-    return "" if len(preset.instruments) == 1 else f"{preset.instruments[slot]}."
-
-
-def _pitch_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
-    """``(rest, pitch probabilities, MIDI pitch of each column)`` for a melody slot."""
-    prefix = _slot_prefix(preset, slot)
-    family = preset.vocabulary.family(prefix + "pitch")
-    probabilities = symbols[prefix + "pitch"]
-    pitches = family.offset + np.arange(probabilities.shape[1] - 1)
-    return probabilities[:, -1], probabilities[:, :-1], pitches
-
-
-def _note_velocity(velocity: np.ndarray, note: TrackedNote) -> int:
-    attack = velocity[note.start : min(note.end, note.start + VELOCITY_FRAMES)]
-    return int(np.clip(round(float(np.median(attack))), 1, 127))
-
-
-def _program(instrument: str) -> int:
-    from midivae.corpus.instruments import get_instrument
-
-    return get_instrument(instrument).program
-
-
-def decode_notes(
-    preset,
-    compressed: np.ndarray,
-    *,
-    settings: TrackingSettings | None = None,
-) -> tuple[list[NoteEvent], list[Part]]:
-    """Notes of every instrument slot from compressed frames ``(n_frames, n_bins)``."""
-    mu, _ = preset.encode_signal(compressed)
-    symbols = preset.decode_symbols(mu)
-    frame_seconds = preset.spectral.frame_seconds
-    notes: list[NoteEvent] = []
-    parts: list[Part] = []
-    for slot, instrument in enumerate(preset.instruments):
-        prefix = _slot_prefix(preset, slot)
-        velocity = symbols.get(prefix + "velocity")
-        if prefix + "keys" in symbols:
-            keys = symbols[prefix + "keys"]
-            pitches = preset.vocabulary.family(prefix + "keys").offset + np.arange(keys.shape[1])
-            onsets = onset_strength(compressed, pitches, preset.spectral)
-            tracked = track_polyphonic(keys, onsets, settings)
-        else:
-            rest, probabilities, pitches = _pitch_posteriors(symbols, preset, slot)
-            onsets = onset_strength(compressed, pitches, preset.spectral)
-            tracked = track_monophonic(rest, probabilities, onsets, settings)
-        if velocity is None:
-            velocity = np.full(len(compressed), 80.0)
-        slot_notes = [
-            NoteEvent(
-                onset=note.start * frame_seconds,
-                offset=note.end * frame_seconds,
-                pitch=int(pitches[note.pitch]),
-                velocity=_note_velocity(velocity, note),
-                part=len(parts),
-            )
-            for note in tracked
-        ]
-        if slot_notes or len(preset.instruments) == 1:
-            parts.append(Part(len(parts), instrument, _program(instrument), False))
-            notes.extend(slot_notes)
-    return sorted(notes), parts
 
 
 def fit_score(preset, compressed: np.ndarray) -> float:
@@ -208,7 +135,7 @@ def transcribe(
         raise MidivaeError("preset analyses audio differently from this version", str(preset))
     if amplitude.max() <= SILENCE:
         notices.append("silence: no notes")
-        notes, parts = [], [Part(0, model.instruments[0], _program(model.instruments[0]), False)]
+        notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
     else:
         notes, parts = decode_notes(model, compressed, settings=settings)
     for notice in notices:
