@@ -15,6 +15,8 @@ from midivae import __version__
 # command name -> (module under midivae.cli, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "corpus": ("corpus", "corpus", "Build a note corpus with fluidsynth."),
+    "explore": ("explore", "explore", "Wander the latent space: audio and its symbols."),
+    "morph": ("morph", "morph", "Morph one sound into another through the latent space."),
     "plot": ("plot", "plot", "Draw a piano roll, a spectrogram or a latent map (PNG)."),
     "presets": ("presets", "presets", "List the shipped presets and their metrics."),
     "render": ("render", "render", "Render MIDI / MusicXML scores to audio."),

@@ -4,6 +4,10 @@
 starts anywhere in the posterior, drifts with correlation time ``walk_seconds`` and has the
 posterior's own spread times ``walk_scale`` (1 stays inside the distribution the symbol
 encoder inferred; larger wanders further, smaller stays nearer the mean).
+
+For the creative tools (:mod:`midivae.latent_tools`): ``smooth_walk`` (a differentiable walk
+whose every frame is a draw from the prior), ``interpolate_posteriors`` (a morph's path) and
+``shorten_rests`` (the frames kept when a walk's rests are cut short).
 """
 
 from __future__ import annotations
@@ -60,3 +64,50 @@ def note_trajectory(
     correlation = settings.walk_seconds / settings.frame_seconds
     walk = ornstein_uhlenbeck(n_frames, len(mu), correlation, rng)
     return mu + settings.walk_scale * sigma * walk
+
+
+def smooth_walk(
+    n_frames: int, dims: int, length_frames: float, rng: np.random.Generator
+) -> np.ndarray:
+    """A smooth stationary Gaussian walk ``(n_frames, dims)`` with ``N(0, I)`` marginals.
+
+    White noise filtered by a Gaussian kernel of standard deviation ``length_frames`` and
+    scaled to unit variance: every frame is a draw from the prior, neighbouring frames are
+    close, and (unlike an OU path) the path is differentiable, so it crosses a region
+    boundary once instead of dithering across it.
+    """
+    from scipy.signal import fftconvolve
+
+    length = max(float(length_frames), 1e-3)
+    half = max(1, int(np.ceil(4 * length)))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / length) ** 2)
+    kernel /= np.sqrt(np.sum(kernel**2))
+    noise = rng.standard_normal((n_frames + 2 * half, dims))
+    return fftconvolve(noise, kernel[:, None], mode="valid", axes=0)[:n_frames]
+
+
+def interpolate_posteriors(
+    start: tuple[np.ndarray, np.ndarray], stop: tuple[np.ndarray, np.ndarray], steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``steps`` posteriors ``(mu, logvar)``, each ``(steps, latent)``, from ``start`` to ``stop``.
+
+    Mean and log-variance move linearly (a geodesic-free but smooth path whose ends are the
+    two distributions themselves).
+    """
+    if steps < 2:
+        raise ValueError("a path needs at least 2 steps")
+    w = np.linspace(0.0, 1.0, steps)[:, None]
+    mu = (1 - w) * np.asarray(start[0], np.float64) + w * np.asarray(stop[0], np.float64)
+    logvar = (1 - w) * np.asarray(start[1], np.float64) + w * np.asarray(stop[1], np.float64)
+    return mu, logvar
+
+
+def shorten_rests(silent: np.ndarray, max_frames: int) -> np.ndarray:
+    """Indices of the frames kept when every silent run is cut to ``max_frames`` (its ends)."""
+    keep = np.ones(len(silent), dtype=bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], silent.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start > max_frames:
+            head = max_frames // 2 if start > 0 else 0
+            keep[start + head : stop - (max_frames - head)] = False
+    return np.flatnonzero(keep)

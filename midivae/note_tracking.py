@@ -254,9 +254,22 @@ def decode_notes(
     With ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s``
     (the release that the model still hears as the note; see :func:`measure_timing`).
     """
-    shift = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0) if calibrated else 0.0
     mu, _ = preset.encode_signal(compressed)
-    symbols = preset.decode_symbols(mu)
+    return notes_from_symbols(
+        preset, preset.decode_symbols(mu), compressed, settings=settings, calibrated=calibrated
+    )
+
+
+def notes_from_symbols(
+    preset,
+    symbols: dict[str, np.ndarray],
+    compressed: np.ndarray,
+    *,
+    settings: TrackingSettings | None = None,
+    calibrated: bool = True,
+) -> tuple[list[NoteEvent], list[Part]]:
+    """Notes of every slot from decoded ``symbols`` and the magnitudes heard with them."""
+    shift = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0) if calibrated else 0.0
     frame_seconds = preset.spectral.frame_seconds
     notes: list[NoteEvent] = []
     parts: list[Part] = []
