@@ -110,7 +110,7 @@ def main() -> None:
         if done.returncode:
             print(done.stderr)
             raise SystemExit(1)
-        rows, audio_seconds, pyin_f1 = [], 0.0, []
+        rows, audio_seconds, pyin_f1, fluid_pyin_f1 = [], 0.0, [], []
         print(f"{'score':28s}{'midivae LSD/ISD':>18s}{'sine':>16s}{'FluidR3':>16s}{'lag ms':>8s}")
         for entry in chosen:
             reference = load_audio(DEVSET / f"{entry.stem}.flac")
@@ -119,7 +119,8 @@ def main() -> None:
             audio_seconds += len(ours) / SR
             ours_s = compare(reference, ours)
             sine_s = compare(reference, sine_render(DEVSET / f"{entry.stem}.mid", seconds))
-            fluid_s = compare(reference, fluid_render(DEVSET / f"{entry.stem}.mid", seconds))
+            fluid = fluid_render(DEVSET / f"{entry.stem}.mid", seconds)
+            fluid_s = compare(reference, fluid)
             rows.append((ours_s, sine_s, fluid_s))
             print(
                 f"{entry.stem:28s}{ours_s[0]:9.1f}/{ours_s[1]:7.2f}{sine_s[0]:8.1f}/"
@@ -129,9 +130,14 @@ def main() -> None:
                 inst = get_instrument(entry.instruments[0])
                 fmin = 440 * 2 ** ((inst.low - 2 - 69) / 12)
                 fmax = 440 * 2 ** ((inst.high + 2 - 69) / 12)
-                estimate = pyin_notes(ours, SR, fmin, fmax)
-                pyin_f1.append(score(midi_notes(DEVSET / f"{entry.stem}.mid"), estimate).on_f1)
+                truth = midi_notes(DEVSET / f"{entry.stem}.mid")
+                pyin_f1.append(score(truth, pyin_notes(ours, SR, fmin, fmax)).on_f1)
+                fluid_pyin_f1.append(score(truth, pyin_notes(fluid, SR, fmin, fmax)).on_f1)
     mean = lambda i, j: float(np.mean([r[i][j] for r in rows]))  # noqa: E731
+    print(
+        f"pYIN note F1 on the monophonic renders: midivae {np.mean(pyin_f1):.3f}, "
+        f"fluidsynth + FluidR3 {np.mean(fluid_pyin_f1):.3f}"
+    )
     print(
         f"rtf={audio_seconds / wall:.1f} lsd_db={mean(0, 0):.1f} isd={mean(0, 1):.2f} "
         f"sine_lsd_db={mean(1, 0):.1f} sine_isd={mean(1, 1):.2f} "
