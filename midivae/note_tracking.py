@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from midivae.scores import NoteEvent, Part
-from midivae.spectral import SpectralConfig
+from midivae.spectral import SpectralConfig, decompress
 
 EPS = 1e-6
 VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
@@ -34,6 +34,7 @@ class TrackingSettings:
     attack_floor: float = 0.3  # an attack without onset evidence costs onset_weight*log(1/0.3)
     min_note_frames: int = 4  # ~46 ms at 11.6 ms frames
     min_repeat_frames: int = 8  # a re-attack of the same pitch sooner than this (~93 ms) merges
+    repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def track_monophonic(
     pitch_probability: np.ndarray,
     onset_strength: np.ndarray,
     settings: TrackingSettings | None = None,
+    level_db: np.ndarray | None = None,
 ) -> list[TrackedNote]:
     """Notes from per-frame posteriors of one monophonic voice.
 
@@ -137,6 +139,9 @@ def track_monophonic(
     rest_probability : (n_frames,) probability that nothing sounds.
     pitch_probability : (n_frames, n_pitches) probability of each pitch column.
     onset_strength : (n_frames, n_pitches) onset evidence in [0, 1] per pitch column.
+    level_db : (n_frames,), optional
+        Frame level; when given, two notes of one pitch with a short gap and no dip in
+        level between them (a slow attack the model heard twice) become one.
     """
     settings = settings or TrackingSettings()
     w = settings.onset_weight
@@ -150,7 +155,31 @@ def track_monophonic(
         settings.end_cost,
         settings.switch_cost,
     )
-    return _notes_from_path(path, settings)
+    notes = _notes_from_path(path, settings)
+    return notes if level_db is None else merge_undipped_repeats(notes, level_db, settings)
+
+
+def merge_undipped_repeats(
+    notes: list[TrackedNote], level_db: np.ndarray, settings: TrackingSettings
+) -> list[TrackedNote]:
+    """Join same-pitch neighbours whose gap is short and whose level never dips in between.
+
+    A real repeated note is articulated: its level falls (tonguing, a bow change, a
+    release) before the next attack. A note the model splits while it swells does not.
+    """
+    merged: list[TrackedNote] = []
+    for note in notes:
+        last = merged[-1] if merged else None
+        if last is not None and last.pitch == note.pitch:
+            gap = note.start - last.end
+            if 0 <= gap <= settings.min_repeat_frames:
+                before = float(np.median(level_db[last.start : last.end]))
+                between = level_db[max(last.end - 2, last.start) : note.start + 1].min()
+                if between > before - settings.repeat_dip_db:
+                    merged[-1] = TrackedNote(last.start, note.end, note.pitch)
+                    continue
+        merged.append(note)
+    return merged
 
 
 def onset_peaks(strength: np.ndarray, radius: int = 2) -> np.ndarray:
@@ -284,7 +313,8 @@ def notes_from_symbols(
         else:
             rest, probabilities, pitches = _pitch_posteriors(symbols, preset, slot)
             onsets = onset_strength(compressed, pitches, preset.spectral)
-            tracked = track_monophonic(rest, probabilities, onsets, settings)
+            level = 20.0 * np.log10(decompress(compressed, preset.spectral).sum(axis=1) + 1e-9)
+            tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
         slot_notes = [
