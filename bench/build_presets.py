@@ -87,8 +87,15 @@ def table() -> str:
         size = sum(p.stat().st_size for p in path.parent.iterdir()) / 1e6
         train_s = f"{provenance['wall_seconds']:.0f} ({provenance['device']})"
         head = metrics["headline"]
-        if len(meta["instruments"]) == 1:
-            polyphonic = "isolated_pitch_class" not in head
+        if "isolated_keys_f1" in head:  # polyphonic: keys instead of pitch class and octave
+            dev = metrics.get("devtest", {}).get("model", {})
+            rows.append(
+                f"| {name} | {size:.1f} MB | {train_s} | keys F1 {_pct(head['isolated_keys_f1'])}"
+                f" (all frames {_pct(head.get('keys_f1'))}) / dynamics "
+                f"{_pct(head.get('isolated_dynamics~velocity'))} | order "
+                f"{_pct(dev.get('order_velocity'))} | – (no piano targets) |"
+            )
+        elif len(meta["instruments"]) == 1:
             held = [
                 head.get("isolated_pitch_class", head.get("pitch_class")),
                 head.get("isolated_octave", head.get("octave")),
@@ -98,8 +105,7 @@ def table() -> str:
             model, base = dev.get("model", {}), dev.get("baseline", {})
             devs = [model.get("pitch_class"), model.get("octave"), model.get("order_velocity")]
             met = (
-                not polyphonic
-                and all(v is not None for v in held + devs)
+                all(v is not None for v in held + devs)
                 and held[0] >= 0.98
                 and held[1] >= 0.98
                 and held[2] >= 0.9
