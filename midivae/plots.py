@@ -13,10 +13,10 @@ import numpy as np
 
 from midivae.audio import atomic_output
 from midivae.spectral import SpectralConfig
+from midivae.symbols import note_name
 
 NoteTuple = tuple[float, float, int, int, int]
 _PART_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def _pyplot():
@@ -26,11 +26,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def note_name(pitch: int) -> str:
-    """Scientific pitch name (MIDI 60 = C4)."""
-    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def _save(figure, path: Path, overwrite: bool) -> Path:

@@ -46,3 +46,11 @@ def warnings_as_notices(path: Path, *, drop: tuple[str, ...] = ()) -> Iterator[N
             continue
         seen.add(text)
         logger.info("%s: %s", path, text)
+
+
+def require_notes(notes: list, n_drums: int, path: Path) -> None:
+    """Raise the one-line error for a score with nothing to render (only drums, or empty)."""
+    if not notes:
+        if n_drums:
+            raise MidivaeError("only drum tracks; nothing to render", path)
+        raise MidivaeError("no notes to render", path)

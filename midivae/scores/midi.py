@@ -13,7 +13,7 @@ import pretty_midi
 
 from midivae.audio import atomic_output
 from midivae.errors import MidivaeError
-from midivae.scores._files import check_file, warnings_as_notices
+from midivae.scores._files import check_file, require_notes, warnings_as_notices
 from midivae.scores.types import Curve, NoteEvent, Part, Score, sort_notes, writer_input
 
 __all__ = ["read_midi", "write_midi"]
@@ -82,10 +82,7 @@ def read_midi(path: str | Path) -> Score:
         logger.info("%s: skipped %d drum track(s)", path, n_drums)
     if n_empty:
         logger.info("%s: dropped %d zero-length note(s)", path, n_empty)
-    if not notes:
-        if n_drums:
-            raise MidivaeError("only drum tracks; nothing to render", path)
-        raise MidivaeError("no notes to render", path)
+    require_notes(notes, n_drums, path)
     _, tempi = pm.get_tempo_changes()
     tempo = float(tempi[0]) if len(tempi) else 120.0
     duration = max(end_time, max(n.offset for n in notes))

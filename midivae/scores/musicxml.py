@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from midivae.errors import MidivaeError
-from midivae.scores._files import check_file, warnings_as_notices
+from midivae.scores._files import check_file, require_notes, warnings_as_notices
 from midivae.scores.dynamics import DEFAULT_VELOCITY, note_velocities
 from midivae.scores.types import NoteEvent, Part, Score, sort_notes
 
@@ -111,10 +111,7 @@ def read_musicxml(path: str | Path) -> Score:
         logger.info("%s: skipped %d percussion part(s)", path, n_drums)
     if n_grace:
         logger.info("%s: skipped %d grace note(s)", path, n_grace)
-    if not notes:
-        if n_drums:
-            raise MidivaeError("only drum tracks; nothing to render", path)
-        raise MidivaeError("no notes to render", path)
+    require_notes(notes, n_drums, path)
     duration = max(seconds(float(expanded.highestTime)), max(n.offset for n in notes))
     return Score(sort_notes(notes), parts, {}, {}, tempo, duration)
 
