@@ -3,7 +3,7 @@
 The contract (DESIGN.md §9): one input file -> ``-o`` is the output file (default: beside the
 input); several inputs or a folder -> ``-o`` is a folder whose outputs keep the input stems.
 A bad input is one line ``error: FILE: problem`` and the batch goes on; the run ends with
-``N ok, M failed`` and exit 1 when anything failed, 130 on Ctrl-C.
+``N ok, M failed`` (not after a single file) and exit 1 when anything failed, 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def run_batch(
     except KeyboardInterrupt:
         click.echo(f"interrupted: {ok} ok, {failed} failed", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    if len(inputs) > 1 or failed:
-        click.echo(f"{ok} ok, {failed} failed", err=True)
+    if len(inputs) > 1 or any(path.is_dir() for path in paths):
+        click.echo(f"{ok} ok, {failed} failed", err=True)  # one file: its error line says it
     if failed:
         sys.exit(EXIT_FAILED)

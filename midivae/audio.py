@@ -178,6 +178,9 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     if path.exists() and not overwrite:
         raise MidivaeError("exists, use --overwrite", path)
     try:
+        blocker = _file_in_the_way(path.parent)
+        if blocker is not None:
+            raise MidivaeError(f"cannot write here: {blocker} is a file, not a folder", path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _claim_temp(path)
     except OSError as exc:
@@ -192,6 +195,14 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing one of `folder` and its parents, if it is not a directory."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
 
 
 def _link_new(tmp: Path, path: Path) -> None:

@@ -78,11 +78,11 @@ def read_midi(path: str | Path) -> Score:
         bend = _bend_curve(inst.pitch_bends, ccs)
         if bend is not None:
             bends[index] = bend
-    if n_drums:
-        logger.info("%s: skipped %d drum track(s)", path, n_drums)
     if n_empty:
         logger.info("%s: dropped %d zero-length note(s)", path, n_empty)
     require_notes(notes, n_drums, path)
+    if n_drums:  # after the check: with nothing else left the error alone says it
+        logger.info("%s: skipped %d drum track(s)", path, n_drums)
     _, tempi = pm.get_tempo_changes()
     tempo = float(tempi[0]) if len(tempi) else 120.0
     duration = max(end_time, max(n.offset for n in notes))

@@ -107,11 +107,11 @@ def read_musicxml(path: str | Path) -> Score:
             onset, offset = max(seconds(on), 0.0), seconds(off)
             if offset > onset:
                 notes.append(NoteEvent(onset, offset, pitch, velocity, index))
-    if n_drums:
-        logger.info("%s: skipped %d percussion part(s)", path, n_drums)
     if n_grace:
         logger.info("%s: skipped %d grace note(s)", path, n_grace)
     require_notes(notes, n_drums, path)
+    if n_drums:  # after the check: with nothing else left the error alone says it
+        logger.info("%s: skipped %d percussion part(s)", path, n_drums)
     duration = max(seconds(float(expanded.highestTime)), max(n.offset for n in notes))
     return Score(sort_notes(notes), parts, {}, {}, tempo, duration)
 
