@@ -20,6 +20,10 @@ from midivae.scores import NoteEvent, Part
 from midivae.spectral import SpectralConfig, decompress
 
 EPS = 1e-6
+#: A rise counts as part of an attack while it gains at least 1 dB per frame.
+RISE_PER_FRAME = 10.0 ** (-1.0 / 20.0)
+#: ... or while it is within 2 dB of the attack's peak (the slow approach to the peak).
+SHOULDER = 10.0 ** (-2.0 / 20.0)
 VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
 
 
@@ -35,6 +39,8 @@ class TrackingSettings:
     min_note_frames: int = 4  # ~46 ms at 11.6 ms frames
     min_repeat_frames: int = 8  # a re-attack of the same pitch sooner than this (~93 ms) merges
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
+    onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
+    onset_floor_db: float = 10.0  # ... but not below this far under the attack's peak
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,76 @@ def merge_undipped_repeats(
     return merged
 
 
+def partial_amplitude(
+    amplitude: np.ndarray, pitch: int, config: SpectralConfig, n_partials: int = 4
+) -> np.ndarray:
+    """Per-frame amplitude of a pitch's first partials (each bin's max with its neighbours)."""
+    padded = np.maximum(
+        amplitude, np.maximum(np.roll(amplitude, 1, axis=1), np.roll(amplitude, -1, axis=1))
+    )
+    power = np.zeros(len(amplitude), dtype=np.float64)
+    for h in range(1, n_partials + 1):
+        index = round(config.midi_to_bin(pitch) + config.bins_per_octave * np.log2(h))
+        if 0 <= index < config.n_bins:
+            power += padded[:, index].astype(np.float64) ** 2
+    return np.sqrt(power)
+
+
+def rise_start(
+    energy: np.ndarray, start: int, earliest: int, settings: TrackingSettings, peak_frames: int = 6
+) -> int:
+    """The frame where the rise into a note's attack began, at or before ``start``.
+
+    The model reads a pitch only once its attack has grown enough to be recognised, which
+    for a slow attack (a breathy flute, a bowed string) is tens of milliseconds after the
+    sound began. Walk back from the attack's peak while the partials are still rising,
+    at most ``onset_lookback_frames`` before ``start``, never before ``earliest`` and never
+    below ``onset_floor_db`` under the peak.
+    """
+    stop = min(len(energy), start + peak_frames)
+    if stop <= start:
+        return start
+    peak = start + int(np.argmax(energy[start:stop]))
+    floor = energy[peak] * 10.0 ** (-settings.onset_floor_db / 20.0)
+    lowest = max(earliest, start - settings.onset_lookback_frames, 0)
+    shoulder = energy[peak] * SHOULDER
+    t = peak
+    while t > lowest and energy[t - 1] > floor:
+        rising = energy[t - 1] < energy[t] * RISE_PER_FRAME
+        if not (rising or energy[t - 1] >= shoulder):
+            break
+        t -= 1
+    return min(t, start)
+
+
+def refine_onsets(
+    notes: list[TrackedNote],
+    amplitude: np.ndarray,
+    pitches: np.ndarray,
+    config: SpectralConfig,
+    settings: TrackingSettings,
+    *,
+    polyphonic: bool = False,
+) -> list[TrackedNote]:
+    """Move each note's start back to where its partials began to rise (same order).
+
+    A note never starts before the previous start of its voice (each key is one voice
+    when ``polyphonic``) plus ``min_note_frames``.
+    """
+    energies: dict[int, np.ndarray] = {}
+    previous: dict[int, int] = {}
+    refined = []
+    for note in notes:
+        if note.pitch not in energies:
+            energies[note.pitch] = partial_amplitude(amplitude, int(pitches[note.pitch]), config)
+        voice = note.pitch if polyphonic else -1
+        earliest = previous.get(voice, -(10**9)) + settings.min_note_frames
+        start = rise_start(energies[note.pitch], note.start, earliest, settings)
+        previous[voice] = start
+        refined.append(TrackedNote(start, note.end, note.pitch))
+    return refined
+
+
 def onset_peaks(strength: np.ndarray, radius: int = 2) -> np.ndarray:
     """Keep each pitch's onset evidence only where it peaks (within +-``radius`` frames).
 
@@ -298,6 +374,8 @@ def notes_from_symbols(
     calibrated: bool = True,
 ) -> tuple[list[NoteEvent], list[Part]]:
     """Notes of every slot from decoded ``symbols`` and the magnitudes heard with them."""
+    settings = settings or TrackingSettings()
+    amplitude = decompress(compressed, preset.spectral)
     shift = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0) if calibrated else 0.0
     frame_seconds = preset.spectral.frame_seconds
     notes: list[NoteEvent] = []
@@ -305,7 +383,8 @@ def notes_from_symbols(
     for slot, instrument in enumerate(preset.instruments):
         prefix = _slot_prefix(preset, slot)
         velocity = symbols.get(prefix + "velocity")
-        if prefix + "keys" in symbols:
+        polyphonic = prefix + "keys" in symbols
+        if polyphonic:
             keys = symbols[prefix + "keys"]
             pitches = preset.vocabulary.family(prefix + "keys").offset + np.arange(keys.shape[1])
             onsets = onset_strength(compressed, pitches, preset.spectral)
@@ -313,19 +392,22 @@ def notes_from_symbols(
         else:
             rest, probabilities, pitches = _pitch_posteriors(symbols, preset, slot)
             onsets = onset_strength(compressed, pitches, preset.spectral)
-            level = 20.0 * np.log10(decompress(compressed, preset.spectral).sum(axis=1) + 1e-9)
+            level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9)
             tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
+        starts = refine_onsets(
+            tracked, amplitude, pitches, preset.spectral, settings, polyphonic=polyphonic
+        )
         slot_notes = [
             NoteEvent(
-                onset=note.start * frame_seconds,
-                offset=max(note.end * frame_seconds - shift, (note.start + 1) * frame_seconds),
+                onset=start.start * frame_seconds,
+                offset=max(note.end * frame_seconds - shift, (start.start + 1) * frame_seconds),
                 pitch=int(pitches[note.pitch]),
                 velocity=_note_velocity(velocity, note),
                 part=len(parts),
             )
-            for note in tracked
+            for note, start in zip(tracked, starts, strict=True)
         ]
         if slot_notes or len(preset.instruments) == 1:
             parts.append(Part(len(parts), instrument, program_of(instrument), False))

@@ -7,6 +7,7 @@ import numpy as np
 from midivae.note_tracking import (
     TrackingSettings,
     onset_strength,
+    rise_start,
     track_monophonic,
     track_polyphonic,
 )
@@ -79,3 +80,28 @@ def test_onset_strength_peaks_at_a_new_note():
     assert strength[:, 0].max() > 0.8
     assert strength[onset_frame + 20 :, 0].max() < 0.2
     assert strength[:, 1].max() < strength[:, 0].max()
+
+
+def _db(values) -> np.ndarray:
+    return 10.0 ** (np.asarray(values, dtype=np.float64) / 20.0)
+
+
+def test_rise_start_walks_back_a_slow_attack():
+    """The model hears a slow attack late; the onset moves back to where the rise began."""
+    energy = _db([-80, -80, -80, -52, -48, -44, -40, -37, -34, -32, -31, -30.5, -30.5])
+    settings = TrackingSettings()
+    # recognised at frame 7, 7 dB under the peak; the rise to within 10 dB began at frame 6
+    assert rise_start(energy, 7, -100, settings) == 6
+    # never before the previous note's start + min_note_frames, never later than found
+    assert rise_start(energy, 7, 7, settings) == 7
+    assert rise_start(energy, 3, -100, settings) == 3
+
+
+def test_rise_start_keeps_a_sharp_attack_and_stops_at_a_dip():
+    settings = TrackingSettings()
+    sharp = _db([-80, -80, -80, -30, -30, -30, -31, -31])
+    assert rise_start(sharp, 3, -100, settings) == 3
+    flat = _db([-35, -35, -35, -35, -35, -30, -30, -30])
+    assert rise_start(flat, 5, -100, settings) == 5  # no walking through a held level
+    repeat = _db([-30, -31, -36, -34, -32, -30, -30])  # same pitch re-attacked out of a dip
+    assert rise_start(repeat, 4, -100, settings) == 2
