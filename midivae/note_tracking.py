@@ -210,7 +210,7 @@ def rise_start(
 
     The model reads a pitch only once its attack has grown enough to be recognised, which
     for a slow attack (a breathy flute, a bowed string) is tens of milliseconds after the
-    sound began. Walk back from the attack's peak while the partials are still rising,
+    sound began. Walk back from the attack's peak while the frames are still rising into it,
     at most ``onset_lookback_frames`` before ``start``, never before ``earliest`` and never
     below ``onset_floor_db`` under the peak.
     """
@@ -221,11 +221,13 @@ def rise_start(
     floor = energy[peak] * 10.0 ** (-settings.onset_floor_db / 20.0)
     lowest = max(earliest, start - settings.onset_lookback_frames, 0)
     shoulder = energy[peak] * SHOULDER
+
+    def in_attack(frame: int) -> bool:
+        rose = frame > 0 and energy[frame - 1] < energy[frame] * RISE_PER_FRAME
+        return energy[frame] > floor and (rose or energy[frame] >= shoulder)
+
     t = peak
-    while t > lowest and energy[t - 1] > floor:
-        rising = energy[t - 1] < energy[t] * RISE_PER_FRAME
-        if not (rising or energy[t - 1] >= shoulder):
-            break
+    while t > lowest and in_attack(t - 1):
         t -= 1
     return min(t, start)
 

@@ -104,4 +104,4 @@ def test_rise_start_keeps_a_sharp_attack_and_stops_at_a_dip():
     flat = _db([-35, -35, -35, -35, -35, -30, -30, -30])
     assert rise_start(flat, 5, -100, settings) == 5  # no walking through a held level
     repeat = _db([-30, -31, -36, -34, -32, -30, -30])  # same pitch re-attacked out of a dip
-    assert rise_start(repeat, 4, -100, settings) == 2
+    assert rise_start(repeat, 4, -100, settings) == 3  # the first frame out of the dip
