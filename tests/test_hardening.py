@@ -308,7 +308,7 @@ def test_silence_gives_an_empty_midi_and_a_notice(tmp_path):
     source = tmp_path / "silence.wav"
     sf.write(source, np.zeros(SR), SR)
     result, out = _transcribed(tmp_path, source)
-    assert result.stderr == "notice: silence: no notes\n"
+    assert result.stderr == f"notice: {source}: silence: no notes\n"
     assert n_notes(out) == 0
 
 
