@@ -26,7 +26,7 @@ from click.testing import CliRunner, Result
 from conftest import SR, harmonic_tone
 
 from midivae.cli.main import cli
-from midivae.preset import read_meta, shipped_presets, shipped_root
+from midivae.preset import shipped_presets, shipped_root
 
 FLUTE = ("--instrument", "flute")  # one small preset keeps every run fast
 
@@ -355,28 +355,13 @@ def test_three_minutes_complete(tmp_path):
     assert midi_file.get_end_time() > 170.0
 
 
-def _render_presets() -> list:
-    """Every shipped preset; mixtures cannot render yet (a known bug in midivae.render)."""
-    bug = pytest.mark.xfail(
-        reason="render_part encodes one-slot labels; a mixture preset's vocabulary needs "
-        "labels for every slot ('vocabulary: slot 1 needs mixture labels')",
-        strict=False,
-    )
-    return [
-        pytest.param(name, marks=bug)
-        if len(read_meta(shipped_root() / name)["instruments"]) > 1
-        else name
-        for name in shipped_presets()
-    ]
-
-
-@pytest.mark.parametrize("preset", _render_presets())
+@pytest.mark.parametrize("preset", shipped_presets())
 def test_notes_outside_every_range_move_by_octaves(tmp_path, preset):
     score = midi(tmp_path / "extremes.mid", (0, 127))  # below and above every instrument
     out = tmp_path / "extremes.wav"
     result = invoke("render", score, "-o", out, "--instrument", preset)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == f"notice: 2 notes outside {preset}'s range moved by octaves\n"
+    assert result.stderr == f"notice: {score}: 2 notes outside {preset}'s range moved by octaves\n"
     audio, rate = sf.read(out)
     assert rate == SR and np.abs(audio).max() > 1e-3
 

@@ -25,6 +25,7 @@ from midivae.spectral.analysis import (
     transform_for,
 )
 from midivae.spectral.config import SpectralConfig
+from midivae.spectral.frame import friendly_length
 from midivae.spectral.transform import NSGT
 
 TWO_PI = 2.0 * math.pi
@@ -179,6 +180,26 @@ def spectral_convergence_db(estimate: np.ndarray, target: np.ndarray) -> float:
     return 20.0 * math.log10(max(float(np.linalg.norm(estimate - target)) / norm, 1e-12))
 
 
+@njit(cache=True, nogil=True)
+def _project(consistent, target, previous, momentum, coefs):
+    """One fast Griffin-Lim update in one pass; returns the squared magnitude error.
+
+    ``previous`` becomes the projection of ``consistent`` onto the target magnitudes and
+    ``coefs`` the momentum step from the old ``previous`` (the numpy expressions
+    ``target * c / max(|c|, 1e-12)`` and ``p + momentum * (p - previous)``, fused).
+    """
+    error = 0.0
+    for i in range(len(target)):
+        c = consistent[i]
+        magnitude = abs(c)
+        difference = magnitude - target[i]
+        error += difference * difference
+        projected = target[i] * c / max(magnitude, 1e-12)
+        coefs[i] = projected + momentum * (projected - previous[i])
+        previous[i] = projected
+    return error
+
+
 def fast_griffin_lim(
     nsgt: NSGT, target: np.ndarray, phases: np.ndarray, settings: PhaseSettings
 ) -> tuple[np.ndarray, list[float]]:
@@ -187,14 +208,13 @@ def fast_griffin_lim(
     coefs = (target * np.exp(1j * phases)).astype(nsgt.complex_dtype)
     previous = coefs.copy()
     consistent = np.empty_like(coefs)
+    momentum = nsgt.real_dtype.type(settings.momentum)
+    norm = float(np.linalg.norm(target))
     history: list[float] = []
     for _ in range(settings.n_iter):
         nsgt.forward(nsgt.backward(coefs), out=consistent)
-        magnitude = np.abs(consistent)
-        history.append(spectral_convergence_db(magnitude, target))
-        projected = target * consistent / np.maximum(magnitude, 1e-12)
-        coefs = projected + settings.momentum * (projected - previous)
-        previous = projected
+        error = math.sqrt(_project(consistent, target, previous, momentum, coefs))
+        history.append(-math.inf if norm == 0.0 else 20.0 * math.log10(max(error / norm, 1e-12)))
         if len(history) > 3 and history[-4] - history[-1] < 3 * settings.tolerance_db:
             break
     return nsgt.backward(previous), history
@@ -224,7 +244,7 @@ def reconstruct(
     fade = settings.crossfade_frames * hop
     ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade, endpoint=False))
     previous: tuple[int, np.ndarray] | None = None  # (first frame, signal) of the last block
-    for block_frames, first, kept in iter_blocks(n_frames, config):
+    for block_frames, first, kept in reconstruction_blocks(n_frames, config):
         nsgt = transform_for(config, block_frames, dtype=settings.dtype, on_grid=False)
         block = np.zeros((block_frames, frames.shape[1]), dtype=np.float32)
         lo, hi = max(first - pad, 0), min(first - pad + block_frames, n_frames)
@@ -254,6 +274,24 @@ def reconstruct(
         out[start + keep_lo : start + keep_hi] += piece
         previous = (first, signal)
     return out[pad * hop : pad * hop + n_samples].astype(np.float32)
+
+
+def reconstruction_blocks(n_frames: int, config: SpectralConfig) -> list[tuple[int, int, int]]:
+    """``(block_frames, first_frame, n_kept)`` of the blocks :func:`reconstruct` works in.
+
+    As :func:`~midivae.spectral.analysis.iter_blocks`, but when several blocks are needed the
+    frames are shared out evenly and the blocks shrink to fit (never past
+    ``config.block_frames``): 21 s of frames take two ~20 s blocks instead of two full 30 s
+    ones, whose second would be mostly padding.
+    """
+    pad = config.pad_frames
+    most = config.block_frames - 2 * pad
+    count = -(-n_frames // most)
+    if count <= 1:
+        return list(iter_blocks(n_frames, config))
+    core = -(-n_frames // count)
+    block = min(friendly_length(core + 2 * pad), config.block_frames)
+    return [(block, first, min(core, n_frames - first)) for first in range(0, n_frames, core)]
 
 
 def _overlap_mask(nsgt: NSGT, until_sample: int) -> np.ndarray:
