@@ -61,6 +61,9 @@ def score(reference, estimate) -> NoteScores:
 def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seconds=0.06):
     """The baseline: librosa.pyin's f0 -> rounded MIDI runs -> notes; velocity from RMS.
 
+    A run of one pitch is also split at a detected onset (librosa's spectral-flux onsets),
+    so repeated notes count: pYIN calls even a faint release voiced, and a same-pitch repeat
+    would otherwise merge with the note before it, whoever made the audio.
     Velocity maps the note's peak RMS level linearly from -60 dBFS (1) to 0 dBFS (127), the
     simplest calibrated loudness a sample-player user would get.
     """
@@ -75,11 +78,13 @@ def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seco
     pitch = np.where(
         voiced & np.isfinite(f0), np.round(69 + 12 * np.log2(np.nan_to_num(f0, nan=1) / 440)), -1
     )
+    onsets = set(librosa.onset.onset_detect(y=audio, sr=sr, hop_length=hop, units="frames"))
     notes, start = [], 0
     frame_seconds = hop / sr
     min_frames = max(1, round(min_seconds / frame_seconds))
     for t in range(1, len(pitch) + 1):
-        if t == len(pitch) or pitch[t] != pitch[start]:
+        repeat = t in onsets and t - start >= min_frames
+        if t == len(pitch) or pitch[t] != pitch[start] or repeat:
             if pitch[start] >= 0 and t - start >= min_frames:
                 peak = float(level_db[start:t].max())
                 velocity = int(np.clip(1 + 126 * (peak + 60) / 60, 1, 127))

@@ -8,7 +8,7 @@ import torch
 
 from midivae.model import CONFIGS, CrossModalVAE, FeatureConfig, get_config, kl_normal
 from midivae.model.features import to_features, to_magnitudes
-from midivae.model.fit import ArraySource, FitSettings, fit
+from midivae.model.fit import ArraySource, FitSettings, fit, timbre_curves
 from midivae.symbols import Vocabulary
 
 VOCAB = Vocabulary.standard([("flute", 60, 71, False)])
@@ -145,6 +145,17 @@ def test_fit_is_deterministic_and_stops():
     assert runs[0][0] == runs[1][0]
     assert torch.equal(runs[0][1], runs[1][1])
     assert result.epochs_run == 3 and result.history[-1]["beta"] == 1.0
+
+
+def test_timbre_curves_are_smooth_bounded_and_seeded():
+    freqs = torch.as_tensor(27.5 * 2.0 ** (np.arange(416) / 48.0), dtype=torch.float32)
+    curves = timbre_curves(64, freqs, 6.0, torch.Generator().manual_seed(0))
+    again = timbre_curves(64, freqs, 6.0, torch.Generator().manual_seed(0))
+    assert curves.shape == (64, 416) and torch.equal(curves, again)
+    rms = curves.pow(2).mean(-1).sqrt()
+    assert float(rms.max()) <= 6.0 + 1e-4 and float(rms.std()) > 0.5  # RMS drawn in [0, 6]
+    # smooth: under 2 dB between neighbouring bins (1/48 octave)
+    assert float((curves[:, 1:] - curves[:, :-1]).abs().max()) < 2.0
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")

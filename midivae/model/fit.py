@@ -2,7 +2,8 @@
 
 Frames come from a ``FrameSource`` (compressed magnitudes, symbol vectors, a labelled mask);
 features are computed per batch by ``model.features`` with optional training-time
-augmentation of the spectrum (EQ tilt) and, separately, of the level input (gain jitter).
+augmentation of the spectrum (EQ tilt, a random smooth timbre curve) and, separately, of the
+level input (gain jitter).
 Deterministic from the seed on CPU.
 """
 
@@ -76,6 +77,7 @@ class FitSettings:
     patience: int = 5
     min_epochs: int = 0
     tilt_db_per_octave: float = 1.5
+    timbre_db: float = 6.0
     level_jitter_db: float = 0.0
     seed: int = 0
 
@@ -119,7 +121,8 @@ def batch_features(
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """Features of a batch, augmented when ``generator`` is given (training)."""
-    if generator is None or (not settings.tilt_db_per_octave and not settings.level_jitter_db):
+    augmented = settings.tilt_db_per_octave or settings.timbre_db or settings.level_jitter_db
+    if generator is None or not augmented:
         return to_features(magnitudes, features)
     n = len(magnitudes)
     amplitude = torch.expm1(magnitudes.clamp_min(0.0)) / features.log_gain
@@ -134,7 +137,28 @@ def batch_features(
         tilt = (torch.rand(n, 1, generator=generator) * 2.0 - 1.0) * settings.tilt_db_per_octave
         octaves = torch.log2(frequencies / 1000.0)[None, :]
         amplitude = amplitude * torch.pow(10.0, tilt * octaves / 20.0)
+    if settings.timbre_db:
+        curves = timbre_curves(n, frequencies, settings.timbre_db, generator)
+        amplitude = amplitude * torch.pow(10.0, curves / 20.0)
     return amplitude_features(amplitude, features, level_db=level)
+
+
+def timbre_curves(
+    n: int, frequencies: torch.Tensor, db: float, generator: torch.Generator, waves: int = 3
+) -> torch.Tensor:
+    """``n`` random smooth gain curves in dB over the bins, RMS uniform in ``[0, db]``.
+
+    Each curve is a sum of ``waves`` cosines over log-frequency with periods of 1 to 6
+    octaves and random phases: a different instrument body / microphone / sample set, so the
+    model has to read pitch from where the partials are rather than from one timbre.
+    """
+    octaves = torch.log2(frequencies / 1000.0)[None, None, :]
+    periods = 1.0 + 5.0 * torch.rand(n, waves, 1, generator=generator)
+    phases = 2.0 * math.pi * torch.rand(n, waves, 1, generator=generator)
+    weights = torch.randn(n, waves, 1, generator=generator)
+    curves = (weights * torch.cos(2.0 * math.pi * octaves / periods + phases)).sum(1)
+    rms = curves.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-6)
+    return curves / rms * (db * torch.rand(n, 1, generator=generator))
 
 
 def evaluate_loss(
