@@ -1,10 +1,12 @@
 """Transcription on fresh FluidR3_GM phrases: the held-in library, for tuning note tracking.
 
-Phrases generated with a seed the corpora never used (``content.phrases``, seed 99), rendered
+Phrases generated with a seed the corpora never used (``content.phrases``, or
+``content.piano_phrases`` for ``piano``; seed 99), rendered
 by fluidsynth with FluidR3_GM, transcribed with each instrument's own preset. Constants of
 the note tracker (costs, onset shift) are chosen here, never on the MuseScore_General dev set.
 
-Usage: ``python bench/transcribe_fluidr3.py [INSTRUMENT ...]``. Last line:
+Usage: ``python bench/transcribe_fluidr3.py [INSTRUMENT ...]`` (default: the four melody
+instruments; ``piano`` too when named). Last line:
 ``on_f1=<a> onoff_f1=<b> vel_f1=<c> median_onset_ms=<d>`` (means over instruments).
 """
 
@@ -15,7 +17,7 @@ import sys
 import numpy as np
 from scoring import score
 
-from midivae.corpus.content import phrases
+from midivae.corpus.content import phrases, piano_phrases
 from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
 from midivae.corpus.render import get_soundfont, render_notes
 from midivae.transcribe import transcribe
@@ -30,7 +32,8 @@ def main() -> None:
     totals = []
     for name in names:
         inst = get_instrument(name)
-        items = phrases(inst, np.random.default_rng(SEED), seconds=SECONDS)
+        make = piano_phrases if inst.polyphonic else phrases
+        items = make(inst, np.random.default_rng(SEED), seconds=SECONDS)
         results, errors = [], []
         for item in items:
             audio = render_notes(

@@ -8,7 +8,7 @@ import torch
 
 from midivae.model import CONFIGS, CrossModalVAE, FeatureConfig, get_config, kl_normal
 from midivae.model.features import to_features, to_magnitudes
-from midivae.model.fit import ArraySource, FitSettings, fit, timbre_curves
+from midivae.model.fit import ArraySource, FitSettings, add_noise_floor, fit, timbre_curves
 from midivae.symbols import Vocabulary
 
 VOCAB = Vocabulary.standard([("flute", 60, 71, False)])
@@ -156,6 +156,23 @@ def test_timbre_curves_are_smooth_bounded_and_seeded():
     assert float(rms.max()) <= 6.0 + 1e-4 and float(rms.std()) > 0.5  # RMS drawn in [0, 6]
     # smooth: under 2 dB between neighbouring bins (1/48 octave)
     assert float((curves[:, 1:] - curves[:, :-1]).abs().max()) < 2.0
+
+
+def test_noise_floor_fills_rests_and_leaves_other_frames_alone():
+    freqs = torch.as_tensor(27.5 * 2.0 ** (np.arange(416) / 48.0), dtype=torch.float32)
+    amplitude = torch.zeros(400, 416)
+    amplitude[:200, 100] = 1e-3  # a partial at -60 dB, then rests
+    settings = FitSettings(noise_floor_db=(-100.0, -80.0), noise_probability=0.5)
+    out = add_noise_floor(amplitude, freqs, settings, torch.Generator().manual_seed(0))
+    again = add_noise_floor(amplitude, freqs, settings, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again) and bool((out >= amplitude).all())
+    changed = (out != amplitude).any(dim=1)
+    assert 0.35 < float(changed.float().mean()) < 0.65  # about half the frames
+    rests = changed.clone()
+    rests[:200] = False
+    level = 20 * torch.log10(out[rests].pow(2).mean(-1).sqrt())
+    assert float(level.min()) > -101.0 and float(level.max()) < -79.0  # the drawn floor
+    assert torch.allclose(out[:200, 100], amplitude[:200, 100], rtol=1e-2)  # partial kept
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")

@@ -2,8 +2,8 @@
 
 Frames come from a ``FrameSource`` (compressed magnitudes, symbol vectors, a labelled mask);
 features are computed per batch by ``model.features`` with optional training-time
-augmentation of the spectrum (EQ tilt, a random smooth timbre curve) and, separately, of the
-level input (gain jitter).
+augmentation of the spectrum (EQ tilt, a random smooth timbre curve, a noise floor) and,
+separately, of the level input (gain jitter).
 Deterministic from the seed on CPU.
 """
 
@@ -78,6 +78,8 @@ class FitSettings:
     min_epochs: int = 0
     tilt_db_per_octave: float = 1.5
     timbre_db: float = 6.0
+    noise_floor_db: tuple[float, float] | None = (-110.0, -75.0)
+    noise_probability: float = 0.5
     level_jitter_db: float = 0.0
     seed: int = 0
 
@@ -121,11 +123,18 @@ def batch_features(
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """Features of a batch, augmented when ``generator`` is given (training)."""
-    augmented = settings.tilt_db_per_octave or settings.timbre_db or settings.level_jitter_db
+    augmented = (
+        settings.tilt_db_per_octave
+        or settings.timbre_db
+        or settings.level_jitter_db
+        or settings.noise_floor_db
+    )
     if generator is None or not augmented:
         return to_features(magnitudes, features)
     n = len(magnitudes)
     amplitude = torch.expm1(magnitudes.clamp_min(0.0)) / features.log_gain
+    if settings.noise_floor_db:
+        amplitude = add_noise_floor(amplitude, frequencies, settings, generator)
     level = None
     if features.mode == "normalised":
         rms = amplitude.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-12)
@@ -141,6 +150,34 @@ def batch_features(
         curves = timbre_curves(n, frequencies, settings.timbre_db, generator)
         amplitude = amplitude * torch.pow(10.0, curves / 20.0)
     return amplitude_features(amplitude, features, level_db=level)
+
+
+def add_noise_floor(
+    amplitude: torch.Tensor,
+    frequencies: torch.Tensor,
+    settings: FitSettings,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Add a random steady noise floor to a share of the frames (power sum).
+
+    Real recordings hiss and hum where the sample libraries are silent. The floor's frame
+    level is drawn in ``settings.noise_floor_db`` (dB of frame RMS, in the units where a
+    sounding FluidR3 frame is around -60 dB: 15-50 dB under the notes), its colour between
+    pink (flat over constant-Q bins) and white (rising 3 dB per octave), with Rayleigh
+    fluctuations per bin. Rests with noise stay rests: the model learns that a floor is not
+    a note.
+    """
+    n = len(amplitude)
+    low, high = settings.noise_floor_db
+    level = low + (high - low) * torch.rand(n, 1, generator=generator)
+    colour = 0.5 * torch.rand(n, 1, generator=generator)
+    shape = torch.pow(frequencies / 1000.0, colour)
+    shape = shape / shape.pow(2).mean(-1, keepdim=True).sqrt()
+    uniform = torch.rand(amplitude.shape, generator=generator).clamp_min(1e-12)
+    rayleigh = torch.sqrt(-torch.log(uniform))  # E[r^2] = 1
+    noise = torch.pow(10.0, level / 20.0) * shape * rayleigh
+    chosen = torch.rand(n, 1, generator=generator) < settings.noise_probability
+    return torch.where(chosen, torch.sqrt(amplitude.pow(2) + noise.pow(2)), amplitude)
 
 
 def timbre_curves(
