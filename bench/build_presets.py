@@ -23,7 +23,7 @@ MELODY = ("flute", "violin", "alto_sax", "trumpet")
 PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     **{name: (name, (name,), ()) for name in (*MELODY, "piano")},
     "alto_sax-violin": ("alto_sax+violin", ("alto_sax", "violin"), ("--epochs", "24")),
-    "ensemble": ("ensemble", MELODY, ("--epochs", "24")),
+    "ensemble": ("ensemble", MELODY, ("--epochs", "12")),  # 2-core budget: ~13 min
 }
 PAPER_LOOSE = {"pitch_class": 0.879, "octave": 0.992, "dynamics": 0.959}
 MARKERS = ("<!-- presets-table -->", "<!-- /presets-table -->")

@@ -71,7 +71,7 @@ def render(
     Folders are searched for scores; one output per score keeps its stem.
     """
     from midivae.latent import TrajectorySettings
-    from midivae.render import RenderSettings, render_file
+    from midivae.render import PHASE_ITERATIONS, RenderSettings, render_file
     from midivae.scores import SCORE_SUFFIXES
     from midivae.spectral.phase import PhaseSettings
 
@@ -80,7 +80,7 @@ def render(
         preset = preset_choice(instrument, preset_dir, allow_auto=False)
     settings = RenderSettings(
         trajectory=TrajectorySettings(mode=mode, walk_scale=walk_scale),
-        phase=PhaseSettings(seed=seed),
+        phase=PhaseSettings(n_iter=PHASE_ITERATIONS, seed=seed),
         sample_rate=sample_rate,
     )
     suffix = output.suffix.lower() if output is not None and output.suffix else ".wav"

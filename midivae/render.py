@@ -35,12 +35,17 @@ TAIL_SECONDS = 1.0  # rendered after the last note-off
 LIMIT = 0.98  # soft limiter ceiling
 
 
+#: Fast Griffin-Lim iterations after the phase-gradient start: 8 reach -31.3 dB spectral
+#: convergence against -32.0 dB for 16, at 60 % of the time (``bench/phase.py``).
+PHASE_ITERATIONS = 8
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """How latents are drawn and audio is made."""
 
     trajectory: TrajectorySettings = field(default_factory=TrajectorySettings)
-    phase: PhaseSettings = field(default_factory=PhaseSettings)
+    phase: PhaseSettings = field(default_factory=lambda: PhaseSettings(n_iter=PHASE_ITERATIONS))
     sample_rate: int = 22050
 
 
