@@ -146,7 +146,7 @@ def test_explore_labels_agree_with_pyin(walk):
 
 def test_explore_rests_are_silent(walk):
     assert np.all(walk.frames[walk.gate == 0] == 0)
-    assert 0.3 < np.mean(walk.gate > 0) < 0.95
+    assert 0.2 < np.mean(walk.gate > 0) < 0.95  # sounds, and rests too (share depends on preset)
 
 
 def test_explore_cli_is_deterministic_and_writes_labels(tmp_path):

@@ -10,7 +10,7 @@ import pretty_midi
 import pytest
 
 from midivae.latent import TrajectorySettings
-from midivae.render import RenderSettings, render_score, symbol_vector
+from midivae.render import RenderSettings, hold_in_symbol, render_score, symbol_vector
 from midivae.scores import NoteEvent, Part, Score
 from midivae.spectral import SpectralConfig, analyse
 
@@ -69,7 +69,7 @@ def test_latent_frames_read_back_as_the_intended_symbol(mode):
     preset = load_preset("flute")
     rng = np.random.default_rng(0)
     settings = TrajectorySettings(mode)
-    right = total = 0
+    right = total = moved = 0
     for pitch in range(62, 94, 3):
         mu, logvar = preset.encode_symbols(symbol_vector(preset, pitch, 80))
         z = note_trajectory(mu[0], logvar[0], 200, settings, rng)  # 2.3 s of walk per note
@@ -77,12 +77,16 @@ def test_latent_frames_read_back_as_the_intended_symbol(mode):
             z = np.array(
                 [note_trajectory(mu[0], logvar[0], 1, settings, rng)[0] for _ in range(200)]
             )
+        raw = z
+        z = hold_in_symbol(preset, z, mu[0], np.full(len(z), pitch))  # as render_part does
         decoded = preset.decode_symbols(z)["pitch"]
         right += int(
             np.sum(decoded.argmax(axis=1) == pitch - preset.vocabulary.family("pitch").offset)
         )
         total += len(z)
+        moved += int(np.sum(np.any(np.abs(z - raw) > 1e-5, axis=1)))
     assert right / total >= 0.95
+    assert moved / total < 0.2  # most frames are the draw itself, not pulled in
 
 
 def test_sustain_pedal_lengthens(tmp_path):
