@@ -45,6 +45,12 @@ import click
     show_default=True,
     help="auto = CUDA when present, else CPU.",
 )
+@click.option(
+    "--augment/--no-augment",
+    default=True,
+    show_default=True,
+    help="Random timbre curves and noise floors on the training frames.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path), help="Preset folder to write."
@@ -58,6 +64,7 @@ def train(
     config: str | None,
     epochs: int | None,
     device: str,
+    augment: bool,
     seed: int,
     output: Path,
     overwrite: bool,
@@ -66,6 +73,7 @@ def train(
     from midivae.cli.common import progress, report_error
     from midivae.errors import MidivaeError
     from midivae.model import CONFIGS
+    from midivae.model.fit import FitSettings
     from midivae.train import parse_instruments
 
     if corpus and data:
@@ -90,6 +98,7 @@ def train(
             epochs=epochs,
             device=device,
             seed=seed,
+            fit_settings=None if augment else FitSettings(timbre_db=0.0, noise_floor_db=None),
             command=command,
             overwrite=overwrite,
             progress=progress,

@@ -118,7 +118,13 @@ def test_train_cli(tiny, tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "Table 1" in result.output and "Table 2" in result.output
-    assert json.loads((out / META).read_text())["provenance"]["command"].startswith("midivae ")
+    provenance = json.loads((out / META).read_text())["provenance"]
+    assert provenance["command"].startswith("midivae ")
+    assert provenance["fit"]["timbre_db"] > 0 and provenance["fit"]["noise_floor_db"]
+    plain = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "plain"), "--no-augment"])
+    assert plain.exit_code == 0, plain.output
+    fit = json.loads((tmp_path / "plain" / META).read_text())["provenance"]["fit"]
+    assert fit["timbre_db"] == 0 and fit["noise_floor_db"] is None
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 1 and "exists" in again.output
     bad = CliRunner().invoke(cli, ["train", "--instrument", "kazoo", "-o", str(tmp_path / "k")])
