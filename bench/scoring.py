@@ -61,9 +61,11 @@ def score(reference, estimate) -> NoteScores:
 def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seconds=0.06):
     """The baseline: librosa.pyin's f0 -> rounded MIDI runs -> notes; velocity from RMS.
 
-    A run of one pitch is also split at a detected onset (librosa's spectral-flux onsets),
-    so repeated notes count: pYIN calls even a faint release voiced, and a same-pitch repeat
-    would otherwise merge with the note before it, whoever made the audio.
+    A run of one pitch is also split at a detected onset (librosa's spectral-flux onsets)
+    where the level dipped at least 6 dB just before it, so repeated notes count: pYIN calls
+    even a faint release voiced, and a same-pitch repeat would otherwise merge with the note
+    before it, whoever made the audio. (Every onset, vibrato's included, cost pYIN .63 -> .47
+    onset F1 on the dev set's melodies.)
     Velocity maps the note's peak RMS level linearly from -60 dBFS (1) to 0 dBFS (127), the
     simplest calibrated loudness a sample-player user would get.
     """
@@ -78,7 +80,13 @@ def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seco
     pitch = np.where(
         voiced & np.isfinite(f0), np.round(69 + 12 * np.log2(np.nan_to_num(f0, nan=1) / 440)), -1
     )
-    onsets = set(librosa.onset.onset_detect(y=audio, sr=sr, hop_length=hop, units="frames"))
+    detected = librosa.onset.onset_detect(y=audio, sr=sr, hop_length=hop, units="frames")
+    # a re-attack only where the level dipped >= 6 dB just before it (not vibrato, not a swell)
+    onsets = {
+        int(t)
+        for t in detected
+        if t >= 4 and level_db[t - 4 : t + 1].min() <= level_db[t : t + 4].max() - 6.0
+    }
     notes, start = [], 0
     frame_seconds = hop / sr
     min_frames = max(1, round(min_seconds / frame_seconds))
