@@ -192,14 +192,12 @@ def partial_amplitude(
     amplitude: np.ndarray, pitch: int, config: SpectralConfig, n_partials: int = 4
 ) -> np.ndarray:
     """Per-frame amplitude of a pitch's first partials (each bin's max with its neighbours)."""
-    padded = np.maximum(
-        amplitude, np.maximum(np.roll(amplitude, 1, axis=1), np.roll(amplitude, -1, axis=1))
-    )
     power = np.zeros(len(amplitude), dtype=np.float64)
     for h in range(1, n_partials + 1):
         index = round(config.midi_to_bin(pitch) + config.bins_per_octave * np.log2(h))
         if 0 <= index < config.n_bins:
-            power += padded[:, index].astype(np.float64) ** 2
+            columns = [(index - 1) % config.n_bins, index, (index + 1) % config.n_bins]
+            power += amplitude[:, columns].max(axis=1).astype(np.float64) ** 2
     return np.sqrt(power)
 
 
