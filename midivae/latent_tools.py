@@ -191,7 +191,8 @@ def morph_files(
     overwrite: bool = False,
 ) -> str:
     """Morph two audio files into ``target`` (``.wav`` or ``.flac``); a one-line summary."""
-    from midivae.transcribe import cached_preset, choose_preset
+    from midivae.preset import cached_preset
+    from midivae.transcribe import choose_preset
 
     settings = settings or MorphSettings()
     if target.suffix.lower() not in (".wav", ".flac"):
@@ -247,7 +248,7 @@ def _rest_probability(preset, symbols: dict[str, np.ndarray]) -> np.ndarray:
     """Per frame, the probability that no slot sounds (slots taken as independent)."""
     rest = np.ones(len(next(iter(symbols.values()))))
     for slot in range(len(preset.instruments)):
-        prefix = "" if len(preset.instruments) == 1 else f"{preset.instruments[slot]}."
+        prefix = preset.vocabulary.slot_prefix(slot)
         family = prefix + ("pitch" if prefix + "pitch" in symbols else "dynamics")
         rest = rest * symbols[family][:, -1]
     return rest
@@ -338,8 +339,8 @@ def explore_file(
     overwrite: bool = False,
 ) -> str:
     """Write a walk's audio to ``target`` and, with ``labels``, its notes as MIDI."""
+    from midivae.preset import cached_preset
     from midivae.scores import write_midi
-    from midivae.transcribe import cached_preset
 
     settings = settings or ExploreSettings()
     for path in (target, labels):

@@ -52,7 +52,7 @@ def family_scores(vocab: Vocabulary, probs: np.ndarray, truth: np.ndarray) -> di
     pred, true = _decoded(vocab, probs), _decoded(vocab, truth)
     scores: dict[str, float] = {}
     for slot, _ in enumerate(vocab.instruments):
-        prefix = "" if vocab.n_slots == 1 else f"{vocab.instruments[slot]}."
+        prefix = vocab.slot_prefix(slot)
         sounding = _sounding(vocab, truth, slot)
         for key in pred:
             if not key.startswith(prefix) or (prefix == "" and "." in key):

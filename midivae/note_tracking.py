@@ -188,13 +188,18 @@ def merge_undipped_repeats(
     return merged
 
 
+def partial_bin(pitch: float, harmonic: int, config: SpectralConfig) -> int:
+    """The band nearest to the ``harmonic``-th partial of ``pitch``."""
+    return round(config.midi_to_bin(pitch) + config.bins_per_octave * np.log2(harmonic))
+
+
 def partial_amplitude(
     amplitude: np.ndarray, pitch: int, config: SpectralConfig, n_partials: int = 4
 ) -> np.ndarray:
     """Per-frame amplitude of a pitch's first partials (each bin's max with its neighbours)."""
     power = np.zeros(len(amplitude), dtype=np.float64)
     for h in range(1, n_partials + 1):
-        index = round(config.midi_to_bin(pitch) + config.bins_per_octave * np.log2(h))
+        index = partial_bin(pitch, h, config)
         if 0 <= index < config.n_bins:
             columns = [(index - 1) % config.n_bins, index, (index + 1) % config.n_bins]
             power += amplitude[:, columns].max(axis=1).astype(np.float64) ** 2
@@ -312,8 +317,7 @@ def onset_strength(
     for column, pitch in enumerate(pitches):
         total = 0.0
         for h in range(1, n_partials + 1):
-            position = config.midi_to_bin(pitch) + config.bins_per_octave * np.log2(h)
-            index = round(position)
+            index = partial_bin(pitch, h, config)
             if 0 <= index < config.n_bins:
                 out[:, column] += rise[:, index] / h
                 total += 1.0 / h
@@ -322,13 +326,9 @@ def onset_strength(
     return (1.0 - np.exp(-out / scale)).astype(np.float32)
 
 
-def _slot_prefix(preset, slot: int) -> str:
-    return "" if len(preset.instruments) == 1 else f"{preset.instruments[slot]}."
-
-
 def _pitch_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
     """``(rest, pitch probabilities, MIDI pitch of each column)`` for a melody slot."""
-    prefix = _slot_prefix(preset, slot)
+    prefix = preset.vocabulary.slot_prefix(slot)
     family = preset.vocabulary.family(prefix + "pitch")
     probabilities = symbols[prefix + "pitch"]
     pitches = family.offset + np.arange(probabilities.shape[1] - 1)
@@ -381,7 +381,7 @@ def notes_from_symbols(
     notes: list[NoteEvent] = []
     parts: list[Part] = []
     for slot, instrument in enumerate(preset.instruments):
-        prefix = _slot_prefix(preset, slot)
+        prefix = preset.vocabulary.slot_prefix(slot)
         velocity = symbols.get(prefix + "velocity")
         polyphonic = prefix + "keys" in symbols
         if polyphonic:

@@ -312,6 +312,27 @@ def load_preset(name_or_dir: str | Path) -> Preset:
     return Preset(model, vocabulary, spectral, features, meta, folder)
 
 
+_LOADED: dict[tuple, Preset] = {}
+
+
+def cached_preset(name_or_dir: str | Path) -> Preset:
+    """A loaded preset, kept for the rest of the process (a batch loads each preset once).
+
+    Keyed by folder and the files' modification times, so a preset rewritten in place (e.g.
+    trained again into the same folder) is loaded afresh.
+    """
+    folder = resolve(name_or_dir)
+    stamps = tuple(
+        (folder / f).stat().st_mtime_ns if (folder / f).exists() else None for f in (META, WEIGHTS)
+    )
+    key = (str(folder.resolve()), stamps)
+    if key not in _LOADED:
+        if len(_LOADED) >= 16:
+            _LOADED.clear()
+        _LOADED[key] = load_preset(name_or_dir)
+    return _LOADED[key]
+
+
 def shipped_root() -> Path:
     return Path(str(importlib.resources.files("midivae.presets")))
 

@@ -200,7 +200,7 @@ def render_part(
 def reads_back(preset, z: np.ndarray, pitches: np.ndarray, slot: int = 0) -> np.ndarray:
     """Whether the symbol decoder reads each latent frame of ``z`` as its pitch in ``slot``."""
     symbols = preset.decode_symbols(z)
-    prefix = "" if len(preset.instruments) == 1 else f"{preset.instruments[slot]}."
+    prefix = preset.vocabulary.slot_prefix(slot)
     if prefix + "keys" in symbols:
         keys = symbols[prefix + "keys"]
         column = np.clip(pitches - preset.vocabulary.family(prefix + "keys").offset, 0, None)
@@ -278,34 +278,10 @@ def preset_for_part(program: int | None, name: str, *, quiet: bool = False) -> s
     return "piano"
 
 
-def _preset_for_part(part, override: str | None, cache: dict):
-    name = override or preset_for_part(part.program, part.name)
-    if name not in cache:
-        cache[name] = cached_preset(name)
-    return cache[name]
+def _preset_for_part(part, override: str | None):
+    from midivae.preset import cached_preset
 
-
-_LOADED: dict[tuple, object] = {}
-
-
-def cached_preset(name_or_dir: str | Path):
-    """A loaded preset, kept for the rest of the process (a batch loads each preset once).
-
-    Keyed by folder and the files' modification times, so a preset rewritten in place (e.g.
-    trained again into the same folder) is loaded afresh.
-    """
-    from midivae.preset import META, WEIGHTS, load_preset, resolve
-
-    folder = resolve(name_or_dir)
-    stamps = tuple(
-        (folder / f).stat().st_mtime_ns if (folder / f).exists() else None for f in (META, WEIGHTS)
-    )
-    key = (str(folder.resolve()), stamps)
-    if key not in _LOADED:
-        if len(_LOADED) >= 16:
-            _LOADED.clear()
-        _LOADED[key] = load_preset(name_or_dir)
-    return _LOADED[key]
+    return cached_preset(override or preset_for_part(part.program, part.name))
 
 
 def _curve_frames(curve, n_frames: int, frame_seconds: float) -> np.ndarray:
@@ -366,14 +342,13 @@ def render_score(
         raise MidivaeError("no notes to render")
     seconds = max(n.offset for n in score.notes) + TAIL_SECONDS
     n_frames = round(seconds / config.frame_seconds) + 1
-    cache: dict = {}
     stems_power: dict[str, np.ndarray] = {}
     with _one_torch_thread():
         for part in score.parts:
             notes = score.part_notes(part.index)
             if not notes:
                 continue
-            model = _preset_for_part(part, preset, cache)
+            model = _preset_for_part(part, preset)
             gain = None
             if part.index in score.gain_curves:
                 curve = score.gain_curves[part.index]

@@ -175,11 +175,14 @@ class Vocabulary:
     def n_slots(self) -> int:
         return len(self.instruments)
 
+    def slot_prefix(self, slot: int) -> str:
+        """What starts the keys of ``slot``'s families: ``""`` alone, ``"instrument."`` in a
+        mixture."""
+        return "" if len(self.instruments) == 1 else f"{self.instruments[slot]}."
+
     def key(self, family: Family) -> str:
         """``name`` for one slot, ``instrument.name`` in a mixture."""
-        if len(self.instruments) == 1:
-            return family.name
-        return f"{self.instruments[family.slot]}.{family.name}"
+        return self.slot_prefix(family.slot) + family.name
 
     def span(self, index: int) -> slice:
         """Columns of family ``index`` in a symbol vector."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -57,14 +56,6 @@ class Transcription:
     frames: np.ndarray | None = field(default=None, repr=False)  # compressed, retuned
 
 
-@lru_cache(maxsize=16)
-def cached_preset(name: str):
-    """A loaded preset, kept for the rest of the process (a batch loads each preset once)."""
-    from midivae.preset import load_preset
-
-    return load_preset(name)
-
-
 def _shift_frames(amplitude: np.ndarray, cents: float, config: SpectralConfig) -> np.ndarray:
     """Move every frame by ``cents`` (fractional bins, linear interpolation)."""
     from midivae.corpus.augment import detune
@@ -80,6 +71,8 @@ def fit_score(preset, compressed: np.ndarray) -> float:
 
 def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str]):
     """The preset that fits the first ``AUTO_SECONDS`` of sound best, and all scores."""
+    from midivae.preset import cached_preset
+
     frame_seconds = SpectralConfig().frame_seconds
     sounding = np.flatnonzero(amplitude.max(axis=1) > SILENCE)[: int(AUTO_SECONDS / frame_seconds)]
     if len(sounding) == 0:
@@ -119,7 +112,7 @@ def transcribe(
     candidates : list of str, optional
         Presets that ``auto`` chooses from (default: every shipped preset).
     """
-    from midivae.preset import shipped_presets
+    from midivae.preset import cached_preset, shipped_presets
 
     config = SpectralConfig()
     audio = source if isinstance(source, np.ndarray) else load_audio(source)

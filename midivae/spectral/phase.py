@@ -174,10 +174,14 @@ def initial_phases(
 
 def spectral_convergence_db(estimate: np.ndarray, target: np.ndarray) -> float:
     """``20 log10(||estimate - target|| / ||target||)`` over all entries."""
-    norm = float(np.linalg.norm(target))
+    return _convergence_db(float(np.linalg.norm(estimate - target)), float(np.linalg.norm(target)))
+
+
+def _convergence_db(error: float, norm: float) -> float:
+    """Spectral convergence in dB from the error's and the target's norms."""
     if norm == 0.0:
         return -math.inf
-    return 20.0 * math.log10(max(float(np.linalg.norm(estimate - target)) / norm, 1e-12))
+    return 20.0 * math.log10(max(error / norm, 1e-12))
 
 
 @njit(cache=True, nogil=True)
@@ -214,7 +218,7 @@ def fast_griffin_lim(
     for _ in range(settings.n_iter):
         nsgt.forward(nsgt.backward(coefs), out=consistent)
         error = math.sqrt(_project(consistent, target, previous, momentum, coefs))
-        history.append(-math.inf if norm == 0.0 else 20.0 * math.log10(max(error / norm, 1e-12)))
+        history.append(_convergence_db(error, norm))
         if len(history) > 3 and history[-4] - history[-1] < 3 * settings.tolerance_db:
             break
     return nsgt.backward(previous), history
