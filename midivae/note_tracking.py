@@ -3,10 +3,12 @@
 Monophonic: states ``rest``, and for every pitch an ``attack`` (one frame) and a ``sustain``
 state. A note starts with its attack, holds in sustain, and ends in rest or in the attack of
 the next note (the same pitch again when there is onset evidence: repeated notes split).
-Emissions are the model's frame posteriors; onset evidence (spectral flux at the pitch's
-partials) favours attacks and disfavours sustaining through a new onset. Viterbi decoding,
-then notes shorter than ``min_note_frames`` are dropped. Polyphonic (piano): the same
-three-state chain per key, on Bernoulli key probabilities.
+Emissions are the model's frame posteriors; onset evidence (the rise of the pitch's
+partials in short-window envelopes, :mod:`midivae.spectral.short_time`) favours attacks and
+disfavours sustaining through a new onset. Viterbi decoding, then notes shorter than
+``min_note_frames`` are dropped; each start then moves back to where its partials began to
+rise. Polyphonic (piano): the same three-state chain per key, on Bernoulli key
+probabilities.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from numba import njit
 
 from midivae.scores import NoteEvent, Part
 from midivae.spectral import SpectralConfig, decompress
+from midivae.spectral.short_time import harmonic_envelopes
 
 EPS = 1e-6
 #: A rise counts as part of an attack while it gains at least 1 dB per frame.
@@ -40,7 +43,7 @@ class TrackingSettings:
     min_repeat_frames: int = 8  # a re-attack of the same pitch sooner than this (~93 ms) merges
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
     onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
-    onset_floor_db: float = 10.0  # ... but not below this far under the attack's peak
+    onset_floor_db: float = 30.0  # ... but not below this far under the attack's peak
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,8 @@ def partial_bin(pitch: float, harmonic: int, config: SpectralConfig) -> int:
 def partial_amplitude(
     amplitude: np.ndarray, pitch: int, config: SpectralConfig, n_partials: int = 4
 ) -> np.ndarray:
-    """Per-frame amplitude of a pitch's first partials (each bin's max with its neighbours)."""
+    """Per-frame amplitude of a pitch's first partials in NSGT frames (each bin's max with its
+    neighbours): the envelope used when no audio is at hand (corpus frames)."""
     power = np.zeros(len(amplitude), dtype=np.float64)
     for h in range(1, n_partials + 1):
         index = partial_bin(pitch, h, config)
@@ -204,6 +208,27 @@ def partial_amplitude(
             columns = [(index - 1) % config.n_bins, index, (index + 1) % config.n_bins]
             power += amplitude[:, columns].max(axis=1).astype(np.float64) ** 2
     return np.sqrt(power)
+
+
+def pitch_envelopes(
+    pitches: np.ndarray,
+    config: SpectralConfig,
+    *,
+    audio: np.ndarray | None = None,
+    amplitude: np.ndarray | None = None,
+    cents: float = 0.0,
+) -> np.ndarray:
+    """Per-frame partial amplitude of every pitch column, ``(n_frames, n_pitches)``.
+
+    From the audio's short-window harmonic envelopes when ``audio`` is given (sharp in time;
+    ``cents`` is the recording's tuning offset), else from NSGT ``amplitude`` frames.
+    """
+    if audio is not None:
+        shifted = np.asarray(pitches, dtype=np.float64) + cents / 100.0
+        return harmonic_envelopes(audio, shifted, config)
+    if amplitude is None:
+        raise ValueError("pitch_envelopes needs audio or amplitude frames")
+    return np.stack([partial_amplitude(amplitude, int(p), config) for p in pitches], axis=1)
 
 
 def rise_start(
@@ -237,27 +262,23 @@ def rise_start(
 
 def refine_onsets(
     notes: list[TrackedNote],
-    amplitude: np.ndarray,
-    pitches: np.ndarray,
-    config: SpectralConfig,
+    envelopes: np.ndarray,
     settings: TrackingSettings,
     *,
     polyphonic: bool = False,
 ) -> list[TrackedNote]:
     """Move each note's start back to where its partials began to rise (same order).
 
-    A note never starts before the previous start of its voice (each key is one voice
-    when ``polyphonic``) plus ``min_note_frames``.
+    ``envelopes`` are :func:`pitch_envelopes` ``(n_frames, n_pitch_columns)``. A note never
+    starts before the previous start of its voice (each key is one voice when
+    ``polyphonic``) plus ``min_note_frames``.
     """
-    energies: dict[int, np.ndarray] = {}
     previous: dict[int, int] = {}
     refined = []
     for note in notes:
-        if note.pitch not in energies:
-            energies[note.pitch] = partial_amplitude(amplitude, int(pitches[note.pitch]), config)
         voice = note.pitch if polyphonic else -1
         earliest = previous.get(voice, -(10**9)) + settings.min_note_frames
-        start = rise_start(energies[note.pitch], note.start, earliest, settings)
+        start = rise_start(envelopes[:, note.pitch], note.start, earliest, settings)
         previous[voice] = start
         refined.append(TrackedNote(start, note.end, note.pitch))
     return refined
@@ -294,36 +315,16 @@ def track_polyphonic(
     return sorted(notes, key=lambda n: (n.start, n.pitch))
 
 
-def onset_strength(
-    compressed: np.ndarray,
-    pitches: np.ndarray,
-    config: SpectralConfig | None = None,
-    *,
-    n_partials: int = 6,
-    scale: float = 0.5,
-) -> np.ndarray:
-    """Onset evidence per frame and pitch: rise of the pitch's partials, mapped to [0, 1].
+def onset_strength(envelopes: np.ndarray, *, scale: float = 0.5, gain: float = 1000.0):
+    """Onset evidence per frame and pitch column in [0, 1]: the rise of each envelope.
 
-    ``compressed`` are the model's ``log1p`` magnitudes ``(n_frames, n_bins)``; the rise is
-    the positive frame-to-frame increase over two frames, summed over the first partials'
-    bins (each the max of the bin and its neighbours), weighted 1/h.
+    ``envelopes`` are :func:`pitch_envelopes`; the rise is the positive increase of
+    ``log1p(gain * envelope)`` over two frames, mapped through ``1 - exp(-rise / scale)``.
     """
-    config = config or SpectralConfig()
-    frames = np.asarray(compressed, dtype=np.float32)
-    padded = np.maximum(frames, np.maximum(np.roll(frames, 1, axis=1), np.roll(frames, -1, axis=1)))
-    rise = np.zeros_like(padded)
-    rise[2:] = np.maximum(padded[2:] - padded[:-2], 0.0)
-    out = np.zeros((frames.shape[0], len(pitches)), dtype=np.float32)
-    for column, pitch in enumerate(pitches):
-        total = 0.0
-        for h in range(1, n_partials + 1):
-            index = partial_bin(pitch, h, config)
-            if 0 <= index < config.n_bins:
-                out[:, column] += rise[:, index] / h
-                total += 1.0 / h
-        if total:
-            out[:, column] /= total
-    return (1.0 - np.exp(-out / scale)).astype(np.float32)
+    level = np.log1p(gain * np.asarray(envelopes, dtype=np.float32))
+    rise = np.zeros_like(level)
+    rise[2:] = np.maximum(level[2:] - level[:-2], 0.0)
+    return (1.0 - np.exp(-rise / scale)).astype(np.float32)
 
 
 def _pitch_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
@@ -351,17 +352,27 @@ def decode_notes(
     preset,
     compressed: np.ndarray,
     *,
+    audio: np.ndarray | None = None,
+    cents: float = 0.0,
     settings: TrackingSettings | None = None,
     calibrated: bool = True,
 ) -> tuple[list[NoteEvent], list[Part]]:
     """Notes of every instrument slot from compressed frames ``(n_frames, n_bins)``.
 
-    With ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s``
-    (the release that the model still hears as the note; see :func:`measure_timing`).
+    ``audio`` (the samples the frames came from; ``cents`` their tuning offset) gives
+    sharper note timing than the frames alone (see :func:`pitch_envelopes`). With
+    ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s`` (the
+    release that the model still hears as the note; see :func:`measure_timing`).
     """
     mu, _ = preset.encode_signal(compressed)
     return notes_from_symbols(
-        preset, preset.decode_symbols(mu), compressed, settings=settings, calibrated=calibrated
+        preset,
+        preset.decode_symbols(mu),
+        compressed,
+        audio=audio,
+        cents=cents,
+        settings=settings,
+        calibrated=calibrated,
     )
 
 
@@ -370,6 +381,8 @@ def notes_from_symbols(
     symbols: dict[str, np.ndarray],
     compressed: np.ndarray,
     *,
+    audio: np.ndarray | None = None,
+    cents: float = 0.0,
     settings: TrackingSettings | None = None,
     calibrated: bool = True,
 ) -> tuple[list[NoteEvent], list[Part]]:
@@ -387,18 +400,20 @@ def notes_from_symbols(
         if polyphonic:
             keys = symbols[prefix + "keys"]
             pitches = preset.vocabulary.family(prefix + "keys").offset + np.arange(keys.shape[1])
-            onsets = onset_strength(compressed, pitches, preset.spectral)
-            tracked = track_polyphonic(keys, onsets, settings)
         else:
             rest, probabilities, pitches = _pitch_posteriors(symbols, preset, slot)
-            onsets = onset_strength(compressed, pitches, preset.spectral)
+        envelopes = pitch_envelopes(
+            pitches, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
+        )
+        onsets = onset_strength(envelopes)
+        if polyphonic:
+            tracked = track_polyphonic(keys, onsets, settings)
+        else:
             level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9)
             tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
-        starts = refine_onsets(
-            tracked, amplitude, pitches, preset.spectral, settings, polyphonic=polyphonic
-        )
+        starts = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic)
         slot_notes = [
             NoteEvent(
                 onset=start.start * frame_seconds,
@@ -445,7 +460,7 @@ def measure_timing(preset, compressed: np.ndarray, labels: dict[str, np.ndarray]
         notes, _ = decode_notes(preset, compressed[rows], calibrated=False)
         for start, end, pitch in reference_notes(labels["pitch"][rows], labels["onset"][rows]):
             for note in notes:
-                if note.pitch == pitch and abs(note.onset / frame_seconds - start) <= 4:
+                if note.pitch == pitch and abs(note.onset / frame_seconds - start) <= 8:
                     errors.append(note.offset - end * frame_seconds)
                     break
     shift = float(np.median(errors)) if errors else 0.0

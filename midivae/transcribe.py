@@ -143,7 +143,10 @@ def transcribe(
         notices.append("silence: no notes")
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
     else:
-        notes, parts = decode_notes(model, compressed, settings=settings)
+        heard = np.asarray(audio, dtype=np.float32)
+        if gain_db:
+            heard = heard * np.float32(10.0 ** (-gain_db / 20.0))
+        notes, parts = decode_notes(model, compressed, audio=heard, cents=offset, settings=settings)
     where = "" if isinstance(source, np.ndarray) else f"{source}: "
     for notice in notices:
         logger.info(where + notice)

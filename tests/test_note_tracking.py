@@ -7,11 +7,12 @@ import numpy as np
 from midivae.note_tracking import (
     TrackingSettings,
     onset_strength,
+    pitch_envelopes,
     rise_start,
     track_monophonic,
     track_polyphonic,
 )
-from midivae.spectral import SpectralConfig, analyse, compress
+from midivae.spectral import SpectralConfig, analyse
 
 
 def posteriors(sequence: list[tuple[int, int]], n_pitches: int = 5, noise: float = 0.0, rng=None):
@@ -74,12 +75,18 @@ def test_onset_strength_peaks_at_a_new_note():
     f0 = 440.0
     tone = sum(0.2 / h * np.sin(2 * np.pi * f0 * h * t) for h in range(1, 5))
     tone[: sr // 2] = 0.0  # the note starts at 0.5 s
-    strength = onset_strength(compress(analyse(tone)), np.array([69, 72]), config)
+    pitches = np.array([69, 72])
     onset_frame = round(0.5 / config.frame_seconds)
-    assert abs(int(strength[:, 0].argmax()) - onset_frame) <= 3
-    assert strength[:, 0].max() > 0.8
-    assert strength[onset_frame + 20 :, 0].max() < 0.2
-    assert strength[:, 1].max() < strength[:, 0].max()
+    # From the audio the evidence peaks at the onset; NSGT frames smear it ~100 ms earlier.
+    for envelopes, tolerance in (
+        (pitch_envelopes(pitches, config, audio=tone), 2),
+        (pitch_envelopes(pitches, config, amplitude=analyse(tone)), 10),
+    ):
+        strength = onset_strength(envelopes)
+        assert abs(int(strength[:, 0].argmax()) - onset_frame) <= tolerance
+        assert strength[:, 0].max() > 0.7
+        assert strength[onset_frame + 20 :, 0].max() < 0.2
+        assert strength[:, 1].max() < strength[:, 0].max()
 
 
 def _db(values) -> np.ndarray:
@@ -88,12 +95,13 @@ def _db(values) -> np.ndarray:
 
 def test_rise_start_walks_back_a_slow_attack():
     """The model hears a slow attack late; the onset moves back to where the rise began."""
-    energy = _db([-80, -80, -80, -52, -48, -44, -40, -37, -34, -32, -31, -30.5, -30.5])
+    energy = _db([-80, -80, -80, -70, -58, -52, -44, -40, -37, -34, -32, -31, -30.5, -30.5])
     settings = TrackingSettings()
-    # recognised at frame 7, 7 dB under the peak; the rise to within 10 dB began at frame 6
-    assert rise_start(energy, 7, -100, settings) == 6
+    # recognised at frame 8, 7 dB under the peak; the rise to within 30 dB began at frame 4
+    assert rise_start(energy, 8, -100, settings) == 4
+    assert rise_start(energy, 8, -100, TrackingSettings(onset_floor_db=10.0)) == 7
     # never before the previous note's start + min_note_frames, never later than found
-    assert rise_start(energy, 7, 7, settings) == 7
+    assert rise_start(energy, 8, 6, settings) == 6
     assert rise_start(energy, 3, -100, settings) == 3
 
 
