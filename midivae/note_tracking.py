@@ -44,6 +44,9 @@ class TrackingSettings:
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
     onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
     onset_floor_db: float = 30.0  # ... but not below this far under the attack's peak
+    release_db_per_frame: float = 0.75  # a note ends where its partials fall this fast ...
+    release_frames: int = 4  # ... for this many frames in a row (~46 ms)
+    release_lookahead_frames: int = 10  # ... at most this far after the model's end
 
 
 @dataclass(frozen=True)
@@ -284,6 +287,51 @@ def refine_onsets(
     return refined
 
 
+def release_start(
+    envelope: np.ndarray, start: int, stop: int, settings: TrackingSettings
+) -> int | None:
+    """The first frame in ``[start + min_note_frames, stop)`` from which ``envelope`` falls
+    faster than ``release_db_per_frame`` for ``release_frames`` frames; None if it never does.
+    """
+    level = 20.0 * np.log10(np.asarray(envelope[start:stop], dtype=np.float64) + 1e-9)
+    k = settings.release_frames
+    falling = np.diff(level) < -settings.release_db_per_frame  # frame t -> t + 1
+    if len(falling) < k:
+        return None
+    runs = np.lib.stride_tricks.sliding_window_view(falling, k).all(axis=1)
+    candidates = np.flatnonzero(runs[settings.min_note_frames :])
+    return start + settings.min_note_frames + int(candidates[0]) if len(candidates) else None
+
+
+def refine_offsets(
+    notes: list[TrackedNote],
+    envelopes: np.ndarray,
+    settings: TrackingSettings,
+    *,
+    polyphonic: bool = False,
+) -> list[TrackedNote]:
+    """End each note where its partials begin to fall (the release), same order.
+
+    ``notes`` carry refined starts and the model's ends. The release is searched up to
+    ``release_lookahead_frames`` after the model's end, never past the next start of the
+    voice (each key is one voice when ``polyphonic``); without one the model's end stays.
+    """
+    following: dict[int, int] = {}
+    next_start = [len(envelopes)] * len(notes)
+    for index in range(len(notes) - 1, -1, -1):
+        voice = notes[index].pitch if polyphonic else -1
+        next_start[index] = following.get(voice, len(envelopes))
+        following[voice] = notes[index].start
+    refined = []
+    for note, limit in zip(notes, next_start, strict=True):
+        stop = min(len(envelopes), note.end + settings.release_lookahead_frames, limit)
+        end = release_start(envelopes[:, note.pitch], note.start, stop, settings)
+        refined.append(
+            TrackedNote(note.start, min(note.end, stop) if end is None else end, note.pitch)
+        )
+    return refined
+
+
 def onset_peaks(strength: np.ndarray, radius: int = 2) -> np.ndarray:
     """Keep each pitch's onset evidence only where it peaks (within +-``radius`` frames).
 
@@ -360,7 +408,8 @@ def decode_notes(
     """Notes of every instrument slot from compressed frames ``(n_frames, n_bins)``.
 
     ``audio`` (the samples the frames came from; ``cents`` their tuning offset) gives
-    sharper note timing than the frames alone (see :func:`pitch_envelopes`). With
+    sharper note timing than the frames alone (see :func:`pitch_envelopes`): notes then
+    end where their partials begin to fall (:func:`refine_offsets`). Without audio and with
     ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s`` (the
     release that the model still hears as the note; see :func:`measure_timing`).
     """
@@ -413,16 +462,21 @@ def notes_from_symbols(
             tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
-        starts = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic)
+        timed = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic)
+        if audio is not None:
+            timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
+            release = 0.0
+        else:
+            release = shift
         slot_notes = [
             NoteEvent(
-                onset=start.start * frame_seconds,
-                offset=max(note.end * frame_seconds - shift, (start.start + 1) * frame_seconds),
+                onset=note.start * frame_seconds,
+                offset=max(note.end * frame_seconds - release, (note.start + 1) * frame_seconds),
                 pitch=int(pitches[note.pitch]),
-                velocity=_note_velocity(velocity, note),
+                velocity=_note_velocity(velocity, heard),
                 part=len(parts),
             )
-            for note, start in zip(tracked, starts, strict=True)
+            for heard, note in zip(tracked, timed, strict=True)
         ]
         if slot_notes or len(preset.instruments) == 1:
             parts.append(Part(len(parts), instrument, program_of(instrument), False))

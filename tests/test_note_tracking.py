@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from midivae.note_tracking import (
+    TrackedNote,
     TrackingSettings,
     onset_strength,
     pitch_envelopes,
+    refine_offsets,
+    release_start,
     rise_start,
     track_monophonic,
     track_polyphonic,
@@ -113,3 +116,27 @@ def test_rise_start_keeps_a_sharp_attack_and_stops_at_a_dip():
     assert rise_start(flat, 5, -100, settings) == 5  # no walking through a held level
     repeat = _db([-30, -31, -36, -34, -32, -30, -30])  # same pitch re-attacked out of a dip
     assert rise_start(repeat, 4, -100, settings) == 3  # the first frame out of the dip
+
+
+def test_release_start_finds_where_a_held_note_begins_to_fall():
+    settings = TrackingSettings()
+    held = [-30.0] * 20 + [-31.0, -33.0, -36.0, -40.0, -45.0, -50.0, -55.0]
+    assert release_start(_db(held), 0, len(held), settings) == 19
+    vibrato = [-30.0, -31.5, -33.0, -31.5] * 6  # dips of 3 dB that recover: no release
+    assert release_start(_db(vibrato), 0, len(vibrato), settings) is None
+
+
+def test_refine_offsets_stops_at_the_next_note_of_the_voice():
+    settings = TrackingSettings()
+    envelope = _db([-80.0] * 2 + [-30.0] * 30 + [-31.0, -33.0, -36.0, -40.0, -45.0, -50.0] * 1)
+    envelopes = np.stack([envelope, envelope], axis=1)
+    model_ends = [TrackedNote(2, 36, 0)]
+    assert refine_offsets(model_ends, envelopes, settings)[0].end == 31  # the fall, not 36
+    # a following note of the same voice caps the search; no fall before it: ends there
+    notes = [TrackedNote(2, 20, 0), TrackedNote(25, 36, 1)]
+    assert [n.end for n in refine_offsets(notes, envelopes, settings)] == [20, 31]
+    # polyphonic: another key does not cap the search
+    keys = [TrackedNote(2, 26, 0), TrackedNote(10, 36, 1)]
+    ends = refine_offsets(keys, envelopes, settings, polyphonic=True)
+    assert [n.end for n in ends] == [31, 31]
+    assert [n.end for n in refine_offsets(keys, envelopes, settings)] == [10, 31]

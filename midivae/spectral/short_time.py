@@ -18,19 +18,27 @@ from midivae.spectral.config import SpectralConfig
 
 N_FFT = 2048
 N_PARTIALS = 8
+TOLERANCE_CENTS = 30.0
+MAX_HALF_WIDTH = 4
 BLOCK_FRAMES = 1024
 
 
 def _partial_columns(
-    pitches: np.ndarray, sample_rate: float, n_fft: int, n_partials: int
+    pitches: np.ndarray, sample_rate: float, n_fft: int, n_partials: int, cents: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """FFT bin triples ``(n_pitches, n_partials, 3)`` of each partial and a mask of usable ones."""
+    """FFT bins ``(n_pitches, n_partials, 2 * MAX_HALF_WIDTH + 1)`` around each partial (those
+    beyond ``cents`` repeat the centre; at least the two neighbours) and a mask of usable
+    partials (below Nyquist)."""
     n_bins = n_fft // 2 + 1
     f0 = 440.0 * 2.0 ** ((np.asarray(pitches, dtype=np.float64)[:, None] - 69.0) / 12.0)
-    centre = np.rint(f0 * np.arange(1, n_partials + 1) * n_fft / sample_rate).astype(np.int64)
-    usable = centre < n_bins - 2
-    columns = np.clip(centre[..., None] + np.array([-1, 0, 1]), 0, n_bins - 1)
-    return columns, usable
+    exact = f0 * np.arange(1, n_partials + 1) * n_fft / sample_rate
+    centre = np.rint(exact).astype(np.int64)
+    half = np.clip(np.ceil(exact * (2.0 ** (cents / 1200.0) - 1.0)), 1, MAX_HALF_WIDTH)
+    offsets = np.arange(-MAX_HALF_WIDTH, MAX_HALF_WIDTH + 1)
+    within = np.abs(offsets) <= half[..., None]
+    columns = np.where(within, centre[..., None] + offsets, centre[..., None])
+    usable = centre + half.astype(np.int64) < n_bins
+    return np.clip(columns, 0, n_bins - 1), usable
 
 
 def harmonic_envelopes(
@@ -40,6 +48,7 @@ def harmonic_envelopes(
     *,
     n_fft: int = N_FFT,
     n_partials: int = N_PARTIALS,
+    tolerance_cents: float = TOLERANCE_CENTS,
 ) -> np.ndarray:
     """Amplitude of each pitch's partials per frame, ``(n_frames, n_pitches)`` float32.
 
@@ -63,7 +72,9 @@ def harmonic_envelopes(
     padded[half : half + len(audio)] = audio
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     window_scale = np.float32(2.0 / window.sum())
-    columns, usable = _partial_columns(np.asarray(pitches), config.sample_rate, n_fft, n_partials)
+    columns, usable = _partial_columns(
+        np.asarray(pitches), config.sample_rate, n_fft, n_partials, tolerance_cents
+    )
     out = np.empty((n_frames, len(columns)), dtype=np.float32)
     frames = sliding_window_view(padded, n_fft)[::hop][:n_frames]
     for first in range(0, n_frames, BLOCK_FRAMES):
