@@ -25,8 +25,6 @@ from midivae.spectral.short_time import harmonic_envelopes
 EPS = 1e-6
 #: A rise counts as part of an attack while it gains at least 1 dB per frame.
 RISE_PER_FRAME = 10.0 ** (-1.0 / 20.0)
-#: ... or while it is within 2 dB of the attack's peak (the slow approach to the peak).
-SHOULDER = 10.0 ** (-2.0 / 20.0)
 VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
 
 
@@ -241,26 +239,24 @@ def rise_start(
 
     The model reads a pitch only once its attack has grown enough to be recognised, which
     for a slow attack (a breathy flute, a bowed string) is tens of milliseconds after the
-    sound began. Walk back from the attack's peak while the frames are still rising into it,
-    at most ``onset_lookback_frames`` before ``start``, never before ``earliest`` and never
-    below ``onset_floor_db`` under the peak.
+    sound began. Take the steepest rise (at least 1 dB per frame) within
+    ``onset_lookback_frames`` before ``start`` (never before ``earliest``), then walk back
+    while the frames before it still rise by 1 dB per frame and stay within
+    ``onset_floor_db`` of the attack's peak.
     """
-    stop = min(len(energy), start + peak_frames)
-    if stop <= start:
+    lowest = max(earliest, start - settings.onset_lookback_frames, 1)
+    if start < lowest or start >= len(energy):
         return start
-    peak = start + int(np.argmax(energy[start:stop]))
-    floor = energy[peak] * 10.0 ** (-settings.onset_floor_db / 20.0)
-    lowest = max(earliest, start - settings.onset_lookback_frames, 0)
-    shoulder = energy[peak] * SHOULDER
-
-    def in_attack(frame: int) -> bool:
-        rose = frame > 0 and energy[frame - 1] < energy[frame] * RISE_PER_FRAME
-        return energy[frame] > floor and (rose or energy[frame] >= shoulder)
-
-    t = peak
-    while t > lowest and in_attack(t - 1):
+    window = np.asarray(energy[lowest - 1 : start + 1], dtype=np.float64)
+    rise = window[1:] / np.maximum(window[:-1], 1e-12)  # frame t over frame t - 1
+    steepest = int(np.argmax(rise))
+    if rise[steepest] * RISE_PER_FRAME <= 1.0:
+        return start
+    t = lowest + steepest
+    floor = energy[t : t + peak_frames].max() * 10.0 ** (-settings.onset_floor_db / 20.0)
+    while t > lowest and energy[t - 1] > floor and energy[t - 2] < energy[t - 1] * RISE_PER_FRAME:
         t -= 1
-    return min(t, start)
+    return t
 
 
 def refine_onsets(

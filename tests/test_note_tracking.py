@@ -100,12 +100,20 @@ def test_rise_start_walks_back_a_slow_attack():
     """The model hears a slow attack late; the onset moves back to where the rise began."""
     energy = _db([-80, -80, -80, -70, -58, -52, -44, -40, -37, -34, -32, -31, -30.5, -30.5])
     settings = TrackingSettings()
-    # recognised at frame 8, 7 dB under the peak; the rise to within 30 dB began at frame 4
+    # recognised at frame 8, 7 dB under the peak; the steepest rise is at frame 4, and the
+    # rise into it began there (frame 3 is more than 30 dB under the peak)
     assert rise_start(energy, 8, -100, settings) == 4
-    assert rise_start(energy, 8, -100, TrackingSettings(onset_floor_db=10.0)) == 7
+    assert rise_start(energy, 8, -100, TrackingSettings(onset_floor_db=45.0)) == 3
     # never before the previous note's start + min_note_frames, never later than found
     assert rise_start(energy, 8, 6, settings) == 6
     assert rise_start(energy, 3, -100, settings) == 3
+
+
+def test_rise_start_finds_an_attack_that_a_swell_follows():
+    """A bowed note: a quick attack out of the previous note's level, then a slow crescendo;
+    the model recognises it only in the crescendo, and the onset is the attack."""
+    energy = _db([-54, -52, -50, -49, -50, -50, -46, -40, -36, -34, -33, -32, -33, -32, -31, -30])
+    assert rise_start(energy, 12, -100, TrackingSettings()) == 6
 
 
 def test_rise_start_keeps_a_sharp_attack_and_stops_at_a_dip():
