@@ -55,6 +55,12 @@ def progress(message: str) -> None:
         click.echo(message, err=True)
 
 
+def log_line(message: str) -> None:
+    """A line on stderr worth keeping in a log too (an epoch's losses), unless --quiet."""
+    if not options().quiet:
+        click.echo(message, err=True)
+
+
 def report_error(error: BaseException) -> None:
     """Print ``error: FILE: problem`` (a traceback too under --debug)."""
     if options().debug:

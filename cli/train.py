@@ -70,7 +70,7 @@ def train(
     overwrite: bool,
 ) -> None:
     """Train a model on note corpora (or your audio) into a preset folder, with its metrics."""
-    from midivae.cli.common import progress, report_error
+    from midivae.cli.common import log_line, report_error
     from midivae.errors import MidivaeError
     from midivae.model import CONFIGS
     from midivae.model.fit import FitSettings
@@ -101,7 +101,7 @@ def train(
             fit_settings=None if augment else FitSettings(timbre_db=0.0, noise_floor_db=None),
             command=command,
             overwrite=overwrite,
-            progress=progress,
+            progress=log_line,
         )
     except MidivaeError as error:
         report_error(error)

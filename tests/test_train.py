@@ -118,6 +118,7 @@ def test_train_cli(tiny, tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "Table 1" in result.output and "Table 2" in result.output
+    assert "epoch 1/1" in result.output  # epoch lines reach a log file, not only a terminal
     provenance = json.loads((out / META).read_text())["provenance"]
     assert provenance["command"].startswith("midivae ")
     assert provenance["fit"]["timbre_db"] > 0 and provenance["fit"]["noise_floor_db"]
