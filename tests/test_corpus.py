@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pretty_midi
 import pytest
 from click.testing import CliRunner
 
@@ -197,6 +198,31 @@ def test_tiny_piano_build_has_keys_and_chords(tiny_piano):
     for pitch in sounding:
         assert np.all(band(steady, pitch) > 10 * band(steady, min(sounding) - 6))
     assert not keys[corpus.labels["pitch"] < 0].any()
+
+
+def test_training_items_cycle_through_sibling_programs(tmp_path):
+    """Piano items play FluidR3's grand, bright grand, electric grand and honky-tonk in turn."""
+    piano = get_instrument("piano")
+    assert piano.training_programs == (0, 1, 2, 3)
+    assert get_instrument("flute").training_programs == (73,)
+    notes = [content.Note(60, 80, 0.1 + i, 0.6 + i) for i in range(5)]
+    batch = build.Batch(
+        [(i, content.Item(content.ISOLATED, (n,), 1.0), float(i)) for i, n in enumerate(notes)]
+    )
+    assert batch.programs(piano.training_programs) == [0, 1, 2, 3, 0]
+    path = tmp_path / "mixed.mid"
+    render.write_midi(batch.notes(), path, program=batch.programs(piano.training_programs))
+    midi = pretty_midi.PrettyMIDI(str(path))
+    assert {t.program: len(t.notes) for t in midi.instruments} == {0: 2, 1: 1, 2: 1, 3: 1}
+    if shutil.which("fluidsynth") and Path(render.SOUNDFONTS["fluidr3"].files[0]).is_file():
+        font = render.get_soundfont("fluidr3").path()
+        grand, electric = (
+            render.render_notes(notes[:1], program=p, soundfont=font, seconds=1.0) for p in (0, 2)
+        )
+        spectra = [np.abs(np.fft.rfft(x[2205:13230])) for x in (grand, electric)]
+        assert not np.allclose(
+            spectra[0] / spectra[0].max(), spectra[1] / spectra[1].max(), atol=0.05
+        )
 
 
 @needs_fluidsynth

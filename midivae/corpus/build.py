@@ -42,6 +42,12 @@ class Batch:
             for n in item.notes
         ]
 
+    def programs(self, choices: tuple[int, ...]) -> list[int]:
+        """The GM program of each of :meth:`notes`: item ``i`` plays ``choices[i % n]``."""
+        return [
+            choices[item_id % len(choices)] for item_id, item, _ in self.entries for _ in item.notes
+        ]
+
     @property
     def total_seconds(self) -> float:
         return self.seconds + TAIL_SECONDS
@@ -69,12 +75,19 @@ def corpus_items(instrument: Instrument, soundfont: str, seed: int, tiny: bool) 
 
 
 def render_batch(
-    batch: Batch, instrument: Instrument, soundfont: Path, config: SpectralConfig
+    batch: Batch,
+    instrument: Instrument,
+    soundfont: Path,
+    config: SpectralConfig,
+    programs: tuple[int, ...] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Render one batch and return its shard arrays (magnitudes + labels)."""
+    """Render one batch into shard arrays (magnitudes + labels).
+
+    ``programs``: GM programs the batch's items cycle through (default: the instrument's).
+    """
     audio = render.render_notes(
         batch.notes(),
-        program=instrument.program,
+        program=batch.programs(programs or (instrument.program,)),
         soundfont=soundfont,
         seconds=batch.total_seconds,
         sample_rate=config.sample_rate,
@@ -167,6 +180,8 @@ def build_corpus(
     resume = _prepare_folder(out_dir, key)
     items = corpus_items(inst, font.name, seed, tiny)
     batches = plan_batches(items, max_seconds=TINY_BATCH_SECONDS if tiny else BATCH_SECONDS)
+    # Sibling programs give the training library's other timbres of the part; never dev-test.
+    programs = inst.training_programs if font.purpose == "training" else (inst.program,)
     shards = []
     for index, batch in enumerate(batches):
         path = out_dir / store.shard_name(index)
@@ -175,7 +190,7 @@ def build_corpus(
         else:
             say(f"corpus: {inst.name} ({font.name}) shard {index + 1}/{len(batches)}: "
                 f"rendering {batch.total_seconds:.0f} s")  # fmt: skip
-            arrays = render_batch(batch, inst, font_path, config)
+            arrays = render_batch(batch, inst, font_path, config, programs)
             store.write_shard(path, arrays)
         shards.append(_shard_stats(batch, arrays, path))
     manifest = _manifest(settings, key, font, font_path, shards, command, inst, out_dir, seed)

@@ -27,6 +27,9 @@ class Instrument:
         Whether the instrument plays chords (labels then include an 88-key vector).
     max_polyphony : int
         Most notes sounding at once in generated content.
+    sibling_programs : tuple of int
+        Other GM programs of the training library that play the same part with another
+        timbre (e.g. other pianos); training batches cycle through ``program`` and these.
     """
 
     name: str
@@ -35,6 +38,12 @@ class Instrument:
     high: int
     polyphonic: bool = False
     max_polyphony: int = 1
+    sibling_programs: tuple[int, ...] = ()
+
+    @property
+    def training_programs(self) -> tuple[int, ...]:
+        """The programs training batches cycle through (``program`` first)."""
+        return (self.program, *self.sibling_programs)
 
     @property
     def pitches(self) -> range:
@@ -42,13 +51,16 @@ class Instrument:
         return range(self.low, self.high + 1)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "name": self.name,
             "program": self.program,
             "range": [self.low, self.high],
             "polyphonic": self.polyphonic,
             "max_polyphony": self.max_polyphony,
         }
+        if self.sibling_programs:
+            out["sibling_programs"] = list(self.sibling_programs)
+        return out
 
 
 INSTRUMENTS: dict[str, Instrument] = {
@@ -58,7 +70,8 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument("violin", 40, 55, 96),  # G3 - C7
         Instrument("alto_sax", 65, 49, 80),  # Db3 - Ab5 (sounding)
         Instrument("trumpet", 56, 54, 86),  # F#3 - D6 (C trumpet, as the paper's TpC)
-        Instrument("piano", 0, 21, 108, polyphonic=True, max_polyphony=8),  # A0 - C8
+        # A0 - C8; FluidR3's grand, bright grand, electric grand and honky-tonk
+        Instrument("piano", 0, 21, 108, True, 8, sibling_programs=(1, 2, 3)),
     )
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,25 +90,36 @@ def fluidsynth_version() -> str:
     return "unknown"
 
 
-def write_midi(notes: list[Note], path: Path, *, program: int) -> None:
-    """Write ``notes`` as a one-track MIDI file with GM ``program``."""
+def write_midi(notes: list[Note], path: Path, *, program: int | Sequence[int]) -> None:
+    """Write ``notes`` as a MIDI file: one track with GM ``program``, or with one program per
+    note (a sequence), one track per program."""
+    programs = [program] * len(notes) if isinstance(program, int) else list(program)
+    if len(programs) != len(notes):
+        raise ValueError("write_midi needs one program per note")
     midi = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=120.0)
-    track = pretty_midi.Instrument(program=program)
-    track.notes = [pretty_midi.Note(n.velocity, n.pitch, n.start, n.end) for n in notes]
-    midi.instruments.append(track)
+    for value in sorted(set(programs)) or [program if isinstance(program, int) else 0]:
+        track = pretty_midi.Instrument(program=int(value))
+        track.notes = [
+            pretty_midi.Note(n.velocity, n.pitch, n.start, n.end)
+            for n, p in zip(notes, programs, strict=True)
+            if p == value
+        ]
+        midi.instruments.append(track)
     midi.write(str(path))
 
 
 def render_notes(
     notes: list[Note],
     *,
-    program: int,
+    program: int | Sequence[int],
     soundfont: Path,
     seconds: float,
     gain: float = RENDER_GAIN,
     sample_rate: int = SAMPLE_RATE,
 ) -> np.ndarray:
     """Render ``notes`` in one fluidsynth run; mono float32 of exactly ``seconds`` long.
+
+    ``program`` is one GM program, or one per note.
 
     Reverb and chorus are off; stereo output is averaged to mono; the result is cut or
     zero-padded to ``round(seconds * sample_rate)`` samples.
