@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MELODY = ("flute", "violin", "alto_sax", "trumpet")
 #: shipped folder -> (--instrument spec, instruments whose corpora it trains on, extra args)
 PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    **{name: (name, (name,), ()) for name in ("flute", "alto_sax", "trumpet", "piano")},
-    # The violin was still improving at 40 epochs (best epoch 40; held-in octave 95.4).
-    "violin": ("violin", ("violin",), ("--epochs", "80")),
+    **{name: (name, (name,), ()) for name in (*MELODY, "piano")},
     # Mixtures without augmentation: with it, held-in loose pitch class fell from 86.5 to 83.6
     # (alto_sax+violin, 24 epochs); the 2-core budget keeps the ensemble at 12 epochs.
     "alto_sax-violin": (
