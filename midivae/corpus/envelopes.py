@@ -8,6 +8,7 @@ median over notes gives two gain curves, stored in every preset and applied by r
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +93,9 @@ def measure_envelope(corpus: Corpus) -> Envelope:
     if not attacks:
         return Envelope.flat()
     attack = np.clip(np.median(attacks, axis=0), 0.0, 4.0)
-    release = np.clip(np.nan_to_num(np.nanmedian(np.array(releases), axis=0)), 0.0, 1.0)
+    with warnings.catch_warnings():  # frames no tail reaches are all NaN: no release there
+        warnings.simplefilter("ignore", RuntimeWarning)
+        release = np.clip(np.nan_to_num(np.nanmedian(np.array(releases), axis=0)), 0.0, 1.0)
     release = np.minimum.accumulate(release)  # a release only decays
     release[release < FLOOR] = 0.0
     last = np.flatnonzero(release > 0)
