@@ -438,18 +438,28 @@ def notes_from_symbols(
     frame_seconds = preset.spectral.frame_seconds
     notes: list[NoteEvent] = []
     parts: list[Part] = []
+    slot_pitches = []
+    for slot in range(len(preset.instruments)):
+        prefix = preset.vocabulary.slot_prefix(slot)
+        if prefix + "keys" in symbols:
+            first = preset.vocabulary.family(prefix + "keys").offset
+            slot_pitches.append(first + np.arange(symbols[prefix + "keys"].shape[1]))
+        else:
+            slot_pitches.append(_pitch_posteriors(symbols, preset, slot)[2])
+    every_pitch = np.unique(np.concatenate(slot_pitches))  # one envelope per pitch, all slots
+    table = pitch_envelopes(
+        every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
+    )
     for slot, instrument in enumerate(preset.instruments):
         prefix = preset.vocabulary.slot_prefix(slot)
         velocity = symbols.get(prefix + "velocity")
         polyphonic = prefix + "keys" in symbols
+        pitches = slot_pitches[slot]
         if polyphonic:
             keys = symbols[prefix + "keys"]
-            pitches = preset.vocabulary.family(prefix + "keys").offset + np.arange(keys.shape[1])
         else:
-            rest, probabilities, pitches = _pitch_posteriors(symbols, preset, slot)
-        envelopes = pitch_envelopes(
-            pitches, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
-        )
+            rest, probabilities, _ = _pitch_posteriors(symbols, preset, slot)
+        envelopes = table[:, np.searchsorted(every_pitch, pitches)]
         onsets = onset_strength(envelopes)
         if polyphonic:
             tracked = track_polyphonic(keys, onsets, settings)
