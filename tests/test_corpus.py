@@ -214,6 +214,10 @@ def test_training_items_cycle_through_sibling_programs(tmp_path):
     render.write_midi(batch.notes(), path, program=batch.programs(piano.training_programs))
     midi = pretty_midi.PrettyMIDI(str(path))
     assert {t.program: len(t.notes) for t in midi.instruments} == {0: 2, 1: 1, 2: 1, 3: 1}
+    render.write_midi(batch.notes(), path, program=np.int64(73))  # a numpy integer is one program
+    assert [(t.program, len(t.notes)) for t in pretty_midi.PrettyMIDI(str(path)).instruments] == [
+        (73, 5)
+    ]
     if shutil.which("fluidsynth") and Path(render.SOUNDFONTS["fluidr3"].files[0]).is_file():
         font = render.get_soundfont("fluidr3").path()
         grand, electric = (

@@ -93,11 +93,12 @@ def fluidsynth_version() -> str:
 def write_midi(notes: list[Note], path: Path, *, program: int | Sequence[int]) -> None:
     """Write ``notes`` as a MIDI file: one track with GM ``program``, or with one program per
     note (a sequence), one track per program."""
-    programs = [program] * len(notes) if isinstance(program, int) else list(program)
+    single = np.ndim(program) == 0
+    programs = [int(program)] * len(notes) if single else [int(p) for p in program]
     if len(programs) != len(notes):
         raise ValueError("write_midi needs one program per note")
     midi = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=120.0)
-    for value in sorted(set(programs)) or [program if isinstance(program, int) else 0]:
+    for value in sorted(set(programs)) or [int(program) if single else 0]:
         track = pretty_midi.Instrument(program=int(value))
         track.notes = [
             pretty_midi.Note(n.velocity, n.pitch, n.start, n.end)
