@@ -3,8 +3,9 @@
 At 48 bins per octave the NSGT's windows are long (about 150 ms at A4, over a second in the
 bass), so a sharp attack spreads over many frames and a re-attack of a held pitch barely dips.
 Note timing therefore reads a short-time Fourier transform instead: per pitch, the amplitude
-of its first partials in 2048-sample Hann windows (93 ms at 22050 Hz, each partial the
-strongest of three neighbouring bins), on the NSGT's frame grid (frame ``t`` centred on
+of its first 8 partials in 2048-sample Hann windows (93 ms at 22050 Hz; each partial the
+strongest bin within +-30 cents of it, at least its two neighbours, so a tuning error or
+vibrato does not lose the upper partials), on the NSGT's frame grid (frame ``t`` centred on
 sample ``t * hop_length``). Computed in blocks, so a long file needs little memory.
 """
 
