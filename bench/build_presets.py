@@ -27,7 +27,7 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "alto_sax-violin": (
         "alto_sax+violin",
         ("alto_sax", "violin"),
-        ("--epochs", "24", "--no-augment"),
+        ("--epochs", "40", "--no-augment"),
     ),
     "ensemble": ("ensemble", MELODY, ("--epochs", "30", "--no-augment")),
 }
