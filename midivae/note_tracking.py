@@ -371,13 +371,18 @@ def onset_strength(envelopes: np.ndarray, *, scale: float = 0.5, gain: float = 1
     return (1.0 - np.exp(-rise / scale)).astype(np.float32)
 
 
-def _pitch_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
-    """``(rest, pitch probabilities, MIDI pitch of each column)`` for a melody slot."""
+def _slot_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
+    """``(MIDI pitch of each column, rest probability, column probabilities)`` of a slot;
+    the rest is None for a polyphonic slot, whose columns are independent keys."""
     prefix = preset.vocabulary.slot_prefix(slot)
+    if prefix + "keys" in symbols:
+        keys = symbols[prefix + "keys"]
+        first = preset.vocabulary.family(prefix + "keys").offset
+        return first + np.arange(keys.shape[1]), None, keys
     family = preset.vocabulary.family(prefix + "pitch")
     probabilities = symbols[prefix + "pitch"]
     pitches = family.offset + np.arange(probabilities.shape[1] - 1)
-    return probabilities[:, -1], probabilities[:, :-1], pitches
+    return pitches, probabilities[:, -1], probabilities[:, :-1]
 
 
 def _note_velocity(velocity: np.ndarray, note: TrackedNote) -> int:
@@ -434,46 +439,34 @@ def notes_from_symbols(
     """Notes of every slot from decoded ``symbols`` and the magnitudes heard with them."""
     settings = settings or TrackingSettings()
     amplitude = decompress(compressed, preset.spectral)
-    shift = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0) if calibrated else 0.0
+    if audio is not None or not calibrated:
+        release = 0.0  # with audio, ends come from refine_offsets
+    else:
+        release = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0)
     frame_seconds = preset.spectral.frame_seconds
-    notes: list[NoteEvent] = []
-    parts: list[Part] = []
-    slot_pitches = []
-    for slot in range(len(preset.instruments)):
-        prefix = preset.vocabulary.slot_prefix(slot)
-        if prefix + "keys" in symbols:
-            first = preset.vocabulary.family(prefix + "keys").offset
-            slot_pitches.append(first + np.arange(symbols[prefix + "keys"].shape[1]))
-        else:
-            slot_pitches.append(_pitch_posteriors(symbols, preset, slot)[2])
-    every_pitch = np.unique(np.concatenate(slot_pitches))  # one envelope per pitch, all slots
+    level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9)
+    slots = [_slot_posteriors(symbols, preset, slot) for slot in range(len(preset.instruments))]
+    every_pitch = np.unique(np.concatenate([s[0] for s in slots]))  # one envelope per pitch
     table = pitch_envelopes(
         every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
     )
+    notes: list[NoteEvent] = []
+    parts: list[Part] = []
     for slot, instrument in enumerate(preset.instruments):
-        prefix = preset.vocabulary.slot_prefix(slot)
-        velocity = symbols.get(prefix + "velocity")
-        polyphonic = prefix + "keys" in symbols
-        pitches = slot_pitches[slot]
-        if polyphonic:
-            keys = symbols[prefix + "keys"]
-        else:
-            rest, probabilities, _ = _pitch_posteriors(symbols, preset, slot)
+        pitches, rest, probabilities = slots[slot]
+        velocity = symbols.get(preset.vocabulary.slot_prefix(slot) + "velocity")
+        polyphonic = rest is None
         envelopes = table[:, np.searchsorted(every_pitch, pitches)]
         onsets = onset_strength(envelopes)
         if polyphonic:
-            tracked = track_polyphonic(keys, onsets, settings)
+            tracked = track_polyphonic(probabilities, onsets, settings)
         else:
-            level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9)
             tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
         timed = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic)
         if audio is not None:
             timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
-            release = 0.0
-        else:
-            release = shift
         slot_notes = [
             NoteEvent(
                 onset=note.start * frame_seconds,

@@ -116,9 +116,9 @@ def transcribe(
 
     config = SpectralConfig()
     audio = source if isinstance(source, np.ndarray) else load_audio(source)
-    amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
     if gain_db:
-        amplitude = amplitude * np.float32(10.0 ** (-gain_db / 20.0))
+        audio = audio * np.float32(10.0 ** (-gain_db / 20.0))
+    amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
     notices = []
     offset = estimate_offset_cents(amplitude, config)
     if abs(offset) >= RETUNE_CENTS:
@@ -143,10 +143,7 @@ def transcribe(
         notices.append("silence: no notes")
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
     else:
-        heard = np.asarray(audio, dtype=np.float32)
-        if gain_db:
-            heard = heard * np.float32(10.0 ** (-gain_db / 20.0))
-        notes, parts = decode_notes(model, compressed, audio=heard, cents=offset, settings=settings)
+        notes, parts = decode_notes(model, compressed, audio=audio, cents=offset, settings=settings)
     where = "" if isinstance(source, np.ndarray) else f"{source}: "
     for notice in notices:
         logger.info(where + notice)
