@@ -49,7 +49,7 @@ import click
     "--augment/--no-augment",
     default=True,
     show_default=True,
-    help="Random timbre curves and noise floors on the training frames.",
+    help="Random timbre curves, low-pass damping and noise floors on the training frames.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
 @click.option(
@@ -98,7 +98,9 @@ def train(
             epochs=epochs,
             device=device,
             seed=seed,
-            fit_settings=None if augment else FitSettings(timbre_db=0.0, noise_floor_db=None),
+            fit_settings=None
+            if augment
+            else FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None),
             command=command,
             overwrite=overwrite,
             progress=log_line,

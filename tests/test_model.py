@@ -8,7 +8,14 @@ import torch
 
 from midivae.model import CONFIGS, CrossModalVAE, FeatureConfig, get_config, kl_normal
 from midivae.model.features import to_features, to_magnitudes
-from midivae.model.fit import ArraySource, FitSettings, add_noise_floor, fit, timbre_curves
+from midivae.model.fit import (
+    ArraySource,
+    FitSettings,
+    add_noise_floor,
+    damping_curves,
+    fit,
+    timbre_curves,
+)
 from midivae.symbols import Vocabulary
 
 VOCAB = Vocabulary.standard([("flute", 60, 71, False)])
@@ -182,3 +189,18 @@ def test_one_cuda_step():
     terms = model.loss(torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda())
     terms.total.backward()
     assert torch.isfinite(terms.total)
+
+
+def test_damping_only_attenuates_above_a_corner_for_some_frames():
+    freqs = torch.as_tensor(27.5 * 2.0 ** (np.arange(416) / 48.0), dtype=torch.float32)
+    settings = FitSettings(damping_db_per_octave=24.0, damping_probability=0.5)
+    curves = damping_curves(2000, freqs, settings, torch.Generator().manual_seed(0))
+    again = damping_curves(2000, freqs, settings, torch.Generator().manual_seed(0))
+    assert torch.equal(curves, again) and bool((curves <= 0.0).all())
+    damped = (curves < 0.0).any(dim=1)
+    assert 0.4 < float(damped.float().mean()) < 0.6  # about half the frames
+    assert bool((curves[:, 0] == 0.0).all())  # A0 lies under every corner (80 Hz or more)
+    # each curve falls monotonically above its corner, never faster than 24 dB per octave
+    steps = curves[:, :-1] - curves[:, 1:]
+    assert bool((steps >= -1e-5).all()) and float(steps.max()) <= 24.0 / 48.0 + 1e-4
+    assert float(curves.min()) < -60.0  # some frames lose most of their upper partials

@@ -2,7 +2,8 @@
 
 Frames come from a ``FrameSource`` (compressed magnitudes, symbol vectors, a labelled mask);
 features are computed per batch by ``model.features`` with optional training-time
-augmentation of the spectrum (EQ tilt, a random smooth timbre curve, a noise floor) and,
+augmentation of the spectrum (EQ tilt, a random smooth timbre curve, a random low-pass
+damping of the upper partials, a noise floor) and,
 separately, of the level input (gain jitter).
 Deterministic from the seed on CPU.
 """
@@ -78,6 +79,8 @@ class FitSettings:
     min_epochs: int = 0
     tilt_db_per_octave: float = 1.5
     timbre_db: float = 6.0
+    damping_db_per_octave: float = 24.0
+    damping_probability: float = 0.5
     noise_floor_db: tuple[float, float] | None = (-110.0, -75.0)
     noise_probability: float = 0.5
     level_jitter_db: float = 0.0
@@ -126,6 +129,7 @@ def batch_features(
     augmented = (
         settings.tilt_db_per_octave
         or settings.timbre_db
+        or settings.damping_db_per_octave
         or settings.level_jitter_db
         or settings.noise_floor_db
     )
@@ -149,7 +153,28 @@ def batch_features(
     if settings.timbre_db:
         curves = timbre_curves(n, frequencies, settings.timbre_db, generator)
         amplitude = amplitude * torch.pow(10.0, curves / 20.0)
+    if settings.damping_db_per_octave:
+        curves = damping_curves(n, frequencies, settings, generator)
+        amplitude = amplitude * torch.pow(10.0, curves / 20.0)
     return amplitude_features(amplitude, features, level_db=level)
+
+
+def damping_curves(
+    n: int, frequencies: torch.Tensor, settings: FitSettings, generator: torch.Generator
+) -> torch.Tensor:
+    """Random low-pass gain curves in dB over the bins, for a share of ``n`` frames.
+
+    A soft hammer or bow, a mute, a darker microphone or room: the upper partials fall
+    off above a corner (log-uniform 80 Hz-5 kHz) by up to
+    ``settings.damping_db_per_octave`` per octave (uniform). Sample libraries often keep one
+    timbre at every dynamic level (FluidR3's grand piano does), where real soft notes are
+    duller; the frame level stays the undamped one, so dynamics are still read from it.
+    """
+    corner = 80.0 * (5000.0 / 80.0) ** torch.rand(n, 1, generator=generator)
+    slope = settings.damping_db_per_octave * torch.rand(n, 1, generator=generator)
+    above = torch.log2(frequencies[None, :] / corner).clamp_min(0.0)
+    chosen = torch.rand(n, 1, generator=generator) < settings.damping_probability
+    return torch.where(chosen, -slope * above, torch.zeros_like(above))
 
 
 def add_noise_floor(
