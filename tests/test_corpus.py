@@ -80,7 +80,7 @@ def test_training_content_covers_range_dynamics_and_durations(name):
         sizes = {len(i.notes) for i in items if i.kind == content.CHORD}
         assert sizes == {2, 3, 4}
     minutes = sum(i.length for i in items) / 60
-    assert 10 <= minutes <= (40 if inst.polyphonic else 20)
+    assert 10 <= minutes <= (60 if inst.polyphonic else 20)  # trainable in minutes on 2 cores
 
 
 def test_content_is_deterministic_from_the_seed():

@@ -27,8 +27,8 @@ NOTE_GAP = 0.4
 PHRASE_GAP = 0.6
 #: Seconds of generated phrases (and, for piano, chords) per instrument.
 PHRASE_SECONDS = 300.0
-PIANO_PHRASE_SECONDS = 300.0
-CHORD_SECONDS = 240.0
+PIANO_PHRASE_SECONDS = 900.0
+CHORD_SECONDS = 600.0
 
 _MODES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
