@@ -39,6 +39,8 @@ class TrackingSettings:
     attack_floor: float = 0.3  # an attack without onset evidence costs onset_weight*log(1/0.3)
     min_note_frames: int = 4  # ~46 ms at 11.6 ms frames
     min_repeat_frames: int = 8  # a re-attack of the same pitch sooner than this (~93 ms) merges
+    transient_frames: int = 8  # a shorter note that leads into another ...
+    transient_onset: float = 0.2  # ... without this much onset evidence of its own is dropped
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
     onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
     onset_floor_db: float = 30.0  # ... but not below this far under the attack's peak
@@ -165,8 +167,36 @@ def track_monophonic(
         settings.end_cost,
         settings.switch_cost,
     )
-    notes = _notes_from_path(path, settings)
+    notes = drop_unrisen_transients(_notes_from_path(path, settings), onset_strength, settings)
     return notes if level_db is None else merge_undipped_repeats(notes, level_db, settings)
+
+
+def drop_unrisen_transients(
+    notes: list[TrackedNote], onset_strength: np.ndarray, settings: TrackingSettings
+) -> list[TrackedNote]:
+    """Drop a short note that leads straight into another pitch when its own partials never
+    rose.
+
+    While one note fades into the next, a frame holds both partial sets and the model may
+    read a third pitch for a few frames (a bowed C5 -> D5 heard as G4). A real note, however
+    short, rises in its own envelope; a misread does not, and is dropped: the next note keeps
+    its start, which :func:`refine_onsets` then moves back to its own rise (its look-back
+    spans the misread's frames).
+    """
+    strength = np.asarray(onset_strength)
+    kept: list[TrackedNote] = []
+    for note, following in zip(notes, [*notes[1:], None], strict=False):
+        misread = (
+            following is not None
+            and note.end - note.start < settings.transient_frames
+            and following.pitch != note.pitch
+            and following.start - note.end <= 1
+            and strength[max(note.start - 2, 0) : note.start + 3, note.pitch].max()
+            < settings.transient_onset
+        )
+        if not misread:
+            kept.append(note)
+    return kept
 
 
 def merge_undipped_repeats(

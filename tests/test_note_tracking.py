@@ -7,6 +7,7 @@ import numpy as np
 from midivae.note_tracking import (
     TrackedNote,
     TrackingSettings,
+    drop_unrisen_transients,
     onset_strength,
     pitch_envelopes,
     refine_offsets,
@@ -61,6 +62,20 @@ def test_minimum_length():
     )
     loose = track_monophonic(rest, pitch, np.zeros_like(pitch), TrackingSettings(min_note_frames=2))
     assert strict == [] and len(loose) == 1
+
+
+def test_a_misread_between_two_notes_is_dropped_unless_it_rose():
+    notes = [TrackedNote(10, 40, 2), TrackedNote(40, 45, 0), TrackedNote(45, 80, 4)]
+    onsets = np.zeros((90, 5))
+    onsets[10, 2] = onsets[39, 4] = 0.9  # the real notes rise; pitch 0 at frame 40 does not
+    settings = TrackingSettings()
+    kept = drop_unrisen_transients(notes, onsets, settings)
+    assert kept == [notes[0], notes[2]]  # the next note keeps its start (refined later)
+    onsets[41, 0] = 0.8  # a real grace note rises in its own partials
+    assert drop_unrisen_transients(notes, onsets, settings) == notes
+    onsets[41, 0] = 0.0
+    long_note = [notes[0], TrackedNote(40, 40 + settings.transient_frames, 0), notes[2]]
+    assert drop_unrisen_transients(long_note, onsets, settings) == long_note
 
 
 def test_polyphonic_keys():
