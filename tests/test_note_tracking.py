@@ -8,6 +8,7 @@ from midivae.note_tracking import (
     TrackedNote,
     TrackingSettings,
     drop_unrisen_transients,
+    merge_undipped_repeats,
     onset_strength,
     pitch_envelopes,
     refine_offsets,
@@ -76,6 +77,18 @@ def test_a_misread_between_two_notes_is_dropped_unless_it_rose():
     onsets[41, 0] = 0.0
     long_note = [notes[0], TrackedNote(40, 40 + settings.transient_frames, 0), notes[2]]
     assert drop_unrisen_transients(long_note, onsets, settings) == long_note
+
+
+def test_repeats_split_on_a_dip_in_their_own_level():
+    notes = [TrackedNote(10, 40, 1), TrackedNote(42, 80, 1)]
+    settings = TrackingSettings()
+    smooth = np.full(90, -30.0)  # a frame level whose long windows hide the articulation
+    assert merge_undipped_repeats(notes, smooth, settings) == [TrackedNote(10, 80, 1)]
+    own = np.full((90, 3), -30.0)
+    own[38:43, 1] = -36.0  # the note's own partials dip 6 dB between the two attacks
+    assert merge_undipped_repeats(notes, own, settings) == notes
+    own[38:43, 1] = -31.0  # a 1 dB wobble is a swell, not a re-attack
+    assert merge_undipped_repeats(notes, own, settings) == [TrackedNote(10, 80, 1)]
 
 
 def test_polyphonic_keys():
