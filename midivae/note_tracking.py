@@ -25,7 +25,9 @@ from midivae.spectral.short_time import harmonic_envelopes
 EPS = 1e-6
 #: A rise counts as part of an attack while it gains at least 1 dB per frame.
 RISE_PER_FRAME = 10.0 ** (-1.0 / 20.0)
-VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
+VELOCITY_FRAMES = 6
+#: Semitones from a pitch up to its 2nd, 3rd and 4th partial.
+HARMONIC_STEPS = (12, 19, 24)  # the attack: frames over which a note's velocity is read (~70 ms)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class TrackingSettings:
     attack_floor: float = 0.3  # an attack without onset evidence costs onset_weight*log(1/0.3)
     min_note_frames: int = 4  # ~46 ms at 11.6 ms frames
     min_repeat_frames: int = 8  # a re-attack of the same pitch sooner than this (~93 ms) merges
-    transient_frames: int = 8  # a shorter note that leads into another ...
-    transient_onset: float = 0.2  # ... without this much onset evidence of its own is dropped
+    transient_frames: int = 10  # a shorter note (~116 ms) that leads into another ...
+    transient_onset: float = 0.2  # ... without this much onset evidence (or a partial of it) drops
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
     onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
     onset_floor_db: float = 30.0  # ... but not below this far under the attack's peak
@@ -168,21 +170,23 @@ def track_monophonic(
         settings.end_cost,
         settings.switch_cost,
     )
-    notes = drop_unrisen_transients(_notes_from_path(path, settings), onset_strength, settings)
+    notes = drop_misread_transients(_notes_from_path(path, settings), onset_strength, settings)
     return notes if level_db is None else merge_undipped_repeats(notes, level_db, settings)
 
 
-def drop_unrisen_transients(
+def drop_misread_transients(
     notes: list[TrackedNote], onset_strength: np.ndarray, settings: TrackingSettings
 ) -> list[TrackedNote]:
-    """Drop a short note that leads straight into another pitch when its own partials never
-    rose.
+    """Drop a short note that leads straight into another pitch when it is a misread of the
+    change: its own partials never rose, or it sits on a partial of the next note.
 
     While one note fades into the next, a frame holds both partial sets and the model may
-    read a third pitch for a few frames (a bowed C5 -> D5 heard as G4). A real note, however
-    short, rises in its own envelope; a misread does not, and is dropped: the next note keeps
-    its start, which :func:`refine_onsets` then moves back to its own rise (its look-back
-    spans the misread's frames).
+    read a third pitch for a few frames (a bowed C5 -> D5 heard as G4), or hear the new
+    note's 2nd, 3rd or 4th partial before its fundamental has grown (A5 -> B5 heard as B6
+    first). A real note, however short, rises in its own envelope, and a note a 12th above
+    the next one is rarely a ~100 ms pickup; a misread is dropped: the next note keeps its
+    start, which :func:`refine_onsets` then moves back to its own rise (its look-back spans
+    the misread's frames).
     """
     strength = np.asarray(onset_strength)
     kept: list[TrackedNote] = []
@@ -192,8 +196,11 @@ def drop_unrisen_transients(
             and note.end - note.start < settings.transient_frames
             and following.pitch != note.pitch
             and following.start - note.end <= 1
-            and strength[max(note.start - 2, 0) : note.start + 3, note.pitch].max()
-            < settings.transient_onset
+            and (
+                note.pitch - following.pitch in HARMONIC_STEPS
+                or strength[max(note.start - 2, 0) : note.start + 3, note.pitch].max()
+                < settings.transient_onset
+            )
         )
         if not misread:
             kept.append(note)

@@ -7,7 +7,7 @@ import numpy as np
 from midivae.note_tracking import (
     TrackedNote,
     TrackingSettings,
-    drop_unrisen_transients,
+    drop_misread_transients,
     merge_undipped_repeats,
     onset_strength,
     pitch_envelopes,
@@ -70,13 +70,17 @@ def test_a_misread_between_two_notes_is_dropped_unless_it_rose():
     onsets = np.zeros((90, 5))
     onsets[10, 2] = onsets[39, 4] = 0.9  # the real notes rise; pitch 0 at frame 40 does not
     settings = TrackingSettings()
-    kept = drop_unrisen_transients(notes, onsets, settings)
+    kept = drop_misread_transients(notes, onsets, settings)
     assert kept == [notes[0], notes[2]]  # the next note keeps its start (refined later)
     onsets[41, 0] = 0.8  # a real grace note rises in its own partials
-    assert drop_unrisen_transients(notes, onsets, settings) == notes
+    assert drop_misread_transients(notes, onsets, settings) == notes
     onsets[41, 0] = 0.0
     long_note = [notes[0], TrackedNote(40, 40 + settings.transient_frames, 0), notes[2]]
-    assert drop_unrisen_transients(long_note, onsets, settings) == long_note
+    assert drop_misread_transients(long_note, onsets, settings) == long_note
+    octave = [TrackedNote(10, 40, 2), TrackedNote(40, 45, 16), TrackedNote(45, 80, 4)]
+    onsets = np.zeros((90, 20))
+    onsets[40, 16] = 0.9  # the next note's 2nd partial rises with it
+    assert drop_misread_transients(octave, onsets, settings) == [octave[0], octave[2]]
 
 
 def test_repeats_split_on_a_dip_in_their_own_level():
