@@ -45,6 +45,8 @@ class TrackingSettings:
     transient_onset: float = 0.2  # ... without this much onset evidence (or a partial of it) drops
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
     onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
+    bass_lookback_frames: int = 30  # ... for pitches under bass_below (~350 ms)
+    bass_below: int = 36  # MIDI C2 (65 Hz): lower fundamentals have NSGT windows over a second
     onset_floor_db: float = 30.0  # ... but not below this far under the attack's peak
     release_db_per_frame: float = 0.75  # a note ends where its partials fall this fast ...
     release_frames: int = 4  # ... for this many frames in a row (~46 ms)
@@ -275,18 +277,24 @@ def pitch_envelopes(
 
 
 def rise_start(
-    energy: np.ndarray, start: int, earliest: int, settings: TrackingSettings, peak_frames: int = 6
+    energy: np.ndarray,
+    start: int,
+    earliest: int,
+    settings: TrackingSettings,
+    peak_frames: int = 6,
+    lookback: int | None = None,
 ) -> int:
     """The frame where the rise into a note's attack began, at or before ``start``.
 
     The model reads a pitch only once its attack has grown enough to be recognised, which
     for a slow attack (a breathy flute, a bowed string) is tens of milliseconds after the
-    sound began. Take the steepest rise (at least 1 dB per frame) within
-    ``onset_lookback_frames`` before ``start`` (never before ``earliest``), then walk back
-    while the frames before it still rise by 1 dB per frame and stay within
+    sound began. Take the steepest rise (at least 1 dB per frame) within ``lookback``
+    frames (default ``onset_lookback_frames``) before ``start`` (never before ``earliest``),
+    then walk back while the frames before it still rise by 1 dB per frame and stay within
     ``onset_floor_db`` of the attack's peak.
     """
-    lowest = max(earliest, start - settings.onset_lookback_frames, 1)
+    lookback = settings.onset_lookback_frames if lookback is None else lookback
+    lowest = max(earliest, start - lookback, 1)
     if start < lowest or start >= len(energy):
         return start
     window = np.asarray(energy[lowest - 1 : start + 1], dtype=np.float64)
@@ -307,19 +315,27 @@ def refine_onsets(
     settings: TrackingSettings,
     *,
     polyphonic: bool = False,
+    pitches: np.ndarray | None = None,
 ) -> list[TrackedNote]:
     """Move each note's start back to where its partials began to rise (same order).
 
-    ``envelopes`` are :func:`pitch_envelopes` ``(n_frames, n_pitch_columns)``. A note never
-    starts before the previous start of its voice (each key is one voice when
-    ``polyphonic``) plus ``min_note_frames``.
+    ``envelopes`` are :func:`pitch_envelopes` ``(n_frames, n_pitch_columns)``; ``pitches``
+    the MIDI pitch of each column. A note never starts before the previous start of its voice
+    (each key is one voice when ``polyphonic``) plus ``min_note_frames``. Under
+    ``bass_below`` (C2) the model hears a note 200-300 ms late (its NSGT window spans over a
+    second), so those onsets may move back ``bass_lookback_frames`` (at C2 fresh FluidR3
+    piano phrases are unchanged; at E2 they fell, onset F1 0.519 -> 0.507).
     """
     previous: dict[int, int] = {}
     refined = []
     for note in notes:
         voice = note.pitch if polyphonic else -1
         earliest = previous.get(voice, -(10**9)) + settings.min_note_frames
-        start = rise_start(envelopes[:, note.pitch], note.start, earliest, settings)
+        bass = pitches is not None and pitches[note.pitch] < settings.bass_below
+        lookback = settings.bass_lookback_frames if bass else settings.onset_lookback_frames
+        start = rise_start(
+            envelopes[:, note.pitch], note.start, earliest, settings, lookback=lookback
+        )
         previous[voice] = start
         refined.append(TrackedNote(start, note.end, note.pitch))
     return refined
@@ -507,7 +523,7 @@ def notes_from_symbols(
             tracked = track_monophonic(rest, probabilities, onsets, settings, own_level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
-        timed = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic)
+        timed = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic, pitches=pitches)
         if audio is not None:
             timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
         slot_notes = [

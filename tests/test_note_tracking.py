@@ -12,6 +12,7 @@ from midivae.note_tracking import (
     onset_strength,
     pitch_envelopes,
     refine_offsets,
+    refine_onsets,
     release_start,
     rise_start,
     track_monophonic,
@@ -93,6 +94,15 @@ def test_repeats_split_on_a_dip_in_their_own_level():
     assert merge_undipped_repeats(notes, own, settings) == notes
     own[38:43, 1] = -31.0  # a 1 dB wobble is a swell, not a re-attack
     assert merge_undipped_repeats(notes, own, settings) == [TrackedNote(10, 80, 1)]
+
+
+def test_bass_onsets_may_move_further_back():
+    energy = np.full((120, 2), 1e-4)
+    energy[40:, :] = 1e-2  # both keys sound from frame 40; the model heard them at 62
+    notes = [TrackedNote(62, 100, 0), TrackedNote(62, 100, 1)]
+    pitches = np.array([28, 60])  # E1 (41 Hz) and C4
+    refined = refine_onsets(notes, energy, TrackingSettings(), polyphonic=True, pitches=pitches)
+    assert [n.start for n in refined] == [40, 62]  # only the bass reaches back 22 frames
 
 
 def test_polyphonic_keys():
