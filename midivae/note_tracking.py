@@ -25,9 +25,9 @@ from midivae.spectral.short_time import harmonic_envelopes
 EPS = 1e-6
 #: A rise counts as part of an attack while it gains at least 1 dB per frame.
 RISE_PER_FRAME = 10.0 ** (-1.0 / 20.0)
-VELOCITY_FRAMES = 6
+VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
 #: Semitones from a pitch up to its 2nd, 3rd and 4th partial.
-HARMONIC_STEPS = (12, 19, 24)  # the attack: frames over which a note's velocity is read (~70 ms)
+HARMONIC_STEPS = (12, 19, 24)
 
 
 @dataclass(frozen=True)
@@ -185,10 +185,10 @@ def drop_misread_transients(
     While one note fades into the next, a frame holds both partial sets and the model may
     read a third pitch for a few frames (a bowed C5 -> D5 heard as G4), or hear the new
     note's 2nd, 3rd or 4th partial before its fundamental has grown (A5 -> B5 heard as B6
-    first). A real note, however short, rises in its own envelope, and a note a 12th above
-    the next one is rarely a ~100 ms pickup; a misread is dropped: the next note keeps its
-    start, which :func:`refine_onsets` then moves back to its own rise (its look-back spans
-    the misread's frames).
+    first). A real note, however short, rises in its own envelope, and a ~100 ms pickup
+    exactly on the next note's 2nd-4th partial is rare; a misread is dropped: the next note
+    keeps its start, which :func:`refine_onsets` then moves back to its own rise (its
+    look-back spans the misread's frames).
     """
     strength = np.asarray(onset_strength)
     kept: list[TrackedNote] = []
