@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from midivae.errors import MidivaeError
 
@@ -131,6 +130,8 @@ def load_audio(path: str | Path, *, sample_rate: int = 22050) -> np.ndarray:
     if rate != sample_rate:
         logger.info("%s: resampled from %d Hz to %d Hz", path, rate, sample_rate)
         g = math.gcd(rate, sample_rate)
+        from scipy.signal import resample_poly  # ~0.6 s to import; only resampling needs it
+
         audio = resample_poly(audio, sample_rate // g, rate // g)
     return np.ascontiguousarray(audio, dtype=np.float32)
 
