@@ -26,10 +26,9 @@ import numpy as np
 import pretty_midi
 from devset import ROOT as DEVSET
 from devset import build
-from scoring import midi_notes, pyin_notes, score
+from scoring import midi_notes, pyin_notes, pyin_range, score
 
 from midivae.audio import load_audio
-from midivae.corpus.instruments import get_instrument
 from midivae.corpus.render import get_soundfont, render_notes
 
 SR = 22050
@@ -127,9 +126,7 @@ def main() -> None:
                 f"{sine_s[1]:7.2f}{fluid_s[0]:8.1f}/{fluid_s[1]:7.2f}{1000 * ours_s[2]:8.0f}"
             )
             if entry.kind == "melody":
-                inst = get_instrument(entry.instruments[0])
-                fmin = 440 * 2 ** ((inst.low - 2 - 69) / 12)
-                fmax = 440 * 2 ** ((inst.high + 2 - 69) / 12)
+                fmin, fmax = pyin_range(entry.instruments[0])
                 truth = midi_notes(DEVSET / f"{entry.stem}.mid")
                 pyin_f1.append(score(truth, pyin_notes(ours, SR, fmin, fmax)).on_f1)
                 fluid_pyin_f1.append(score(truth, pyin_notes(fluid, SR, fmin, fmax)).on_f1)

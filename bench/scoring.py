@@ -58,6 +58,14 @@ def score(reference, estimate) -> NoteScores:
     return NoteScores(float(on), float(onoff), float(vel), errors)
 
 
+def pyin_range(instrument: str) -> tuple[float, float]:
+    """pYIN's f0 search range for an instrument: its playing range, two semitones wider."""
+    from midivae.corpus.instruments import get_instrument
+
+    inst = get_instrument(instrument)
+    return 440 * 2 ** ((inst.low - 2 - 69) / 12), 440 * 2 ** ((inst.high + 2 - 69) / 12)
+
+
 def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seconds=0.06):
     """The baseline: librosa.pyin's f0 -> rounded MIDI runs -> notes; velocity from RMS.
 

@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 from devset import ROOT as DEVSET
 from devset import build
-from scoring import midi_notes, pyin_notes, score
+from scoring import midi_notes, pyin_notes, pyin_range, score
 
 from midivae.audio import load_audio, save_audio
-from midivae.corpus.instruments import get_instrument
 
 EXPECTED_AUTO = {"duet": ("ensemble", "alto_sax+violin")}
 
@@ -98,9 +97,7 @@ def main() -> None:
     pyin = defaultdict(list)
     if not args.skip_pyin:
         for entry, _ in rows["melody"]:
-            inst = get_instrument(entry.instruments[0])
-            fmin = 440 * 2 ** ((inst.low - 2 - 69) / 12)
-            fmax = 440 * 2 ** ((inst.high + 2 - 69) / 12)
+            fmin, fmax = pyin_range(entry.instruments[0])
             audio = load_audio(DEVSET / f"{entry.stem}.flac")
             estimate = pyin_notes(audio, 22050, fmin, fmax)
             pyin[entry.instruments[0]].append(

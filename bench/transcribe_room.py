@@ -20,10 +20,9 @@ import numpy as np
 from devset import ROOT as DEVSET
 from devset import build
 from scipy.signal import fftconvolve
-from scoring import midi_notes, pyin_notes, score
+from scoring import midi_notes, pyin_notes, pyin_range, score
 
 from midivae.audio import load_audio
-from midivae.corpus.instruments import get_instrument
 from midivae.spectral import SpectralConfig
 from midivae.transcribe import transcribe
 
@@ -61,9 +60,7 @@ def main() -> None:
             notes = transcribe(sound, preset=name).notes
             estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in notes]
             target[name].append(score(reference, estimate).on_f1)
-        inst = get_instrument(name)
-        fmin = 440 * 2 ** ((inst.low - 2 - 69) / 12)
-        fmax = 440 * 2 ** ((inst.high + 2 - 69) / 12)
+        fmin, fmax = pyin_range(name)
         pyin_room[name].append(score(reference, pyin_notes(wet, sample_rate, fmin, fmax)).on_f1)
     print(f"{'instrument':10s} {'dry':>6s} {'room':>6s} {'pyin room':>10s}")
     for name in dry:
