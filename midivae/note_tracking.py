@@ -502,7 +502,7 @@ def notes_from_symbols(
     else:
         release = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0)
     frame_seconds = preset.spectral.frame_seconds
-    level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9)
+    frame_level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9) if audio is None else None
     slots = [_slot_posteriors(symbols, preset, slot) for slot in range(len(preset.instruments))]
     every_pitch = np.unique(np.concatenate([s[0] for s in slots]))  # one envelope per pitch
     table = pitch_envelopes(
@@ -519,8 +519,9 @@ def notes_from_symbols(
         if polyphonic:
             tracked = track_polyphonic(probabilities, onsets, settings)
         else:
-            own_level = level if audio is None else 20.0 * np.log10(envelopes + 1e-9)
-            tracked = track_monophonic(rest, probabilities, onsets, settings, own_level)
+            # repeats must dip: in each pitch's own envelope, or (frames only) the frame level
+            level = frame_level if audio is None else 20.0 * np.log10(envelopes + 1e-9)
+            tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
         timed = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic, pitches=pitches)
