@@ -15,7 +15,7 @@ import numpy as np
 
 from midivae.spectral.config import SpectralConfig
 from midivae.spectral.frame import cached_frame, friendly_length
-from midivae.spectral.grid import band_to_grid, grid_to_band
+from midivae.spectral.grid import grid_to_band, magnitudes_to_grid
 from midivae.spectral.transform import NSGT
 
 
@@ -42,12 +42,17 @@ def n_frames_for(n_samples: int, config: SpectralConfig) -> int:
 
 
 def block_plan(n_frames: int, config: SpectralConfig) -> tuple[int, list[int]]:
-    """Block length (frames) and the first kept frame of each block for ``n_frames`` frames."""
+    """Block length (frames) and the first kept frame of each block for ``n_frames`` frames.
+
+    The frames are shared out evenly and the blocks shrink to fit (never past
+    ``config.block_frames``, always an FFT-friendly length): 21 s of frames take two ~20 s
+    blocks instead of two full 30 s ones whose second would be mostly padding.
+    """
     pad = config.pad_frames
-    if n_frames + 2 * pad <= config.block_frames:
-        return friendly_length(n_frames + 2 * pad), [0]
-    core = config.block_frames - 2 * pad
-    return config.block_frames, list(range(0, n_frames, core))
+    count = max(-(-n_frames // (config.block_frames - 2 * pad)), 1)
+    core = max(-(-n_frames // count), 1)
+    block = min(friendly_length(core + 2 * pad), config.block_frames)
+    return block, list(range(0, max(n_frames, 1), core))
 
 
 def block_signal(audio: np.ndarray, first_frame: int, block_frames: int, config: SpectralConfig):
@@ -77,8 +82,8 @@ def coefs_to_grid(nsgt: NSGT, coefs: np.ndarray, config: SpectralConfig) -> np.n
         if not model.any():
             continue
         bands = group.bands[model]
-        amplitude = np.abs(view[model]) * scale[bands, None]
-        out[:, bands - 1] = band_to_grid(amplitude, n_frames).T
+        rows = view if model.all() else view[model]
+        magnitudes_to_grid(rows, scale[bands], out, bands - 1)
     return out
 
 

@@ -25,7 +25,6 @@ from midivae.spectral.analysis import (
     transform_for,
 )
 from midivae.spectral.config import SpectralConfig
-from midivae.spectral.frame import friendly_length
 from midivae.spectral.transform import NSGT
 
 TWO_PI = 2.0 * math.pi
@@ -248,7 +247,7 @@ def reconstruct(
     fade = settings.crossfade_frames * hop
     ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade, endpoint=False))
     previous: tuple[int, np.ndarray] | None = None  # (first frame, signal) of the last block
-    for block_frames, first, kept in reconstruction_blocks(n_frames, config):
+    for block_frames, first, kept in iter_blocks(n_frames, config):
         nsgt = transform_for(config, block_frames, dtype=settings.dtype, on_grid=False)
         block = np.zeros((block_frames, frames.shape[1]), dtype=np.float32)
         lo, hi = max(first - pad, 0), min(first - pad + block_frames, n_frames)
@@ -278,24 +277,6 @@ def reconstruct(
         out[start + keep_lo : start + keep_hi] += piece
         previous = (first, signal)
     return out[pad * hop : pad * hop + n_samples].astype(np.float32)
-
-
-def reconstruction_blocks(n_frames: int, config: SpectralConfig) -> list[tuple[int, int, int]]:
-    """``(block_frames, first_frame, n_kept)`` of the blocks :func:`reconstruct` works in.
-
-    As :func:`~midivae.spectral.analysis.iter_blocks`, but when several blocks are needed the
-    frames are shared out evenly and the blocks shrink to fit (never past
-    ``config.block_frames``): 21 s of frames take two ~20 s blocks instead of two full 30 s
-    ones, whose second would be mostly padding.
-    """
-    pad = config.pad_frames
-    most = config.block_frames - 2 * pad
-    count = -(-n_frames // most)
-    if count <= 1:
-        return list(iter_blocks(n_frames, config))
-    core = -(-n_frames // count)
-    block = min(friendly_length(core + 2 * pad), config.block_frames)
-    return [(block, first, min(core, n_frames - first)) for first in range(0, n_frames, core)]
 
 
 def _overlap_mask(nsgt: NSGT, until_sample: int) -> np.ndarray:
