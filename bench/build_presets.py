@@ -6,7 +6,10 @@ command then recorded in its ``preset.json``), and finally rewrite the table bet
 ``<!-- presets-table -->`` markers of README.md from the ``preset.json`` files.
 
 Usage: ``python bench/build_presets.py [NAME ...]`` (default: all), ``--table`` to only
-regenerate the table. Needs ``bash bench/setup.sh`` (MuseScore_General) first.
+regenerate the table, ``--envelopes`` to only re-measure the attack/release envelopes of
+single-instrument presets from their corpora (rendering's envelopes are not part of the
+trained weights; a full rebuild measures the same). Needs ``bash bench/setup.sh``
+(MuseScore_General) first.
 """
 
 from __future__ import annotations
@@ -70,6 +73,22 @@ def build(name: str) -> None:
         f"presets/{name}",
         "--overwrite",
     )
+
+
+def remeasure_envelope(name: str) -> None:
+    """Write the envelope measured on ``corpora/<instrument>`` into ``presets/<name>``."""
+    from midivae.corpus.envelopes import measure_envelope
+    from midivae.corpus.store import load_corpus, write_json
+
+    spec, instruments, _ = PRESETS[name]
+    if len(instruments) != 1:
+        return  # mixtures render with their instruments' own presets
+    path = ROOT / "presets" / name / "preset.json"
+    meta = json.loads(path.read_text())
+    meta["envelope"] = measure_envelope(load_corpus(ROOT / "corpora" / spec)).to_dict()
+    meta["provenance"]["envelope_command"] = f"python bench/build_presets.py --envelopes {name}"
+    write_json(path, meta)
+    print(f"{name}: envelope re-measured", flush=True)
 
 
 def _pct(value: float | None) -> str:
@@ -152,10 +171,17 @@ def main() -> None:
         "names", nargs="*", help=f"presets to rebuild (default: {', '.join(PRESETS)})"
     )
     parser.add_argument("--table", action="store_true", help="only regenerate the README table")
+    parser.add_argument(
+        "--envelopes", action="store_true", help="only re-measure rendering envelopes"
+    )
     args = parser.parse_args()
     unknown = set(args.names) - set(PRESETS)
     if unknown:
         parser.error(f"unknown presets {sorted(unknown)}")
+    if args.envelopes:
+        for name in args.names or PRESETS:
+            remeasure_envelope(name)
+        return
     if not args.table:
         for name in args.names or PRESETS:
             build(name)

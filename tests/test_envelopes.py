@@ -26,3 +26,6 @@ def test_measured_on_fluidr3_flute(tmp_path):
     assert envelope.attack[0] < 0.8  # a flute note swells in
     assert max(envelope.attack) <= 4.0
     assert envelope.release[0] > envelope.release[-1] >= 0.0  # and dies away after note-off
+    # its highest partials stop within ~0.2 s (tens of dB per 100 ms), faster than the
+    # whole-frame release, which the fundamental's long analysis window smears
+    assert -1000.0 < envelope.release_db_per_second < -100.0

@@ -136,3 +136,34 @@ def test_pitch_bend_shifts_the_spectrum():
     frames[:, 100] = 1.0
     bent = bend_frames(frames, np.array([0.0, 0.0, 1.0, -0.5]), CONFIG)
     assert list(bent.argmax(axis=1)) == [100, 100, 104, 98]
+
+
+def test_articulation_gate_dips_between_repeats_and_spares_legato():
+    from midivae.render import ARTICULATION_FLOOR, articulation_gate
+
+    sr = 22050
+    repeats = [NoteEvent(0.2, 0.6, 69, 90), NoteEvent(0.67, 1.0, 69, 90)]
+    gate = articulation_gate(repeats, -250.0, sr * 2, sr)
+    assert gate[int(0.4 * sr)] == pytest.approx(1.0)
+    assert gate[int(0.665 * sr)] < 0.4  # -8 dB or more late in the 70 ms gap
+    assert gate.min() >= ARTICULATION_FLOOR - 1e-6
+    assert gate[int(1.5 * sr)] == pytest.approx(ARTICULATION_FLOOR, abs=1e-3)
+    legato = [NoteEvent(0.2, 0.6, 69, 90), NoteEvent(0.6, 1.0, 71, 90)]
+    held = articulation_gate(legato, -250.0, sr * 2, sr)
+    assert held[int(0.25 * sr) : int(1.0 * sr)].min() > 0.99
+    # a slower instrument keeps more of its release; no measured rate: no gate
+    slow = articulation_gate(repeats, -100.0, sr * 2, sr)
+    assert slow[int(0.665 * sr)] > gate[int(0.665 * sr)]
+    assert np.all(articulation_gate(repeats, 0.0, sr * 2, sr) == 1.0)
+
+
+def test_repeated_notes_are_audible_as_two():
+    """The rendered level dips >= 6 dB between two notes of one pitch 70 ms apart."""
+    notes = [NoteEvent(0.2, 0.7, 69, 90), NoteEvent(0.77, 1.3, 69, 90)]
+    mix, _ = render_score(score_of(notes, program=56))  # trumpet
+    hop = 256
+    rms = np.sqrt(np.convolve(mix.astype(np.float64) ** 2, np.ones(hop) / hop, mode="same"))
+    level = 20 * np.log10(rms + 1e-9)
+    at = lambda t: level[int(t * 22050)]  # noqa: E731
+    gap = min(at(0.7 + k * 0.01) for k in range(8))
+    assert gap < min(at(0.5), at(1.0)) - 6.0

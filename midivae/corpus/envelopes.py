@@ -4,6 +4,13 @@ For every isolated note long enough to reach a steady level, the frame level (su
 amplitudes) is taken relative to the note's median sustained level, aligned on the note-on
 frame (attack) and on the note-off frame (release: the tail that the labels call rest). The
 median over notes gives two gain curves, stored in every preset and applied by rendering.
+
+Those curves follow the whole frame's level, which the strongest, lowest partials carry, and
+a band's frames are its analysis window (~150 ms at A4) convolved with the sound: they fall as
+slowly as the fundamental's window does. How fast the instrument itself stops sounding is read
+where the windows are short: the release slope of each note's highest octave of bands that
+holds at least 1 % of its level (``release_db_per_second``); rendering imposes it on the audio
+after phase reconstruction, which cannot recreate a short gap from smeared magnitudes.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from midivae.corpus.store import Corpus
 ATTACK_FRAMES = 24  # ~0.28 s
 RELEASE_FRAMES = 64  # ~0.74 s
 FLOOR = 1e-3  # gains below -60 dB are silence
+OCTAVE_BINS = 48  # bands per octave, for the release slope
+SLOPE_FRAMES = 6  # frames after note-off over which the release slope is fitted (~70 ms)
 
 
 @dataclass(frozen=True)
@@ -28,12 +37,14 @@ class Envelope:
     attack: tuple[float, ...]
     release: tuple[float, ...]
     decay_db_per_second: float = 0.0  # level slope while a note is held (piano: negative)
+    release_db_per_second: float = 0.0  # how fast the sound stops after note-off (0: unknown)
 
     def to_dict(self) -> dict:
         return {
             "attack": list(self.attack),
             "release": list(self.release),
             "decay_db_per_second": self.decay_db_per_second,
+            "release_db_per_second": self.release_db_per_second,
         }
 
     @classmethod
@@ -42,6 +53,7 @@ class Envelope:
             tuple(float(v) for v in data["attack"]),
             tuple(float(v) for v in data["release"]),
             float(data.get("decay_db_per_second", 0.0)),
+            float(data.get("release_db_per_second", 0.0)),
         )
 
     @classmethod
@@ -69,8 +81,11 @@ def measure_envelope(corpus: Corpus) -> Envelope:
     labels = corpus.labels
     sounding = labels["pitch"] >= 0
     isolated = labels["kind"] == 0
-    level = corpus.amplitudes().sum(axis=1)
-    attacks, releases, slopes = [], [], []
+    amplitudes = corpus.amplitudes()
+    level = amplitudes.sum(axis=1)
+    octaves = np.add.reduceat(amplitudes, np.arange(0, amplitudes.shape[1], OCTAVE_BINS), axis=1)
+    del amplitudes
+    attacks, releases, slopes, stops = [], [], [], []
     for start in np.flatnonzero(labels["onset"] & isolated):
         end = start
         while (
@@ -90,6 +105,13 @@ def measure_envelope(corpus: Corpus) -> Envelope:
         if len(following):  # the next note starts: the tail is only known up to there
             tail[max(following[0] - 4, 1) :] = np.nan  # and its analysis windows reach back
         releases.append(tail)
+        steady_octaves = np.median(octaves[start + ATTACK_FRAMES : end], axis=0)
+        top = np.flatnonzero(steady_octaves >= 0.01 * steady_octaves.max())[-1]
+        known = SLOPE_FRAMES if not len(following) else min(SLOPE_FRAMES, following[0] - 4)
+        if known >= 3:
+            fall = octaves[end - 1 : end + known, top] / max(steady_octaves[top], 1e-12)
+            fall_db = 20.0 * np.log10(np.maximum(fall, 1e-9))
+            stops.append(np.polyfit(np.arange(len(fall_db)), fall_db, 1)[0])
     if not attacks:
         return Envelope.flat()
     attack = np.clip(np.median(attacks, axis=0), 0.0, 4.0)
@@ -102,8 +124,10 @@ def measure_envelope(corpus: Corpus) -> Envelope:
     release = release[: last[-1] + 1] if len(last) else release[:1] * 0.0
     frame_seconds = corpus.config.frame_seconds
     decay = min(float(np.median(slopes)) / frame_seconds, 0.0)
+    stop = min(float(np.median(stops)) / frame_seconds, 0.0) if stops else 0.0
     return Envelope(
         tuple(round(float(v), 4) for v in attack),
         tuple(round(float(v), 4) for v in release),
         round(decay, 2),
+        round(stop, 1),
     )
