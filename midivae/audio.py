@@ -136,6 +136,17 @@ def load_audio(path: str | Path, *, sample_rate: int = 22050) -> np.ndarray:
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
+def remove_dc(audio: np.ndarray) -> tuple[np.ndarray, float]:
+    """``audio`` less its mean, and that mean (the DC offset).
+
+    An offset (common from cheap interfaces) is a step at both ends of the file, since
+    analysis treats the signal as zero outside them; through the long low-frequency windows
+    that step spreads broadband energy over the first and last seconds and hides notes there.
+    """
+    offset = float(np.mean(audio, dtype=np.float64))
+    return (np.asarray(audio, dtype=np.float32) - np.float32(offset)), offset
+
+
 def _claim_temp(path: Path) -> Path:
     """Create and return an empty hidden temp file beside `path`, with the same suffix."""
     for _ in range(100):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from midivae.audio import load_audio
+from midivae.audio import load_audio, remove_dc
 from midivae.errors import MidivaeError
 from midivae.note_tracking import TrackingSettings, decode_notes, program_of
 from midivae.scores import NoteEvent, Part, write_midi, write_musicxml
@@ -40,6 +40,7 @@ POOR_FIT = -1.5
 #: they led by +0.52 or more.
 MIXTURE_MARGIN = 0.3
 SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
+DC_NOTICE = 1e-3  # a DC offset this large (-60 dBFS) is reported when removed
 RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
 
 
@@ -117,10 +118,13 @@ def transcribe(
 
     config = SpectralConfig()
     audio = source if isinstance(source, np.ndarray) else load_audio(source)
+    audio, offset_dc = remove_dc(audio)
     if gain_db:
         audio = audio * np.float32(10.0 ** (-gain_db / 20.0))
     amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
     notices = []
+    if abs(offset_dc) >= DC_NOTICE:
+        notices.append(f"removed a DC offset of {offset_dc:+.4f}")
     offset = estimate_offset_cents(amplitude, config)
     if abs(offset) >= RETUNE_CENTS:
         amplitude = _shift_frames(amplitude, -offset, config)

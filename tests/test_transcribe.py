@@ -113,3 +113,13 @@ def test_unknown_instrument_is_a_usage_error(tmp_path, phrase_audio):
     source = tmp_path / "phrase.wav"
     sf.write(source, phrase_audio, SR)
     assert cli("transcribe", str(source), "--instrument", "kazoo").returncode == 2
+
+
+def test_dc_offset_is_removed(phrase_audio):
+    """A constant offset (a step at both file ends) changes neither notes nor velocities."""
+    clean = transcribe(phrase_audio, preset="flute")
+    shifted = transcribe(phrase_audio + np.float32(0.1), preset="flute")
+    assert [(n.pitch, n.velocity) for n in shifted.notes] == [
+        (n.pitch, n.velocity) for n in clean.notes
+    ]
+    assert any("DC offset of +0.10" in notice for notice in shifted.notices)
