@@ -40,6 +40,12 @@ POOR_FIT = -1.5
 #: they led by +0.52 or more.
 MIXTURE_MARGIN = 0.3
 SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
+#: A median note velocity at or past these suggests a level far from the reference (the
+#: example flute recording reads 103-127 normalised to -1 dBFS, 27-43 at -26 dB; a pp
+#: performance at the reference level reads ~30-45, so the quiet end is set below it).
+LOUD_VELOCITY = 120
+QUIET_VELOCITY = 24
+MIN_NOTES_FOR_LEVEL = 4
 DC_NOTICE = 1e-3  # a DC offset this large (-60 dBFS) is reported when removed
 RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
 
@@ -88,6 +94,26 @@ def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str
 
     best = max(scores, key=ranked)
     return best, scores
+
+
+def level_notices(notes: list) -> list[str]:
+    """A hint when most velocities sit at an end of the range: the recording is probably far
+    from the reference level (README, Levels), where velocities saturate and, when quiet,
+    repeated notes can merge."""
+    if len(notes) < MIN_NOTES_FOR_LEVEL:
+        return []
+    median = float(np.median([n.velocity for n in notes]))
+    if median >= LOUD_VELOCITY:
+        return [
+            f"median velocity {median:.0f}: the recording is probably louder than the "
+            "reference level; if so, say by how much with --gain-db (e.g. --gain-db 12)"
+        ]
+    if median <= QUIET_VELOCITY:
+        return [
+            f"median velocity {median:.0f}: the recording is probably quieter than the "
+            "reference level; if so, say by how much with --gain-db (e.g. --gain-db -20)"
+        ]
+    return []
 
 
 def transcribe(
@@ -149,6 +175,7 @@ def transcribe(
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
     else:
         notes, parts = decode_notes(model, compressed, audio=audio, cents=offset, settings=settings)
+        notices.extend(level_notices(notes))
     where = "" if isinstance(source, np.ndarray) else f"{source}: "
     for notice in notices:
         logger.info(where + notice)

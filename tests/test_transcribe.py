@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pretty_midi
@@ -123,3 +124,15 @@ def test_dc_offset_is_removed(phrase_audio):
         (n.pitch, n.velocity) for n in clean.notes
     ]
     assert any("DC offset of +0.10" in notice for notice in shifted.notices)
+
+
+def test_level_hint_when_velocities_saturate():
+    from midivae.transcribe import level_notices
+
+    def notes(velocities):
+        return [SimpleNamespace(velocity=v) for v in velocities]
+
+    assert "louder" in level_notices(notes([125, 127, 124, 126]))[0]
+    assert "quieter" in level_notices(notes([12, 20, 15, 18]))[0]
+    assert level_notices(notes([40, 80, 100, 60])) == []
+    assert level_notices(notes([127, 127])) == []  # too few notes to say
