@@ -136,3 +136,10 @@ def test_level_hint_when_velocities_saturate():
     assert "quieter" in level_notices(notes([12, 20, 15, 18]))[0]
     assert level_notices(notes([40, 80, 100, 60])) == []
     assert level_notices(notes([127, 127])) == []  # too few notes to say
+
+
+def test_repeats_split_far_under_the_reference_level():
+    """26 dB quieter (onset evidence is compressed less for quiet recordings)."""
+    audio = flute([Note(74, 90, 0.3, 0.9), Note(74, 90, 1.0, 1.6)], seconds=2.2)
+    notes = transcribe(audio * 10 ** (-26 / 20), preset="flute").notes
+    assert [n.pitch for n in notes] == [74, 74]
