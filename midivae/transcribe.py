@@ -46,7 +46,8 @@ SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
 LOUD_VELOCITY = 120
 QUIET_VELOCITY = 24
 MIN_NOTES_FOR_LEVEL = 4
-DC_NOTICE = 1e-3  # a DC offset this large (-60 dBFS) is reported when removed
+DC_NOTICE = 1e-2  # a DC offset this large (-40 dBFS) is reported when removed (8-bit WAVs
+#: decode with -0.004: removed, not worth a notice)
 RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
 
 
