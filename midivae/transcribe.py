@@ -158,10 +158,14 @@ def transcribe(
         notices.append(f"tuning: A4 = {reference_hz(offset):.1f} Hz ({offset:+.0f} cents)")
     compressed = compress(amplitude, config)
     fit = None
+    silent = amplitude.max() <= SILENCE
     if str(preset) == "auto":
         names = candidates or shipped_presets()
         if not names:
             raise MidivaeError("no shipped presets to choose from; use --preset DIR", "auto")
+    if str(preset) == "auto" and silent:  # nothing to choose by, and no notes either way
+        preset = names[0]
+    elif str(preset) == "auto":
         chosen, scores = choose_preset(compressed, amplitude, names)
         fit = scores[chosen]
         notices.append(f"instrument: {chosen} (fit {fit:.2f} per bin)")
@@ -171,7 +175,7 @@ def transcribe(
     model = cached_preset(str(preset))
     if model.spectral != config:
         raise MidivaeError("preset analyses audio differently from this version", str(preset))
-    if amplitude.max() <= SILENCE:
+    if silent:
         notices.append("silence: no notes")
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
     else:

@@ -143,3 +143,8 @@ def test_repeats_split_far_under_the_reference_level():
     audio = flute([Note(74, 90, 0.3, 0.9), Note(74, 90, 1.0, 1.6)], seconds=2.2)
     notes = transcribe(audio * 10 ** (-26 / 20), preset="flute").notes
     assert [n.pitch for n in notes] == [74, 74]
+
+
+def test_silence_with_auto_names_no_instrument():
+    result = transcribe(np.zeros(SR, dtype=np.float32))
+    assert result.notes == [] and result.notices == ["silence: no notes"]
