@@ -109,30 +109,46 @@ def fluid_render(midi_path: Path, seconds: float) -> np.ndarray:
     return mix
 
 
+def rendered_name(entry) -> str:
+    """The file name ``midivae render`` gives a dev-set entry's score in :func:`render_batch`."""
+    return f"{_flat_stem(entry)}.wav"
+
+
+def _flat_stem(entry) -> str:
+    return entry.stem.replace("/", "_")
+
+
+def render_batch(entries, tmp: Path) -> tuple[Path, float]:
+    """Render the entries' scores with one batch call of ``midivae render`` under ``tmp``:
+    the output folder and the call's wall seconds (exits on failure)."""
+    scores = tmp / "scores"
+    scores.mkdir()
+    for entry in entries:
+        (scores / f"{_flat_stem(entry)}.mid").write_bytes(
+            (DEVSET / f"{entry.stem}.mid").read_bytes()
+        )
+    out = tmp / "out"
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "midivae.cli", "--quiet", "render", str(scores), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    if done.returncode:
+        print(done.stderr)
+        raise SystemExit(1)
+    return out, wall
+
+
 def main() -> None:
     entries = build(DEVSET)
     chosen = [e for e in entries if e.kind == "melody" and e.stem.endswith("-0")]
     chosen += [next(e for e in entries if e.kind == "duet")]
     chosen += [next(e for e in entries if e.kind == "piano")]
     with tempfile.TemporaryDirectory() as tmp:
-        scores = Path(tmp) / "scores"
-        scores.mkdir()
-        for entry in chosen:
-            (scores / f"{entry.stem.replace('/', '_')}.mid").write_bytes(
-                (DEVSET / f"{entry.stem}.mid").read_bytes()
-            )
-        out = Path(tmp) / "out"
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "midivae.cli", "--quiet", "render", str(scores), "-o", str(out)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        wall = time.perf_counter() - start
-        if done.returncode:
-            print(done.stderr)
-            raise SystemExit(1)
+        out, wall = render_batch(chosen, Path(tmp))
         rows, audio_seconds, pyin_f1, fluid_pyin_f1, reference_pyin_f1 = [], 0.0, [], [], []
         lags, fluid_lags = [], []
         print(
@@ -142,7 +158,7 @@ def main() -> None:
         for entry in chosen:
             reference = load_audio(DEVSET / f"{entry.stem}.flac")
             seconds = len(reference) / SR
-            ours = load_audio(out / f"{entry.stem.replace('/', '_')}.wav")
+            ours = load_audio(out / rendered_name(entry))
             audio_seconds += len(ours) / SR
             ours_s = compare(reference, ours)
             sine_s = compare(reference, sine_render(DEVSET / f"{entry.stem}.mid", seconds))

@@ -14,8 +14,6 @@ Last line: ``lsd_db=<a> isd=<b> pyin_f1=<c> fluid_pyin_f1=<d> lag_ms=<e> abs_lag
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from devset import ROOT as DEVSET
 from devset import build
-from render import SR, compare, fluid_render, onset_lag
+from render import SR, compare, fluid_render, onset_lag, render_batch, rendered_name
 from scoring import midi_notes, pyin_notes, pyin_range, score
 
 from midivae.audio import load_audio
@@ -33,24 +31,9 @@ def main() -> None:
     chosen = [e for e in build(DEVSET) if e.kind == "melody"]
     rows = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
-        scores = Path(tmp) / "scores"
-        scores.mkdir()
+        out, _ = render_batch(chosen, Path(tmp))
         for entry in chosen:
-            (scores / f"{entry.stem.replace('/', '_')}.mid").write_bytes(
-                (DEVSET / f"{entry.stem}.mid").read_bytes()
-            )
-        out = Path(tmp) / "out"
-        done = subprocess.run(
-            [sys.executable, "-m", "midivae.cli", "--quiet", "render", str(scores), "-o", str(out)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode:
-            print(done.stderr)
-            raise SystemExit(1)
-        for entry in chosen:
-            ours = load_audio(out / f"{entry.stem.replace('/', '_')}.wav")
+            ours = load_audio(out / rendered_name(entry))
             seconds = len(load_audio(DEVSET / f"{entry.stem}.flac")) / SR
             fluid = fluid_render(DEVSET / f"{entry.stem}.mid", seconds)
             lsd, isd, _ = compare(fluid, ours)

@@ -526,6 +526,7 @@ def notes_from_symbols(
     table = pitch_envelopes(
         every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
     )
+    onset_compression = onset_gain(table)  # one recording level for every slot
     notes: list[NoteEvent] = []
     parts: list[Part] = []
     for slot, instrument in enumerate(preset.instruments):
@@ -533,7 +534,7 @@ def notes_from_symbols(
         velocity = symbols.get(preset.vocabulary.slot_prefix(slot) + "velocity")
         polyphonic = rest is None
         envelopes = table[:, np.searchsorted(every_pitch, pitches)]
-        onsets = onset_strength(envelopes, gain=onset_gain(table))
+        onsets = onset_strength(envelopes, gain=onset_compression)
         if polyphonic:
             tracked = track_polyphonic(probabilities, onsets, settings)
         else:

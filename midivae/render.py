@@ -407,8 +407,8 @@ def articulation_gate(
     reaches ~10 ms ahead of it. Each note contributes a gain that rises over ``ONSET_RAMP``
     from ``ONSET_DELAY`` after its onset, holds to as long after its offset, then falls at
     the instrument's measured ``release_db_per_second``; contributions add as power (so
-    legato notes are untouched), and the gain never goes below ``floor`` (what is left of a release
-    tail is held down, not taken away).
+    legato notes are untouched), and the gain never goes below ``floor`` (what is left of a
+    release tail is held down, not taken away).
     """
     if release_db_per_second >= 0.0 or not notes:
         return np.ones(n_samples, dtype=np.float32)
@@ -416,15 +416,13 @@ def articulation_gate(
     tail_seconds = -60.0 / release_db_per_second  # to -60 dB
     for note in notes:
         begin = note.onset + ONSET_DELAY
+        hold_end = note.offset + ONSET_DELAY + ONSET_RAMP
         lo = max(int(begin * sample_rate), 0)
-        hi = min(
-            int(np.ceil((note.offset + ONSET_DELAY + ONSET_RAMP + tail_seconds) * sample_rate)),
-            n_samples,
-        )
+        hi = min(int(np.ceil((hold_end + tail_seconds) * sample_rate)), n_samples)
         if hi <= lo:
             continue
         t = np.arange(lo, hi) / sample_rate
-        after = np.maximum(t - (note.offset + ONSET_DELAY + ONSET_RAMP), 0.0)
+        after = np.maximum(t - hold_end, 0.0)
         gain = np.clip((t - begin) / ONSET_RAMP, 0.0, 1.0) * 10.0 ** (
             release_db_per_second * after / 20.0
         )

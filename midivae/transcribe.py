@@ -163,15 +163,14 @@ def transcribe(
         names = candidates or shipped_presets()
         if not names:
             raise MidivaeError("no shipped presets to choose from; use --preset DIR", "auto")
-    if str(preset) == "auto" and silent:  # nothing to choose by, and no notes either way
-        preset = names[0]
-    elif str(preset) == "auto":
-        chosen, scores = choose_preset(compressed, amplitude, names)
-        fit = scores[chosen]
-        notices.append(f"instrument: {chosen} (fit {fit:.2f} per bin)")
-        if fit < POOR_FIT:
-            notices.append("no preset fits well; the notes may be unreliable")
-        preset = chosen
+        if silent:  # nothing to choose by, and no notes either way
+            preset = names[0]
+        else:
+            preset, scores = choose_preset(compressed, amplitude, names)
+            fit = scores[preset]
+            notices.append(f"instrument: {preset} (fit {fit:.2f} per bin)")
+            if fit < POOR_FIT:
+                notices.append("no preset fits well; the notes may be unreliable")
     model = cached_preset(str(preset))
     if model.spectral != config:
         raise MidivaeError("preset analyses audio differently from this version", str(preset))

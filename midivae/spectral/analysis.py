@@ -15,7 +15,7 @@ import numpy as np
 
 from midivae.spectral.config import SpectralConfig
 from midivae.spectral.frame import cached_frame, friendly_length
-from midivae.spectral.grid import grid_to_band, magnitudes_to_grid
+from midivae.spectral.grid import band_to_grid, grid_to_band
 from midivae.spectral.transform import NSGT
 
 
@@ -82,8 +82,8 @@ def coefs_to_grid(nsgt: NSGT, coefs: np.ndarray, config: SpectralConfig) -> np.n
         if not model.any():
             continue
         bands = group.bands[model]
-        rows = view if model.all() else view[model]
-        magnitudes_to_grid(rows, scale[bands], out, bands - 1)
+        amplitude = np.abs(view[model]) * scale[bands, None]
+        out[:, bands - 1] = band_to_grid(amplitude, n_frames).T
     return out
 
 

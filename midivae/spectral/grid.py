@@ -39,56 +39,6 @@ def _resample_rows(values, n_out, average, out):
             out[r, i] /= total
 
 
-@njit(cache=True, nogil=True)
-def _magnitudes_to_grid(coefs, scales, columns, out):
-    """``out[:, columns[r]] = resample(|coefs[r]| * scales[r])`` for a block of bands.
-
-    The same triangular kernel as :func:`_resample_rows` with ``average=True``; magnitudes are
-    taken once into a frame-major buffer so the inner loop over bands reads and writes
-    contiguous memory.
-    """
-    n_rows, n_in = coefs.shape
-    n_out = out.shape[0]
-    magnitudes = np.empty((n_in, n_rows))
-    for j_tile in range(0, n_in, 64):  # a tiled transpose: both sides stay in cache
-        for r in range(n_rows):
-            for j in range(j_tile, min(j_tile + 64, n_in)):
-                value = coefs[r, j]
-                magnitudes[j, r] = math.sqrt(value.real**2 + value.imag**2) * scales[r]
-    half_width = max(1.0 / n_in, 1.0 / n_out)
-    row = np.empty(n_rows)
-    for i in range(n_out):
-        t = i / n_out
-        j_first = math.ceil((t - half_width) * n_in)
-        j_last = math.floor((t + half_width) * n_in)
-        row[:] = 0.0
-        total = 0.0
-        for j in range(j_first, j_last + 1):
-            weight = 1.0 - abs(t - j / n_in) / half_width
-            if weight <= 0.0:
-                continue
-            total += weight
-            jj = j % n_in
-            for r in range(n_rows):
-                row[r] += weight * magnitudes[jj, r]
-        for r in range(n_rows):
-            out[i, columns[r]] = row[r] / total
-
-
-def magnitudes_to_grid(
-    coefs: np.ndarray, scales: np.ndarray, out: np.ndarray, columns: np.ndarray
-) -> None:
-    """Write ``|coefs| * scales[:, None]`` of same-count bands ``(n_bands, n_coefs)``, each
-    resampled as :func:`band_to_grid` does, into columns ``columns`` of ``out``
-    ``(n_frames, n_columns)``: one pass, no intermediate arrays of the band's size."""
-    _magnitudes_to_grid(
-        np.ascontiguousarray(coefs),
-        np.ascontiguousarray(scales, dtype=np.float64),
-        np.ascontiguousarray(columns, dtype=np.int64),
-        out,
-    )
-
-
 def resample_periodic(values: np.ndarray, n_out: int, *, average: bool = True) -> np.ndarray:
     """Resample rows of ``values`` ``(n_rows, n_in)`` on a periodic grid to ``n_out`` points.
 
