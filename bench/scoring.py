@@ -17,6 +17,8 @@ class NoteScores:
     onoff_f1: float
     vel_f1: float
     onset_errors: tuple[float, ...]  # estimated minus reference onset of matched notes, s
+    on_precision: float = 0.0
+    on_recall: float = 0.0
 
 
 def midi_notes(path, *, track: int | None = None) -> list[tuple[float, float, int, int]]:
@@ -42,9 +44,9 @@ def score(reference, estimate) -> NoteScores:
     est_i, est_p, est_v = _arrays(estimate)
     if len(ref_i) == 0 or len(est_i) == 0:
         return NoteScores(0.0, 0.0, 0.0, ())
-    on = mir_eval.transcription.precision_recall_f1_overlap(
+    on_precision, on_recall, on = mir_eval.transcription.precision_recall_f1_overlap(
         ref_i, ref_p, est_i, est_p, onset_tolerance=ONSET_TOLERANCE, offset_ratio=None
-    )[2]
+    )[:3]
     onoff = mir_eval.transcription.precision_recall_f1_overlap(
         ref_i, ref_p, est_i, est_p, onset_tolerance=ONSET_TOLERANCE
     )[2]
@@ -55,7 +57,9 @@ def score(reference, estimate) -> NoteScores:
         ref_i, ref_p, est_i, est_p, onset_tolerance=ONSET_TOLERANCE, offset_ratio=None
     )
     errors = tuple(float(est_i[j, 0] - ref_i[i, 0]) for i, j in matched)
-    return NoteScores(float(on), float(onoff), float(vel), errors)
+    return NoteScores(
+        float(on), float(onoff), float(vel), errors, float(on_precision), float(on_recall)
+    )
 
 
 def pyin_range(instrument: str) -> tuple[float, float]:

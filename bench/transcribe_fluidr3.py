@@ -4,49 +4,127 @@ Phrases generated with a seed the corpora never used (``content.phrases``, or
 ``content.piano_phrases`` for ``piano``; seed 99), rendered
 by fluidsynth with FluidR3_GM, transcribed with each instrument's own preset. Constants of
 the note tracker (costs, onset shift) are chosen here, never on the MuseScore_General dev set.
+``duets`` (named like an instrument) mixes fresh phrases of every pair of melody
+instruments and transcribes them with the ``ensemble`` preset, for the mixture decoding's
+constants. ``piano`` also gets four 4-voice Bach chorales that neither the corpora nor the
+dev set use (``SELECTION_CHORALES``), the kind of music the dev set's chorales are, in the
+held-in library.
 
-Usage: ``python bench/transcribe_fluidr3.py [INSTRUMENT ...]`` (default: the four melody
-instruments; ``piano`` too when named). Last line:
+Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [INSTRUMENT ...]`` (default: the
+four melody instruments; ``piano`` too when named; ``--presets`` takes each instrument's preset
+from ``DIR/<instrument>`` instead of the shipped one, to compare a candidate). Last line:
 ``on_f1=<a> onoff_f1=<b> vel_f1=<c> median_onset_ms=<d>`` (means over instruments).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 from scoring import score
 
 from midivae.corpus.content import phrases, piano_phrases
 from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
+from midivae.corpus.pieces import piece_item, score_notes
 from midivae.corpus.render import get_soundfont, render_notes
 from midivae.transcribe import transcribe
 
 SEED = 99
 SECONDS = 40.0
+SATB = ("Soprano", "Alto", "Tenor", "Bass")
+SELECTION_CHORALES = ("bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7", "bach/bwv103.6")
+
+
+def chorale_items(inst, rng: np.random.Generator) -> list:
+    """The selection chorales as piano items (20 s each, varied dynamics)."""
+    return [
+        piece_item(
+            score_notes(work, None, SATB, bpm=float(rng.uniform(60, 90))),
+            inst,
+            rng,
+            monophonic=False,
+            seconds=20.0,
+        )
+        for work in SELECTION_CHORALES
+    ]
+
+
+def score_items(name: str | Path, inst, items: list, font) -> tuple[list, list]:
+    """Scores of each item transcribed with preset ``name``, and every matched onset error."""
+    results, errors = [], []
+    for item in items:
+        audio = render_notes(
+            list(item.notes), program=inst.program, soundfont=font, seconds=item.length
+        )
+        estimate = [
+            (n.onset, n.offset, n.pitch, n.velocity) for n in transcribe(audio, preset=name).notes
+        ]
+        reference = [(n.start, n.end, n.pitch, n.velocity) for n in item.notes]
+        s = score(reference, estimate)
+        results.append(s)
+        errors.extend(s.onset_errors)
+    return results, errors
+
+
+def duet_scores(preset: str | Path, font) -> None:
+    """Two fresh phrases of each pair of melody instruments, summed, through ``preset``."""
+    from itertools import combinations
+
+    results = []
+    for k, (a, b) in enumerate(combinations(MELODY_INSTRUMENTS, 2)):
+        pair = []
+        for first, second in zip(
+            phrases(get_instrument(a), np.random.default_rng(SEED + k), seconds=8.0),
+            phrases(get_instrument(b), np.random.default_rng(SEED + 100 + k), seconds=8.0),
+            strict=False,
+        ):
+            seconds = max(first.length, second.length)
+            audio = sum(
+                render_notes(
+                    list(item.notes),
+                    program=get_instrument(name).program,
+                    soundfont=font,
+                    seconds=seconds,
+                )
+                for name, item in ((a, first), (b, second))
+            )
+            estimate = [
+                (n.onset, n.offset, n.pitch, n.velocity)
+                for n in transcribe(audio, preset=preset).notes
+            ]
+            reference = [
+                (n.start, n.end, n.pitch, n.velocity) for n in (*first.notes, *second.notes)
+            ]
+            pair.append(score(sorted(reference), estimate))
+        results += pair
+        print(f"duet {a}+{b}: on {np.mean([r.on_f1 for r in pair]):.3f}")
+    print(
+        f"duets on_f1={np.mean([r.on_f1 for r in results]):.3f} "
+        f"precision={np.mean([r.on_precision for r in results]):.3f} "
+        f"recall={np.mean([r.on_recall for r in results]):.3f}"
+    )
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(MELODY_INSTRUMENTS)
+    args = sys.argv[1:]
+    folder = None
+    if args[:1] == ["--presets"]:
+        folder, args = Path(args[1]), args[2:]
+    names = args or list(MELODY_INSTRUMENTS)
     font = get_soundfont("fluidr3").path()
+    if "duets" in names:
+        names.remove("duets")
+        duet_scores(folder / "ensemble" if folder else "ensemble", font)
+        if not names:
+            return
     totals = []
     for name in names:
         inst = get_instrument(name)
         make = piano_phrases if inst.polyphonic else phrases
         items = make(inst, np.random.default_rng(SEED), seconds=SECONDS)
-        results, errors = [], []
-        for item in items:
-            audio = render_notes(
-                list(item.notes), program=inst.program, soundfont=font, seconds=item.length
-            )
-            estimate = [
-                (n.onset, n.offset, n.pitch, n.velocity)
-                for n in transcribe(audio, preset=name).notes
-            ]
-            reference = [(n.start, n.end, n.pitch, n.velocity) for n in item.notes]
-            s = score(reference, estimate)
-            results.append(s)
-            errors.extend(s.onset_errors)
+        preset = folder / name if folder else name
+        results, errors = score_items(preset, inst, items, font)
         row = (
             np.mean([r.on_f1 for r in results]),
             np.mean([r.onoff_f1 for r in results]),
@@ -58,6 +136,17 @@ def main() -> None:
             f"{name:10s} phrases {len(items):3d}  on {row[0]:.3f}  on+off {row[1]:.3f}  "
             f"+vel {row[2]:.3f}  median onset {row[3]:+.1f} ms"
         )
+        if inst.polyphonic:
+            chorales, _ = score_items(
+                preset, inst, chorale_items(inst, np.random.default_rng(SEED)), font
+            )
+            precision = np.mean([r.on_precision for r in chorales])
+            recall = np.mean([r.on_recall for r in chorales])
+            f1 = np.mean([r.on_f1 for r in chorales])
+            print(
+                f"{name:10s} chorales {len(chorales):2d}  on {f1:.3f}"
+                f"  (precision {precision:.3f}, recall {recall:.3f})"
+            )
     mean = np.mean(totals, axis=0)
     print(
         f"on_f1={mean[0]:.3f} onoff_f1={mean[1]:.3f} vel_f1={mean[2]:.3f} "

@@ -79,6 +79,16 @@ def test_training_content_covers_range_dynamics_and_durations(name):
     if inst.polyphonic:
         sizes = {len(i.notes) for i in items if i.kind == content.CHORD}
         assert sizes == {2, 3, 4}
+        # hymn-like progressions: four voices spread over two octaves or more, some doubled
+        chords = [
+            [n.pitch for n in i.notes if n.start == start]
+            for i in items
+            if i.kind == content.PHRASE
+            for start in {n.start for n in i.notes}
+        ]
+        wide = [c for c in chords if len(c) == 4 and max(c) - min(c) >= 24]
+        assert len(wide) >= 100
+        assert any(len({p % 12 for p in c}) < 4 for c in wide)
     minutes = sum(i.length for i in items) / 60
     assert 10 <= minutes <= (60 if inst.polyphonic else 20)  # trainable in minutes on 2 cores
 

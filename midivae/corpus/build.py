@@ -19,7 +19,7 @@ from midivae.spectral import SpectralConfig, analyse, compress
 log = logging.getLogger("midivae")
 
 #: Bump when content generation, labelling or layout changes (invalidates caches).
-CONTENT_VERSION = 2
+CONTENT_VERSION = 3
 #: Seconds of music per fluidsynth run and shard (tiny builds use short batches).
 BATCH_SECONDS = 120.0
 TINY_BATCH_SECONDS = 2.5

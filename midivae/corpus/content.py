@@ -28,7 +28,8 @@ PHRASE_GAP = 0.6
 #: Seconds of generated phrases (and, for piano, chords) per instrument.
 PHRASE_SECONDS = 300.0
 PIANO_PHRASE_SECONDS = 900.0
-CHORD_SECONDS = 600.0
+CHORD_SECONDS = 400.0
+PROGRESSION_SECONDS = 600.0
 
 _MODES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -248,6 +249,68 @@ def _accompaniment(rng: np.random.Generator, length: float, low: int, high: int)
     return [n for n in notes if n.start < length]
 
 
+def _voice_chord(
+    rng: np.random.Generator, previous: list[int], centre: int, spread: float, high: int
+) -> list[int]:
+    """Four voices (bass first) of a random chord: the bass on the root near ``centre``, each
+    upper voice led to a chord tone near where it was (at first: spread evenly up to
+    ``spread`` semitones above the bass), doublings allowed."""
+    chord = _CHORDS[int(rng.integers(len(_CHORDS)))]
+    root = int(rng.integers(0, 12))
+    classes = {(root + c) % 12 for c in chord}
+    bass = centre + (root - centre) % 12 - (12 if (root - centre) % 12 > 6 else 0)
+    voices = [bass]
+    for k in range(3):
+        floor, ceiling = voices[-1] + 1, min(high, bass + 38) - (2 - k)
+        tones = [p for p in range(floor, ceiling + 1) if p % 12 in classes]
+        if not tones:
+            break
+        if len(previous) > k + 1:
+            target = previous[k + 1]
+        else:
+            target = bass + spread * (k + 1) / 3
+        voices.append(min(tones, key=lambda p: (abs(p - target), rng.random())))
+    return voices
+
+
+def progressions(instrument: Instrument, rng: np.random.Generator, *, seconds: float) -> list[Item]:
+    """Four-voice chord progressions (hymn-like: wide voicings, doublings, voice leading,
+    held common tones) until their total length reaches ``seconds``."""
+    items: list[Item] = []
+    total = 0.0
+    while total < seconds:
+        n = int(rng.integers(4, 13))
+        beat = rng.uniform(0.3, 1.0)
+        velocity = _envelope(rng, n)
+        legato = rng.random() < 0.7
+        notes: list[Note] = []
+        voices: list[int] = []
+        centre = int(rng.integers(max(instrument.low, 33), 62))
+        spread = rng.uniform(12.0, 36.0)
+        open_notes: dict[int, Note] = {}  # voice -> note still sounding
+        t = 0.0
+        for i in range(n):
+            length = beat * float(rng.choice([1.0, 1.0, 2.0, 0.5]))
+            voices = _voice_chord(rng, voices, centre, spread, instrument.high)
+            held = length * (0.95 if legato else rng.uniform(0.5, 0.9))
+            for v, pitch in enumerate(voices):
+                vel = int(np.clip(velocity[i] + rng.integers(-6, 7), 1, 127))
+                previous = open_notes.get(v)
+                if previous is not None and previous.pitch == pitch and rng.random() < 0.5:
+                    open_notes[v] = Note(pitch, previous.velocity, previous.start, t + held)
+                    continue  # a held common tone
+                if previous is not None:
+                    notes.append(previous)
+                open_notes[v] = Note(pitch, vel, t, t + held)
+            for v in [v for v in open_notes if v >= len(voices)]:
+                notes.append(open_notes.pop(v))
+            t += length
+        notes.extend(open_notes.values())
+        items.append(_item(PHRASE, notes, PHRASE_GAP))
+        total += items[-1].length
+    return items
+
+
 def piano_phrases(
     instrument: Instrument, rng: np.random.Generator, *, seconds: float
 ) -> list[Item]:
@@ -287,6 +350,7 @@ def training_content(instrument: Instrument, seed: int, *, tiny: bool = False) -
         items += chords(instrument, rng, seconds=CHORD_SECONDS)
         items += phrases(instrument, rng, seconds=PHRASE_SECONDS / 3)
         items += piano_phrases(instrument, rng, seconds=PIANO_PHRASE_SECONDS)
+        items += progressions(instrument, rng, seconds=PROGRESSION_SECONDS)
     else:
         items += phrases(instrument, rng, seconds=PHRASE_SECONDS)
     return items
