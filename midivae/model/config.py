@@ -108,9 +108,9 @@ CONFIGS: dict[str, ModelConfig] = {
         ModelConfig("paper-mixture", 32, (5000, 5000), (800, 800), warmup_epochs=100),
         ModelConfig("paper-mixture3", 32, (5000, 5000), (1500, 1500), warmup_epochs=100),
         ModelConfig("compact", cross_weight=1.0),
-        # piano: 88 independent keys need a wider latent and symbol side, and the signal ->
-        # symbol path weighted up (held-in FluidR3 chords: see README, Design notes)
-        ModelConfig("compact-poly", 64, (1024, 512), (512, 512), cross_weight=5.0),
+        # a wider latent and symbol side, the signal -> symbol path weighted up: the piano's
+        # 88 independent keys (README, Design notes)
+        ModelConfig("compact-wide", 64, (1024, 512), (512, 512), cross_weight=5.0),
         ModelConfig("compact-mixture", 48, (1536, 768), (512, 512), cross_weight=1.0),
         ModelConfig("tiny", 8, (32,), (16,), warmup_epochs=1),
     )
