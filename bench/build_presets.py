@@ -25,7 +25,8 @@ MELODY = ("flute", "violin", "alto_sax", "trumpet")
 #: shipped folder -> (--instrument spec, instruments whose corpora it trains on, extra args)
 PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     **{name: (name, (name,), ()) for name in MELODY},
-    # the violin with compact-wide read better (README, Design notes) but rendered far darker
+    # compact-wide for the piano's chords; the violin with it read better but rendered far
+    # darker (README, Design notes)
     "piano": ("piano", ("piano",), ("--config", "compact-wide")),
     # Mixtures without augmentation: with it, held-in loose pitch class fell from 86.5 to 83.6
     # (alto_sax+violin, 24 epochs). The ensemble was still improving at 12 epochs.

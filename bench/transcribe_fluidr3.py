@@ -19,6 +19,7 @@ from ``DIR/<instrument>`` instead of the shipped one, to compare a candidate). L
 from __future__ import annotations
 
 import sys
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,15 @@ def chorale_items(inst, rng: np.random.Generator) -> list:
     ]
 
 
+def score_audio(audio: np.ndarray, notes, preset: str | Path):
+    """mir_eval scores of ``audio`` transcribed with ``preset`` against the ``notes`` it plays."""
+    estimate = [
+        (n.onset, n.offset, n.pitch, n.velocity) for n in transcribe(audio, preset=preset).notes
+    ]
+    reference = sorted((n.start, n.end, n.pitch, n.velocity) for n in notes)
+    return score(reference, estimate)
+
+
 def score_items(name: str | Path, inst, items: list, font) -> tuple[list, list]:
     """Scores of each item transcribed with preset ``name``, and every matched onset error."""
     results, errors = [], []
@@ -57,11 +67,7 @@ def score_items(name: str | Path, inst, items: list, font) -> tuple[list, list]:
         audio = render_notes(
             list(item.notes), program=inst.program, soundfont=font, seconds=item.length
         )
-        estimate = [
-            (n.onset, n.offset, n.pitch, n.velocity) for n in transcribe(audio, preset=name).notes
-        ]
-        reference = [(n.start, n.end, n.pitch, n.velocity) for n in item.notes]
-        s = score(reference, estimate)
+        s = score_audio(audio, item.notes, name)
         results.append(s)
         errors.extend(s.onset_errors)
     return results, errors
@@ -69,8 +75,6 @@ def score_items(name: str | Path, inst, items: list, font) -> tuple[list, list]:
 
 def duet_scores(preset: str | Path, font) -> None:
     """Two fresh phrases of each pair of melody instruments, summed, through ``preset``."""
-    from itertools import combinations
-
     results = []
     for k, (a, b) in enumerate(combinations(MELODY_INSTRUMENTS, 2)):
         pair = []
@@ -89,14 +93,7 @@ def duet_scores(preset: str | Path, font) -> None:
                 )
                 for name, item in ((a, first), (b, second))
             )
-            estimate = [
-                (n.onset, n.offset, n.pitch, n.velocity)
-                for n in transcribe(audio, preset=preset).notes
-            ]
-            reference = [
-                (n.start, n.end, n.pitch, n.velocity) for n in (*first.notes, *second.notes)
-            ]
-            pair.append(score(sorted(reference), estimate))
+            pair.append(score_audio(audio, (*first.notes, *second.notes), preset))
         results += pair
         print(f"duet {a}+{b}: on {np.mean([r.on_f1 for r in pair]):.3f}")
     print(
