@@ -5,10 +5,12 @@ Phrases generated with a seed the corpora never used (``content.phrases``, or
 by fluidsynth with FluidR3_GM, transcribed with each instrument's own preset. Constants of
 the note tracker (costs, onset shift) are chosen here, never on the MuseScore_General dev set.
 ``duets`` (named like an instrument) mixes fresh phrases of every pair of melody
-instruments and transcribes them with the ``ensemble`` preset, for the mixture decoding's
-constants. ``piano`` also gets four 4-voice Bach chorales that neither the corpora nor the
-dev set use (``SELECTION_CHORALES``), the kind of music the dev set's chorales are, in the
-held-in library.
+instruments and transcribes them with the ``ensemble`` preset (and the violin + alto sax pair
+with the ``alto_sax-violin`` preset too), for the mixture decoding's constants; its last line
+is ``duets (ensemble) on_f1=<a> precision=<p> recall=<r>``. ``piano`` also gets isolated notes
+over its range at three velocities, and four 4-voice Bach chorales that neither the corpora
+nor the dev set use (``SELECTION_CHORALES``), the kind of music the dev set's chorales are,
+in the held-in library.
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [INSTRUMENT ...]`` (default: the
 four melody instruments; ``piano`` too when named; ``--presets`` takes each instrument's preset
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from scoring import score
 
-from midivae.corpus.content import phrases, piano_phrases
+from midivae.corpus.content import Note, phrases, piano_phrases
 from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
 from midivae.corpus.pieces import piece_item, score_notes
 from midivae.corpus.render import get_soundfont, render_notes
@@ -51,6 +53,26 @@ def chorale_items(inst, rng: np.random.Generator) -> list:
     ]
 
 
+def isolated_scores(preset: str | Path, inst, font) -> tuple[float, int, int]:
+    """Isolated notes every 5 keys over the range at pp / mf / ff (the dev set's layout,
+    FluidR3 instead of MuseScore_General): mean onset F1, and how many of the notes from C5
+    (MIDI 72) up were found, of how many."""
+    f1, found, high = [], 0, 0
+    for velocity in (33, 80, 112):
+        notes = [
+            Note(pitch, velocity, 0.3 + 1.4 * k, 1.1 + 1.4 * k)
+            for k, pitch in enumerate(range(inst.low + 2, inst.high - 1, 5))
+        ]
+        audio = render_notes(notes, program=inst.program, soundfont=font, seconds=notes[-1].end + 1)
+        heard = transcribe(audio, preset=preset).notes
+        estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in heard]
+        f1.append(score([(n.start, n.end, n.pitch, n.velocity) for n in notes], estimate).on_f1)
+        for note in (n for n in notes if n.pitch >= 72):
+            high += 1
+            found += any(h.pitch == note.pitch and abs(h.onset - note.start) <= 0.05 for h in heard)
+    return float(np.mean(f1)), found, high
+
+
 def score_audio(audio: np.ndarray, notes, preset: str | Path):
     """mir_eval scores of ``audio`` transcribed with ``preset`` against the ``notes`` it plays."""
     estimate = [
@@ -73,10 +95,13 @@ def score_items(name: str | Path, inst, items: list, font) -> tuple[list, list]:
     return results, errors
 
 
-def duet_scores(preset: str | Path, font) -> None:
-    """Two fresh phrases of each pair of melody instruments, summed, through ``preset``."""
+def duet_scores(preset: str | Path, font, pairs=None) -> None:
+    """Two fresh phrases of each pair of melody instruments (or of ``pairs``), summed, through
+    ``preset``; the phrases of a pair are the same whichever preset hears them."""
     results = []
     for k, (a, b) in enumerate(combinations(MELODY_INSTRUMENTS, 2)):
+        if pairs is not None and (a, b) not in pairs:
+            continue
         pair = []
         for first, second in zip(
             phrases(get_instrument(a), np.random.default_rng(SEED + k), seconds=8.0),
@@ -95,9 +120,9 @@ def duet_scores(preset: str | Path, font) -> None:
             )
             pair.append(score_audio(audio, (*first.notes, *second.notes), preset))
         results += pair
-        print(f"duet {a}+{b}: on {np.mean([r.on_f1 for r in pair]):.3f}")
+        print(f"duet {a}+{b} ({Path(preset).name}): on {np.mean([r.on_f1 for r in pair]):.3f}")
     print(
-        f"duets on_f1={np.mean([r.on_f1 for r in results]):.3f} "
+        f"duets ({Path(preset).name}) on_f1={np.mean([r.on_f1 for r in results]):.3f} "
         f"precision={np.mean([r.on_precision for r in results]):.3f} "
         f"recall={np.mean([r.on_recall for r in results]):.3f}"
     )
@@ -112,7 +137,8 @@ def main() -> None:
     font = get_soundfont("fluidr3").path()
     if "duets" in names:
         names.remove("duets")
-        duet_scores(folder / "ensemble" if folder else "ensemble", font)
+        for name, pairs in (("alto_sax-violin", {("violin", "alto_sax")}), ("ensemble", None)):
+            duet_scores(folder / name if folder else name, font, pairs)
         if not names:
             return
     totals = []
@@ -144,6 +170,8 @@ def main() -> None:
                 f"{name:10s} chorales {len(chorales):2d}  on {f1:.3f}"
                 f"  (precision {precision:.3f}, recall {recall:.3f})"
             )
+            f1, found, high = isolated_scores(preset, inst, font)
+            print(f"{name:10s} isolated notes  on {f1:.3f}  (from C5 up: {found} of {high} found)")
     mean = np.mean(totals, axis=0)
     print(
         f"on_f1={mean[0]:.3f} onoff_f1={mean[1]:.3f} vel_f1={mean[2]:.3f} "
