@@ -51,6 +51,13 @@ import click
     show_default=True,
     help="Random timbre curves, low-pass damping and noise floors on the training frames.",
 )
+@click.option(
+    "--damping",
+    type=click.FloatRange(0.0, 120.0),
+    default=24.0,
+    show_default=True,
+    help="Steepest low-pass damping of the augmentation, in dB per octave (duller timbres).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path), help="Preset folder to write."
@@ -65,6 +72,7 @@ def train(
     epochs: int | None,
     device: str,
     augment: bool,
+    damping: float,
     seed: int,
     output: Path,
     overwrite: bool,
@@ -98,7 +106,7 @@ def train(
             epochs=epochs,
             device=device,
             seed=seed,
-            fit_settings=None
+            fit_settings=FitSettings(damping_db_per_octave=damping)
             if augment
             else FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None),
             command=command,
