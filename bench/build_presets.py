@@ -26,8 +26,13 @@ MELODY = ("flute", "violin", "alto_sax", "trumpet")
 PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     **{name: (name, (name,), ()) for name in MELODY},
     # compact-wide for the piano's chords; the violin with it read better but rendered far
-    # darker (README, Design notes). 30 epochs: its warm-up takes 25.
-    "piano": ("piano", ("piano",), ("--config", "compact-wide", "--epochs", "30")),
+    # darker (README, Design notes). 30 epochs: its warm-up takes 25. Damping up to 48 dB per
+    # octave: other pianos' top octaves are far purer than FluidR3's.
+    "piano": (
+        "piano",
+        ("piano",),
+        ("--config", "compact-wide", "--epochs", "30", "--damping", "48"),
+    ),
     # Mixtures without augmentation: with it, held-in loose pitch class fell from 86.5 to 83.6
     # (alto_sax+violin, 24 epochs). The ensemble was still improving at 12 epochs.
     "alto_sax-violin": (
