@@ -68,7 +68,8 @@ def _write(folder: Path, stem: str, tracks: list[tuple[str, list[Note]]], second
     midi.write(str(folder / f"{stem}.mid"))
 
 
-def _isolated(name: str, velocity: int) -> tuple[list[Note], float]:
+def isolated_layout(name: str, velocity: int) -> tuple[list[Note], float]:
+    """The isolated-note files' notes (every 5 keys over the range, 1.4 s apart) and length."""
     inst = get_instrument(name)
     pitches = range(inst.low + 2, inst.high - 1, 5)
     notes, t = [], 0.3
@@ -97,7 +98,7 @@ def build(folder: Path = ROOT) -> list[Entry]:
             entries.append(Entry("melody", stem, (name,)))
     for name in (*MELODY_INSTRUMENTS, "piano"):
         for dynamic, velocity in DYNAMICS.items():
-            notes, seconds = _isolated(name, velocity)
+            notes, seconds = isolated_layout(name, velocity)
             stem = f"notes/{name}-{dynamic}"
             _write(folder, stem, [(name, notes)], seconds)
             entries.append(Entry("notes", stem, (name,)))

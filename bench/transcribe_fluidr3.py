@@ -25,9 +25,10 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-from scoring import score
+from devset import DYNAMICS, isolated_layout
+from scoring import ONSET_TOLERANCE, score
 
-from midivae.corpus.content import Note, phrases, piano_phrases
+from midivae.corpus.content import phrases, piano_phrases
 from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
 from midivae.corpus.pieces import piece_item, score_notes
 from midivae.corpus.render import get_soundfont, render_notes
@@ -54,22 +55,22 @@ def chorale_items(inst, rng: np.random.Generator) -> list:
 
 
 def isolated_scores(preset: str | Path, inst, font) -> tuple[float, int, int]:
-    """Isolated notes every 5 keys over the range at pp / mf / ff (the dev set's layout,
-    FluidR3 instead of MuseScore_General): mean onset F1, and how many of the notes from C5
+    """The dev set's isolated-note files (:func:`devset.isolated_layout`, pp / mf / ff) played
+    by FluidR3 instead of MuseScore_General: mean onset F1, and how many of the notes from C5
     (MIDI 72) up were found, of how many."""
     f1, found, high = [], 0, 0
-    for velocity in (33, 80, 112):
-        notes = [
-            Note(pitch, velocity, 0.3 + 1.4 * k, 1.1 + 1.4 * k)
-            for k, pitch in enumerate(range(inst.low + 2, inst.high - 1, 5))
-        ]
-        audio = render_notes(notes, program=inst.program, soundfont=font, seconds=notes[-1].end + 1)
+    for velocity in DYNAMICS.values():
+        notes, seconds = isolated_layout(inst.name, velocity)
+        audio = render_notes(notes, program=inst.program, soundfont=font, seconds=seconds)
         heard = transcribe(audio, preset=preset).notes
         estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in heard]
         f1.append(score([(n.start, n.end, n.pitch, n.velocity) for n in notes], estimate).on_f1)
         for note in (n for n in notes if n.pitch >= 72):
             high += 1
-            found += any(h.pitch == note.pitch and abs(h.onset - note.start) <= 0.05 for h in heard)
+            found += any(
+                h.pitch == note.pitch and abs(h.onset - note.start) <= ONSET_TOLERANCE
+                for h in heard
+            )
     return float(np.mean(f1)), found, high
 
 
