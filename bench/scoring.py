@@ -77,7 +77,12 @@ def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seco
     where the level dipped at least 6 dB just before it, so repeated notes count: pYIN calls
     even a faint release voiced, and a same-pitch repeat would otherwise merge with the note
     before it, whoever made the audio. (Every onset, vibrato's included, cost pYIN .63 -> .47
-    onset F1 on the dev set's melodies.)
+    onset F1 on the dev set's melodies.) The split goes where the rise starts: each onset is
+    backtracked to the level minimum before it (librosa's ``onset_backtrack``), since the
+    flux of a slow attack (a bowed violin) peaks ~60 ms into the note, past the 50 ms
+    tolerance, and a note starting at a file's first sample would otherwise lose its first
+    58 ms to a note of its own (.635 -> .651 on the dev set's melodies, .877 -> .958 on
+    midivae's renders in ``bench/render.py``).
     Velocity maps the note's peak RMS level linearly from -60 dBFS (1) to 0 dBFS (127), the
     simplest calibrated loudness a sample-player user would get.
     """
@@ -93,10 +98,11 @@ def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seco
         voiced & np.isfinite(f0), np.round(69 + 12 * np.log2(np.nan_to_num(f0, nan=1) / 440)), -1
     )
     detected = librosa.onset.onset_detect(y=audio, sr=sr, hop_length=hop, units="frames")
+    starts = librosa.onset.onset_backtrack(detected, level_db) if len(detected) else detected
     # a re-attack only where the level dipped >= 6 dB just before it (not vibrato, not a swell)
     onsets = {
-        int(t)
-        for t in detected
+        int(start)
+        for t, start in zip(detected, starts, strict=True)
         if t >= 4 and level_db[t - 4 : t + 1].min() <= level_db[t : t + 4].max() - 6.0
     }
     notes, start = [], 0

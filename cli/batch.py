@@ -9,6 +9,7 @@ A bad input is one line ``error: FILE: problem`` and the batch goes on; the run 
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -57,32 +58,76 @@ def run_batch(
     suffixes: Sequence[str],
     default_suffix: str,
     job: Callable[[Path, Path], str | None],
+    jobs: int = 1,
 ) -> None:
     """Run ``job(input, output)`` over every input; exit with the batch's status.
 
-    ``job`` returns an optional short result to print after the file name.
+    ``job`` returns an optional short result to print after the file name. With ``jobs`` > 1,
+    that many inputs are worked on at once in threads (``job`` must be thread-safe); results
+    are still reported in input order, and on Ctrl-C the files under way are finished (their
+    outputs written whole, no temp file left) before the run stops.
     """
     inputs = collect_inputs(paths, suffixes)
     if not inputs:
         raise click.UsageError("no input files found")
     targets = plan_outputs(paths, inputs, output, default_suffix)
-    ok = failed = 0
+    counts = {"ok": 0, "failed": 0}
+
+    def report(target: Path, outcome: Callable[[], str | None]) -> None:
+        try:
+            result = outcome()
+        except MidivaeError as error:
+            report_error(error)
+            counts["failed"] += 1
+            return
+        counts["ok"] += 1
+        if not options().quiet:
+            click.echo(f"{target}" + (f"  ({result})" if result else ""))
+
+    pairs = list(zip(inputs, targets, strict=True))
     try:
-        for number, (source, target) in enumerate(zip(inputs, targets, strict=True), start=1):
-            progress(f"[{number}/{len(inputs)}] {source}")
-            try:
-                result = job(source, target)
-            except MidivaeError as error:
-                report_error(error)
-                failed += 1
-                continue
-            ok += 1
-            if not options().quiet:
-                click.echo(f"{target}" + (f"  ({result})" if result else ""))
+        if jobs > 1 and len(pairs) > 1:
+            _run_parallel(pairs, job, jobs, report)
+        else:
+            for number, (source, target) in enumerate(pairs, start=1):
+                progress(f"[{number}/{len(inputs)}] {source}")
+                report(target, lambda s=source, t=target: job(s, t))
     except KeyboardInterrupt:
-        click.echo(f"interrupted: {ok} ok, {failed} failed", err=True)
+        click.echo(f"interrupted: {counts['ok']} ok, {counts['failed']} failed", err=True)
         sys.exit(EXIT_INTERRUPTED)
     if len(inputs) > 1 or any(path.is_dir() for path in paths):
-        click.echo(f"{ok} ok, {failed} failed", err=True)  # one file: its error line says it
-    if failed:
+        click.echo(f"{counts['ok']} ok, {counts['failed']} failed", err=True)
+    if counts["failed"]:
         sys.exit(EXIT_FAILED)
+
+
+def _run_parallel(
+    pairs: list[tuple[Path, Path]],
+    job: Callable[[Path, Path], str | None],
+    jobs: int,
+    report: Callable[[Path, Callable[[], str | None]], None],
+) -> None:
+    """``jobs`` inputs at a time (at most that many started ahead: memory stays bounded);
+    progress and results are printed from this thread, in input order."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="midivae-job")
+    pending: deque[tuple[Path, Future]] = deque()
+    try:
+        for number, (source, target) in enumerate(pairs, start=1):
+            progress(f"[{number}/{len(pairs)}] {source}")
+            pending.append((target, executor.submit(job, source, target)))
+            if len(pending) >= jobs:
+                report(pending[0][0], pending[0][1].result)
+                pending.popleft()  # only once reported: Ctrl-C may come while waiting
+        while pending:
+            report(pending[0][0], pending[0][1].result)
+            pending.popleft()
+    except KeyboardInterrupt:  # drop what has not started, let what has finish whole
+        executor.shutdown(wait=True, cancel_futures=True)
+        for target_done, future in pending:
+            if not future.cancelled():
+                report(target_done, future.result)
+        raise
+    finally:
+        executor.shutdown(wait=True)

@@ -54,6 +54,12 @@ from midivae.cli.presets_option import preset_choice
 )
 @click.option("--stems", is_flag=True, help="Also write one file per instrument beside the mix.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Scores rendered at once [default: 2 where the machine has 2 cores or more, else 1].",
+)
 def render(
     scores: tuple[Path, ...],
     output: Path | None,
@@ -65,11 +71,15 @@ def render(
     sample_rate: int,
     stems: bool,
     overwrite: bool,
+    jobs: int | None,
 ) -> None:
     """Render scores (.mid, .midi, .musicxml, .mxl, .xml) to audio.
 
-    Folders are searched for scores; one output per score keeps its stem.
+    Folders are searched for scores; one output per score keeps its stem. A folder's scores
+    are rendered two at a time on a machine with two cores or more (``--jobs``).
     """
+    import os
+
     from midivae.latent import TrajectorySettings
     from midivae.render import PHASE_ITERATIONS, RenderSettings, render_file
     from midivae.scores import SCORE_SUFFIXES
@@ -96,4 +106,6 @@ def render(
             overwrite=overwrite,
         )
 
-    run_batch(scores, output, suffixes=SCORE_SUFFIXES, default_suffix=suffix, job=job)
+    if jobs is None:
+        jobs = min(2, os.cpu_count() or 1)
+    run_batch(scores, output, suffixes=SCORE_SUFFIXES, default_suffix=suffix, job=job, jobs=jobs)

@@ -17,6 +17,7 @@ import os
 import shutil
 import struct
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -313,6 +314,7 @@ def load_preset(name_or_dir: str | Path) -> Preset:
 
 
 _LOADED: dict[tuple, Preset] = {}
+_LOADING = threading.Lock()
 
 
 def cached_preset(name_or_dir: str | Path) -> Preset:
@@ -326,11 +328,12 @@ def cached_preset(name_or_dir: str | Path) -> Preset:
         (folder / f).stat().st_mtime_ns if (folder / f).exists() else None for f in (META, WEIGHTS)
     )
     key = (str(folder.resolve()), stamps)
-    if key not in _LOADED:
-        if len(_LOADED) >= 16:
-            _LOADED.clear()
-        _LOADED[key] = load_preset(name_or_dir)
-    return _LOADED[key]
+    with _LOADING:  # batch jobs in threads share the cache; each preset is loaded once
+        if key not in _LOADED:
+            if len(_LOADED) >= 16:
+                _LOADED.clear()
+            _LOADED[key] = load_preset(name_or_dir)
+        return _LOADED[key]
 
 
 def shipped_root() -> Path:

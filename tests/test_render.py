@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pretty_midi
@@ -167,3 +168,68 @@ def test_repeated_notes_are_audible_as_two():
     at = lambda t: level[int(t * 22050)]  # noqa: E731
     gap = min(at(0.7 + k * 0.01) for k in range(8))
     assert gap < min(at(0.5), at(1.0)) - 6.0
+
+
+def test_folder_rendered_two_at_a_time_matches_one_at_a_time(tmp_path):
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    for index, (program, pitch) in enumerate([(73, 79), (40, 69), (65, 66)]):
+        midi = pretty_midi.PrettyMIDI()
+        track = pretty_midi.Instrument(program=program)
+        track.notes.append(pretty_midi.Note(90, pitch, 0.0, 0.4))
+        track.notes.append(pretty_midi.Note(60, pitch + 2, 0.5, 0.9))
+        midi.instruments.append(track)
+        midi.write(str(scores / f"s{index}.mid"))
+    (scores / "s1b.mid").write_bytes(b"MThd broken")  # fails alone, the others go on
+    one = cli("render", str(scores), "-o", str(tmp_path / "one"), "--jobs", "1")
+    two = cli("render", str(scores), "-o", str(tmp_path / "two"), "--jobs", "2")
+    for done in (one, two):
+        assert done.returncode == 1
+        assert done.stderr.count("error: ") == 1 and "s1b.mid" in done.stderr
+        assert "3 ok, 1 failed" in done.stderr
+    assert one.stdout.splitlines()[0].startswith(str(tmp_path / "one" / "s0.wav"))
+    assert [line.split()[0] for line in two.stdout.splitlines()] == [
+        str(tmp_path / "two" / f"s{i}.wav") for i in range(3)
+    ]
+    for index in range(3):
+        name = f"s{index}.wav"
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["s0.wav", "s1.wav", "s2.wav"]
+
+
+def test_ctrl_c_in_a_parallel_batch_reports_every_output_it_leaves(tmp_path):
+    import signal
+    import time
+
+    import soundfile as sf
+
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    for index in range(8):
+        midi = pretty_midi.PrettyMIDI()
+        track = pretty_midi.Instrument(program=73)
+        track.notes.extend(
+            pretty_midi.Note(80, 72 + i % 5, i * 0.5, i * 0.5 + 0.4) for i in range(8)
+        )
+        midi.instruments.append(track)
+        midi.write(str(scores / f"s{index}.mid"))
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "midivae.cli", "render", str(scores), "-o", str(out), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "s0.wav").exists():
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    finished = sorted(p.name for p in out.iterdir())
+    assert "s0.wav" in finished and len(finished) < 8
+    reported = sorted(Path(line.split()[0]).name for line in stdout.splitlines())
+    assert reported == finished  # no temp file left, no output unreported
+    assert f"interrupted: {len(finished)} ok, 0 failed" in stderr
+    for name in finished:
+        assert sf.info(out / name).frames > 4 * 22050

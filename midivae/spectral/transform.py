@@ -6,6 +6,7 @@ contiguous ``(n_bands, count)`` block, so each FFT-friendly length is one batche
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -116,7 +117,7 @@ class NSGT:
         self._windows = np.concatenate(frame.windows[:n_real]).astype(self.real_dtype)
         self._window_offsets = np.concatenate(([0], np.cumsum(lengths[: n_real - 1])))
         self._build_atoms(frame, lengths)
-        self._work: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._local = threading.local()  # per-thread work buffers: the NSGT is shared
 
     def _build_atoms(self, frame: NSGTFrame, lengths: np.ndarray) -> None:
         """Synthesis atoms: every band whose window reaches the half spectrum ``[0, L/2]``.
@@ -186,13 +187,14 @@ class NSGT:
     def backward(self, coefs: np.ndarray) -> np.ndarray:
         """The real signal synthesised from a flat coefficient buffer (canonical dual frame)."""
         coefs = np.asarray(coefs, dtype=self.complex_dtype)
-        if self._work is None:  # reused across calls: fresh pages cost as much as the FFTs
-            self._work = (
+        work = getattr(self._local, "work", None)
+        if work is None:  # reused across calls: fresh pages cost as much as the FFTs
+            work = self._local.work = (
                 np.empty(self.size, dtype=self.complex_dtype),
                 np.empty(self.frame.length // 2 + 1, dtype=self.complex_dtype),
                 np.empty((2, self.frame.length // 4), dtype=self.complex_dtype),
             )
-        spectra, half, rows = self._work
+        spectra, half, rows = work
         for source, target in zip(self.group_views(coefs), self.group_views(spectra), strict=True):
             np.fft.fft(source, axis=1, out=target)
         _scatter(
