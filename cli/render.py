@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from midivae.cli.batch import run_batch
+from midivae.cli.batch import default_jobs, jobs_option, run_batch
 from midivae.cli.presets_option import preset_choice
 
 
@@ -54,12 +54,7 @@ from midivae.cli.presets_option import preset_choice
 )
 @click.option("--stems", is_flag=True, help="Also write one file per instrument beside the mix.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Scores rendered at once [default: 2 where the machine has 2 cores or more, else 1].",
-)
+@jobs_option("Scores")
 def render(
     scores: tuple[Path, ...],
     output: Path | None,
@@ -78,7 +73,6 @@ def render(
     Folders are searched for scores; one output per score keeps its stem. A folder's scores
     are rendered two at a time on a machine with two cores or more (``--jobs``).
     """
-    import os
 
     from midivae.latent import TrajectorySettings
     from midivae.render import PHASE_ITERATIONS, RenderSettings, render_file
@@ -106,6 +100,11 @@ def render(
             overwrite=overwrite,
         )
 
-    if jobs is None:
-        jobs = min(2, os.cpu_count() or 1)
-    run_batch(scores, output, suffixes=SCORE_SUFFIXES, default_suffix=suffix, job=job, jobs=jobs)
+    run_batch(
+        scores,
+        output,
+        suffixes=SCORE_SUFFIXES,
+        default_suffix=suffix,
+        job=job,
+        jobs=default_jobs(jobs),
+    )

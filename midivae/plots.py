@@ -6,7 +6,9 @@ Every function writes one PNG atomically and returns its path. Notes are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,20 @@ from midivae.symbols import note_name
 
 NoteTuple = tuple[float, float, int, int, int]
 _PART_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+_PYPLOT_LOCK = threading.RLock()  # pyplot's figure registry is global: one picture at a time
+
+
+def _one_at_a_time(function: Callable) -> Callable:
+    """Run ``function`` under the pyplot lock (files may be worked on in threads)."""
+
+    @functools.wraps(function)
+    def locked(*args, **kwargs):
+        with _PYPLOT_LOCK:
+            return function(*args, **kwargs)
+
+    return locked
 
 
 def _pyplot():
@@ -43,6 +59,7 @@ def _pitch_ticks(axis, low: float, high: float, to_y=lambda p: p) -> None:
     axis.set_yticklabels([note_name(p) for p in shown])
 
 
+@_one_at_a_time
 def piano_roll(
     notes: Sequence[NoteTuple],
     path: str | Path,
@@ -82,6 +99,7 @@ def piano_roll(
     return _save(figure, Path(path), overwrite)
 
 
+@_one_at_a_time
 def spectrogram(
     compressed: np.ndarray,
     path: str | Path,
@@ -123,6 +141,7 @@ def spectrogram(
     return _save(figure, Path(path), overwrite)
 
 
+@_one_at_a_time
 def latent_map(
     points: np.ndarray,
     colours: dict[str, np.ndarray],

@@ -15,9 +15,6 @@ the models in batches (one symbol-encoder call, as few signal-decoder calls as m
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from midivae.latent import TrajectorySettings, note_trajectory
 from midivae.scores import NoteEvent, Score, read_score
 from midivae.spectral import SpectralConfig, decompress
 from midivae.spectral.phase import PhaseSettings, reconstruct
+from midivae.threads import one_torch_thread
 
 logger = logging.getLogger("midivae")
 
@@ -310,36 +308,6 @@ def bend_frames(frames: np.ndarray, semitones: np.ndarray, config: SpectralConfi
     return out
 
 
-_TORCH_THREADS = {"users": 0, "before": 1}
-_TORCH_THREADS_LOCK = threading.Lock()
-
-
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block (the previous count is restored after).
-
-    Rendering's model calls are small (one row per note unless walking) and loading a preset
-    is a few hundred small tensor ops: on a busy machine, torch's intra-op thread pool spends
-    more time waiting for its second thread than the work takes (5 presets load in 1.6 s on
-    two threads against 0.18 s on one, measured on 2 shared cores). Scores rendered at once
-    in threads share the setting: the first to enter sets it, the last to leave restores it.
-    """
-    import torch
-
-    with _TORCH_THREADS_LOCK:
-        if _TORCH_THREADS["users"] == 0:
-            _TORCH_THREADS["before"] = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _TORCH_THREADS["users"] += 1
-    try:
-        yield
-    finally:
-        with _TORCH_THREADS_LOCK:
-            _TORCH_THREADS["users"] -= 1
-            if _TORCH_THREADS["users"] == 0:
-                torch.set_num_threads(_TORCH_THREADS["before"])
-
-
 def render_score(
     score: Score,
     *,
@@ -360,7 +328,7 @@ def render_score(
     n_frames = round(seconds / config.frame_seconds) + 1
     stems_power: dict[str, np.ndarray] = {}
     stems_notes: dict[str, tuple[list[NoteEvent], float]] = {}  # notes, release dB/s
-    with _one_torch_thread():
+    with one_torch_thread():
         for part in score.parts:
             notes = score.part_notes(part.index)
             if not notes:

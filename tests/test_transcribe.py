@@ -148,3 +148,22 @@ def test_repeats_split_far_under_the_reference_level():
 def test_silence_with_auto_names_no_instrument():
     result = transcribe(np.zeros(SR, dtype=np.float32))
     assert result.notes == [] and result.notices == ["silence: no notes"]
+
+
+def test_folder_two_at_a_time_matches_one_at_a_time(tmp_path, phrase_audio):
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    sf.write(folder / "a.wav", phrase_audio, SR)
+    sf.write(folder / "b.wav", phrase_audio * 0.3, SR)
+    sf.write(folder / "c.wav", flute([Note(74, 90, 0.3, 0.9), Note(81, 70, 1.0, 1.6)]), SR)
+    runs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        done = cli("transcribe", str(folder), "-o", str(out), "--jobs", jobs, "--plot")
+        assert done.returncode == 0, done.stderr
+        assert [line.split()[0] for line in done.stdout.splitlines()] == [
+            str(out / f"{stem}.mid") for stem in "abc"
+        ]
+        runs[jobs] = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix == ".mid"}
+        assert sorted(p.name for p in out.glob("*.png")) == ["a.png", "b.png", "c.png"]
+    assert len(runs["1"]) == 3 and runs["1"] == runs["2"]
