@@ -58,14 +58,6 @@ import click
     show_default=True,
     help="Steepest low-pass damping of the augmentation, in dB per octave (duller timbres).",
 )
-@click.option(
-    "--pure-tones",
-    type=click.FloatRange(0.0, 1.0),
-    default=0.0,
-    show_default=True,
-    help="Share of training frames stripped to little more than their strongest partial "
-    "(purer timbres than the corpus has, e.g. other pianos' top octaves).",
-)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path), help="Preset folder to write."
@@ -81,7 +73,6 @@ def train(
     device: str,
     augment: bool,
     damping: float,
-    pure_tones: float,
     seed: int,
     output: Path,
     overwrite: bool,
@@ -115,9 +106,7 @@ def train(
             epochs=epochs,
             device=device,
             seed=seed,
-            fit_settings=FitSettings(
-                damping_db_per_octave=damping, pure_tone_probability=pure_tones
-            )
+            fit_settings=FitSettings(damping_db_per_octave=damping)
             if augment
             else FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None),
             command=command,

@@ -12,11 +12,8 @@ from midivae.model.fit import (
     ArraySource,
     FitSettings,
     add_noise_floor,
-    batch_features,
     damping_curves,
     fit,
-    pure_tone_curves,
-    sounding_notes,
     timbre_curves,
 )
 from midivae.symbols import Vocabulary
@@ -207,38 +204,3 @@ def test_damping_only_attenuates_above_a_corner_for_some_frames():
     steps = curves[:, :-1] - curves[:, 1:]
     assert bool((steps >= -1e-5).all()) and float(steps.max()) <= 24.0 / 48.0 + 1e-4
     assert float(curves.min()) < -60.0  # some frames lose most of their upper partials
-
-
-def test_pure_tones_strip_partials_above_the_strongest_on_single_notes_only():
-    freqs = torch.as_tensor(27.5 * 2.0 ** (np.arange(416) / 48.0), dtype=torch.float32)
-    amplitude = torch.full((400, 416), 1e-4)
-    fundamental = 292  # E6, ~1319 Hz
-    amplitude[:, fundamental] = 1.0
-    amplitude[:, fundamental + 48] = 0.5  # 2nd partial, 6 dB under
-    amplitude[:, 100] = 0.3  # a weaker low component stays
-    settings = FitSettings(pure_tone_probability=0.5)
-    curves = pure_tone_curves(amplitude, freqs, settings, torch.Generator().manual_seed(0))
-    stripped = (curves < 0.0).any(dim=1)
-    assert 0.4 < float(stripped.float().mean()) < 0.6
-    assert bool((curves[:, : fundamental + 1] == 0.0).all())
-    assert float(curves[stripped, fundamental + 48].max()) <= -15.0 + 1e-3  # 2nd partial
-    assert float(curves[stripped, fundamental + 48].min()) >= -51.0 - 1e-3
-    # only frames marked as one note are touched; the others keep every partial
-    features = FeatureConfig()
-    mags = torch.log1p(amplitude[:4] * features.log_gain)
-    only_pure = FitSettings(
-        tilt_db_per_octave=0.0,
-        timbre_db=0.0,
-        damping_db_per_octave=0.0,
-        noise_floor_db=None,
-        pure_tone_probability=1.0,
-    )
-    single = torch.tensor([True, False, True, False])
-    x = batch_features(mags, features, freqs, only_pure, torch.Generator(), single)
-    plain = to_features(mags, features)
-    assert torch.allclose(x[~single], plain[~single])
-    assert not torch.allclose(x[single], plain[single])
-    layout = (("bernoulli", 0, 3), ("continuous", 3, 4))
-    y = torch.tensor([[1.0, 0.0, 0.0, 0.5], [1.0, 1.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0]])
-    assert sounding_notes(layout, y).tolist() == [1, 2, 0]
-    assert sounding_notes((("categorical", 0, 3), ("continuous", 3, 4)), y).tolist() == [1, 1, 0]

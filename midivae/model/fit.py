@@ -81,7 +81,6 @@ class FitSettings:
     timbre_db: float = 6.0
     damping_db_per_octave: float = 24.0
     damping_probability: float = 0.5
-    pure_tone_probability: float = 0.0
     noise_floor_db: tuple[float, float] | None = (-110.0, -75.0)
     noise_probability: float = 0.5
     level_jitter_db: float = 0.0
@@ -125,18 +124,12 @@ def batch_features(
     frequencies: torch.Tensor,
     settings: FitSettings,
     generator: torch.Generator | None,
-    single_note: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Features of a batch, augmented when ``generator`` is given (training).
-
-    ``single_note`` (bool, per frame) marks the frames where one note sounds, the only ones
-    the pure-tone augmentation may strip (a chord's upper notes would go with the partials).
-    """
+    """Features of a batch, augmented when ``generator`` is given (training)."""
     augmented = (
         settings.tilt_db_per_octave
         or settings.timbre_db
         or settings.damping_db_per_octave
-        or settings.pure_tone_probability
         or settings.level_jitter_db
         or settings.noise_floor_db
     )
@@ -163,41 +156,7 @@ def batch_features(
     if settings.damping_db_per_octave:
         curves = damping_curves(n, frequencies, settings, generator)
         amplitude = amplitude * torch.pow(10.0, curves / 20.0)
-    if settings.pure_tone_probability and single_note is not None:
-        curves = pure_tone_curves(amplitude, frequencies, settings, generator)
-        curves = torch.where(single_note[:, None], curves, torch.zeros_like(curves))
-        amplitude = amplitude * torch.pow(10.0, curves / 20.0)
     return amplitude_features(amplitude, features, level_db=level)
-
-
-#: Pure-tone draws: the corner sits 2^0.15-2^0.75 times over the frame's strongest bin and the
-#: partials fall 60 dB per octave above it, so a 2nd partial ends 15-51 dB under the first.
-PURE_TONE_CORNER_OCTAVES = (0.15, 0.75)
-PURE_TONE_DB_PER_OCTAVE = 60.0
-
-
-def pure_tone_curves(
-    amplitude: torch.Tensor,
-    frequencies: torch.Tensor,
-    settings: FitSettings,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """Gain curves in dB that leave a share of the frames with little more than their
-    strongest partial (``settings.pure_tone_probability``).
-
-    Other pianos' top octaves are far purer than FluidR3's (MuseScore_General's 2nd partial
-    19-36 dB under the fundamental from C#5 up, FluidR3's 5-24 dB), and real ones thin out
-    there too; a corner tied to the frame's own strongest bin reaches that timbre in any
-    register, where the pitch-blind damping corner rarely lands just above a high note's
-    fundamental. The frame level stays the undamped one, as for the damping.
-    """
-    n = len(amplitude)
-    peak = frequencies[amplitude.argmax(-1)][:, None]
-    low, high = PURE_TONE_CORNER_OCTAVES
-    corner = peak * torch.pow(2.0, low + (high - low) * torch.rand(n, 1, generator=generator))
-    above = torch.log2(frequencies[None, :] / corner).clamp_min(0.0)
-    chosen = torch.rand(n, 1, generator=generator) < settings.pure_tone_probability
-    return torch.where(chosen, -PURE_TONE_DB_PER_OCTAVE * above, torch.zeros_like(above))
 
 
 def damping_curves(
@@ -264,16 +223,6 @@ def timbre_curves(
     return curves / rms * (db * torch.rand(n, 1, generator=generator))
 
 
-def sounding_notes(layout: tuple[tuple[str, int, int], ...], y: torch.Tensor) -> torch.Tensor:
-    """Notes sounding in each symbol row: keys set where the vocabulary has keys (piano),
-    else slots with a velocity."""
-    keys = [y[:, a:b].sum(-1) for kind, a, b in layout if kind == "bernoulli"]
-    if keys:
-        return torch.stack(keys).sum(0).round().long()
-    voices = [(y[:, a:b] > 0).sum(-1) for kind, a, b in layout if kind == "continuous"]
-    return torch.stack(voices).sum(0) if voices else torch.zeros(len(y), dtype=torch.long)
-
-
 def evaluate_loss(
     model: CrossModalVAE,
     source: ArraySource,
@@ -330,8 +279,7 @@ def fit(
         sums, count = dict.fromkeys(TERMS, 0.0), 0
         for batch in train.batches(settings.batch_size, rng):
             mags, y, lab = _tensors(batch, device)
-            single = sounding_notes(model.symbol.layout, y).cpu() == 1
-            x = batch_features(mags, features, freqs, settings, generator, single)
+            x = batch_features(mags, features, freqs, settings, generator)
             terms = model.loss(x.to(device), y, beta=beta, labelled=lab)
             optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
