@@ -12,9 +12,11 @@ over its range at three velocities, and four 4-voice Bach chorales that neither 
 nor the dev set use (``SELECTION_CHORALES``), the kind of music the dev set's chorales are,
 in the held-in library.
 
-Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [INSTRUMENT ...]`` (default: the
-four melody instruments; ``piano`` too when named; ``--presets`` takes each instrument's preset
-from ``DIR/<instrument>`` instead of the shipped one, to compare a candidate). Last line:
+Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
+(default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
+instrument's preset from ``DIR/<instrument>`` instead of the shipped one, to compare a
+candidate; ``--room`` plays the phrases in ``bench/transcribe_room.py``'s room, RT60 seconds
+and a tail 6 dB under the direct sound, the held-in counterpart of that report). Last line:
 ``on_f1=<a> onoff_f1=<b> vel_f1=<c> median_onset_ms=<d>`` (means over instruments).
 """
 
@@ -26,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 from devset import DYNAMICS, isolated_layout
+from scipy.signal import fftconvolve
 from scoring import ONSET_TOLERANCE, score
+from transcribe_room import room_response
 
 from midivae.corpus.content import phrases, piano_phrases
 from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
@@ -35,6 +39,7 @@ from midivae.corpus.render import get_soundfont, render_notes
 from midivae.transcribe import transcribe
 
 SEED = 99
+ROOM_WET_DB = -6.0  # as bench/transcribe_room.py's default
 SECONDS = 40.0
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
 SELECTION_CHORALES = ("bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7", "bach/bwv103.6")
@@ -83,13 +88,18 @@ def score_audio(audio: np.ndarray, notes, preset: str | Path):
     return score(reference, estimate)
 
 
-def score_items(name: str | Path, inst, items: list, font) -> tuple[list, list]:
-    """Scores of each item transcribed with preset ``name``, and every matched onset error."""
+def score_items(
+    name: str | Path, inst, items: list, font, room: np.ndarray | None = None
+) -> tuple[list, list]:
+    """Scores of each item transcribed with preset ``name``, and every matched onset error
+    (each item convolved with ``room``, an impulse response, when given)."""
     results, errors = [], []
     for item in items:
         audio = render_notes(
             list(item.notes), program=inst.program, soundfont=font, seconds=item.length
         )
+        if room is not None:
+            audio = fftconvolve(audio, room)[: len(audio)]
         s = score_audio(audio, item.notes, name)
         results.append(s)
         errors.extend(s.onset_errors)
@@ -131,9 +141,11 @@ def duet_scores(preset: str | Path, font, pairs=None) -> None:
 
 def main() -> None:
     args = sys.argv[1:]
-    folder = None
+    folder = room = None
     if args[:1] == ["--presets"]:
         folder, args = Path(args[1]), args[2:]
+    if args[:1] == ["--room"]:
+        room, args = room_response(float(args[1]), ROOM_WET_DB, 22050), args[2:]
     names = args or list(MELODY_INSTRUMENTS)
     font = get_soundfont("fluidr3").path()
     if "duets" in names:
@@ -148,7 +160,7 @@ def main() -> None:
         make = piano_phrases if inst.polyphonic else phrases
         items = make(inst, np.random.default_rng(SEED), seconds=SECONDS)
         preset = folder / name if folder else name
-        results, errors = score_items(preset, inst, items, font)
+        results, errors = score_items(preset, inst, items, font, room)
         row = (
             np.mean([r.on_f1 for r in results]),
             np.mean([r.onoff_f1 for r in results]),

@@ -53,6 +53,7 @@ class TrackingSettings:
     release_db_per_frame: float = 0.75  # a note ends where its partials fall this fast ...
     release_frames: int = 4  # ... for this many frames in a row (~46 ms)
     release_lookahead_frames: int = 10  # ... at most this far after the model's end
+    rearticulation_rise_db: float = 6.0  # a rise this steep after a release is a new note
 
 
 @dataclass(frozen=True)
@@ -388,6 +389,52 @@ def refine_offsets(
     return refined
 
 
+def split_rearticulations(
+    heard: list[TrackedNote],
+    timed: list[TrackedNote],
+    envelopes: np.ndarray,
+    settings: TrackingSettings,
+) -> tuple[list[TrackedNote], list[TrackedNote]]:
+    """Split a note whose partials were released and then rose again while the model still
+    heard its pitch: a soft re-attack of the same pitch after a short gap (a re-bowed violin
+    note quieter than the one before), which the model reads as one note held through.
+
+    ``heard`` are the model's notes, ``timed`` the same notes after :func:`refine_onsets`
+    and :func:`refine_offsets` (whose release ends a ``timed`` note early). After each such
+    release, the lowest frame of the note's own envelope before the model's end opens a new
+    note when the envelope rises ``rearticulation_rise_db`` from it within
+    ``onset_lookback_frames``; the new note runs to its own release or the model's end.
+    Returns both lists, extended alike (a new note is heard from its rise).
+    """
+    out_heard: list[TrackedNote] = []
+    out_timed: list[TrackedNote] = []
+    window = settings.onset_lookback_frames
+    starts = [t.start for t in timed[1:]] + [len(envelopes)] if timed else []
+    for h, t, following in zip(heard, timed, starts, strict=True):
+        # the new note must be heard a while before the next note's (refined) attack, whose
+        # rise would otherwise open it
+        limit = min(h.end, following)
+        while True:
+            out_heard.append(h)
+            out_timed.append(t)
+            last = limit - settings.min_repeat_frames
+            if t.end >= last:
+                break
+            envelope = np.asarray(envelopes[:, t.pitch], dtype=np.float64)
+            trough = t.end + int(np.argmin(envelope[t.end : last]))
+            rise = envelope[trough : min(trough + window, limit)]
+            if 20.0 * np.log10((rise.max() + 1e-12) / (envelope[trough] + 1e-12)) < (
+                settings.rearticulation_rise_db
+            ):
+                break
+            stop = min(len(envelope), h.end + settings.release_lookahead_frames)
+            end = release_start(envelope, trough, stop, settings)
+            # heard from its peak on: the velocity is read there, not in the rise
+            h = TrackedNote(trough + int(np.argmax(rise)), h.end, h.pitch)
+            t = TrackedNote(trough, h.end if end is None else end, h.pitch)
+    return out_heard, out_timed
+
+
 def onset_peaks(strength: np.ndarray, radius: int = 2) -> np.ndarray:
     """Keep each pitch's onset evidence only where it peaks (within +-``radius`` frames).
 
@@ -546,6 +593,8 @@ def notes_from_symbols(
         timed = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic, pitches=pitches)
         if audio is not None:
             timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
+            if not polyphonic:
+                tracked, timed = split_rearticulations(tracked, timed, envelopes, settings)
         slot_notes = [
             NoteEvent(
                 onset=note.start * frame_seconds,

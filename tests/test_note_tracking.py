@@ -15,6 +15,7 @@ from midivae.note_tracking import (
     refine_onsets,
     release_start,
     rise_start,
+    split_rearticulations,
     track_monophonic,
     track_polyphonic,
 )
@@ -190,3 +191,28 @@ def test_refine_offsets_stops_at_the_next_note_of_the_voice():
     ends = refine_offsets(keys, envelopes, settings, polyphonic=True)
     assert [n.end for n in ends] == [31, 31]
     assert [n.end for n in refine_offsets(keys, envelopes, settings)] == [10, 31]
+
+
+def test_a_soft_reattack_after_a_release_becomes_a_second_note():
+    settings = TrackingSettings()
+    frames = np.arange(80)
+    # one pitch: a note, a release to -12 dB at frame 30, a softer re-attack (-4 dB) held on
+    level_db = np.where(frames < 26, 0.0, np.where(frames < 31, -3.0 * (frames - 25), -4.0))
+    level_db[31:35] = np.linspace(-15.0, -4.0, 4)
+    envelope = 10.0 ** (level_db / 20.0)[:, None]
+    heard = [TrackedNote(2, 70, 0)]  # the model heard one note throughout
+    timed = [TrackedNote(2, 26, 0)]  # refine_offsets ended it at the release
+    new_heard, new_timed = split_rearticulations(heard, timed, envelope, settings)
+    assert (new_timed[0].start, new_timed[0].end) == (2, 26)
+    assert len(new_timed) == 2 and 28 <= new_timed[1].start <= 31
+    assert new_heard[1].start >= new_timed[1].start and new_heard[1].end == 70
+    # a dip without a steep rise after it (a fade, or vibrato) stays one note
+    shallow = np.where(frames < 26, 0.0, -4.0 - 0.1 * (frames - 26))[:, None]
+    kept, _ = split_rearticulations(heard, timed, 10.0 ** (shallow / 20.0), settings)
+    assert len(kept) == 1
+    # a rise right before the next note's own attack belongs to that note
+    following = [*timed, TrackedNote(36, 70, 0)]
+    _, near = split_rearticulations(
+        [*heard[:1], TrackedNote(36, 70, 0)], following, envelope, settings
+    )
+    assert len(near) == 2
