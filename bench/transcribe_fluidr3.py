@@ -28,9 +28,8 @@ from pathlib import Path
 
 import numpy as np
 from devset import DYNAMICS, isolated_layout
-from scipy.signal import fftconvolve
 from scoring import ONSET_TOLERANCE, score
-from transcribe_room import room_response
+from transcribe_room import WET_DB, in_room, room_response
 
 from midivae.corpus.content import phrases, piano_phrases
 from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
@@ -39,7 +38,6 @@ from midivae.corpus.render import get_soundfont, render_notes
 from midivae.transcribe import transcribe
 
 SEED = 99
-ROOM_WET_DB = -6.0  # as bench/transcribe_room.py's default
 SECONDS = 40.0
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
 SELECTION_CHORALES = ("bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7", "bach/bwv103.6")
@@ -99,7 +97,7 @@ def score_items(
             list(item.notes), program=inst.program, soundfont=font, seconds=item.length
         )
         if room is not None:
-            audio = fftconvolve(audio, room)[: len(audio)]
+            audio = in_room(audio, room)
         s = score_audio(audio, item.notes, name)
         results.append(s)
         errors.extend(s.onset_errors)
@@ -145,7 +143,7 @@ def main() -> None:
     if args[:1] == ["--presets"]:
         folder, args = Path(args[1]), args[2:]
     if args[:1] == ["--room"]:
-        room, args = room_response(float(args[1]), ROOM_WET_DB, 22050), args[2:]
+        room, args = room_response(float(args[1]), WET_DB, 22050), args[2:]
     names = args or list(MELODY_INSTRUMENTS)
     font = get_soundfont("fluidr3").path()
     if "duets" in names:

@@ -26,6 +26,8 @@ from midivae.audio import load_audio
 from midivae.spectral import SpectralConfig
 from midivae.transcribe import transcribe
 
+WET_DB = -6.0  # the tail's energy against the direct sound, by default
+
 
 def room_response(rt60: float, wet_db: float, sample_rate: int, seed: int = 0) -> np.ndarray:
     """A unit direct path plus a decaying noise tail ``wet_db`` below it in energy."""
@@ -37,6 +39,11 @@ def room_response(rt60: float, wet_db: float, sample_rate: int, seed: int = 0) -
     return response
 
 
+def in_room(audio: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """``audio`` played through the room ``response``, cut to its own length."""
+    return fftconvolve(audio, response)[: len(audio)]
+
+
 def mean_of_means(per_instrument: dict[str, list[float]]) -> float:
     return float(np.mean([np.mean(v) for v in per_instrument.values()]))
 
@@ -44,7 +51,7 @@ def mean_of_means(per_instrument: dict[str, list[float]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rt60", type=float, default=1.2, help="seconds (default 1.2)")
-    parser.add_argument("--wet-db", type=float, default=-6.0, help="tail energy (default -6)")
+    parser.add_argument("--wet-db", type=float, default=WET_DB, help="tail energy (default -6)")
     args = parser.parse_args()
     sample_rate = SpectralConfig().sample_rate
     response = room_response(args.rt60, args.wet_db, sample_rate)
@@ -55,7 +62,7 @@ def main() -> None:
         name = entry.instruments[0]
         reference = midi_notes(DEVSET / f"{entry.stem}.mid")
         audio = load_audio(DEVSET / f"{entry.stem}.flac")
-        wet = fftconvolve(audio, response)[: len(audio)].astype(np.float32)
+        wet = in_room(audio, response).astype(np.float32)
         for target, sound in ((dry, audio), (room, wet)):
             notes = transcribe(sound, preset=name).notes
             estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in notes]

@@ -23,22 +23,17 @@ EXIT_INTERRUPTED = 130
 
 
 def jobs_option(what: str) -> Callable:
-    """The ``--jobs`` option: how many inputs are worked on at once (default: see
-    :func:`default_jobs`)."""
+    """The ``--jobs`` option: how many inputs are worked on at once (default: 2 on a machine
+    with two cores or more, else 1)."""
+    import os
+
     return click.option(
         "--jobs",
         type=click.IntRange(1, 64),
-        default=None,
+        default=lambda: min(2, os.cpu_count() or 1),
         help=f"{what} worked on at once, in threads "
         "[default: 2 where the machine has 2 cores or more, else 1].",
     )
-
-
-def default_jobs(jobs: int | None) -> int:
-    """``jobs`` as given, else 2 on a machine with two cores or more."""
-    import os
-
-    return jobs if jobs is not None else min(2, os.cpu_count() or 1)
 
 
 def collect_inputs(paths: Sequence[Path], suffixes: Sequence[str]) -> list[Path]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from midivae.cli.batch import default_jobs, jobs_option, run_batch
+from midivae.cli.batch import jobs_option, run_batch
 from midivae.cli.presets_option import preset_choice
 
 
@@ -66,14 +66,13 @@ def render(
     sample_rate: int,
     stems: bool,
     overwrite: bool,
-    jobs: int | None,
+    jobs: int,
 ) -> None:
     """Render scores (.mid, .midi, .musicxml, .mxl, .xml) to audio.
 
     Folders are searched for scores; one output per score keeps its stem. A folder's scores
     are rendered two at a time on a machine with two cores or more (``--jobs``).
     """
-
     from midivae.latent import TrajectorySettings
     from midivae.render import PHASE_ITERATIONS, RenderSettings, render_file
     from midivae.scores import SCORE_SUFFIXES
@@ -106,5 +105,5 @@ def render(
         suffixes=SCORE_SUFFIXES,
         default_suffix=suffix,
         job=job,
-        jobs=default_jobs(jobs),
+        jobs=jobs,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from midivae.audio import AUDIO_SUFFIXES
-from midivae.cli.batch import default_jobs, jobs_option, run_batch
+from midivae.cli.batch import jobs_option, run_batch
 from midivae.cli.presets_option import preset_choice
 
 
@@ -57,7 +57,7 @@ def transcribe(
     gain_db: float,
     plot: bool,
     overwrite: bool,
-    jobs: int | None,
+    jobs: int,
 ) -> None:
     """Transcribe recordings into MIDI notes with velocities.
 
@@ -84,7 +84,6 @@ def transcribe(
             overwrite=overwrite,
         )
 
-    jobs = default_jobs(jobs)
     # Two jobs on two torch threads each would fight over the cores (3x slower, measured).
     with one_torch_thread() if jobs > 1 else nullcontext():
         run_batch(

@@ -414,13 +414,13 @@ def split_rearticulations(
         # the new note must be heard a while before the next note's (refined) attack, whose
         # rise would otherwise open it
         limit = min(h.end, following)
+        envelope = np.asarray(envelopes[:, t.pitch], dtype=np.float64)
         while True:
             out_heard.append(h)
             out_timed.append(t)
             last = limit - settings.min_repeat_frames
             if t.end >= last:
                 break
-            envelope = np.asarray(envelopes[:, t.pitch], dtype=np.float64)
             trough = t.end + int(np.argmin(envelope[t.end : last]))
             rise = envelope[trough : min(trough + window, limit)]
             if 20.0 * np.log10((rise.max() + 1e-12) / (envelope[trough] + 1e-12)) < (
