@@ -58,13 +58,6 @@ import click
     show_default=True,
     help="Steepest low-pass damping of the augmentation, in dB per octave (duller timbres).",
 )
-@click.option(
-    "--clean-targets/--augmented-targets",
-    default=True,
-    show_default=True,
-    help="The signal decoder learns the clean frame from the augmented one (a denoising VAE), "
-    "or the augmented frame itself (presets trained before this option).",
-)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path), help="Preset folder to write."
@@ -80,7 +73,6 @@ def train(
     device: str,
     augment: bool,
     damping: float,
-    clean_targets: bool,
     seed: int,
     output: Path,
     overwrite: bool,
@@ -114,7 +106,7 @@ def train(
             epochs=epochs,
             device=device,
             seed=seed,
-            fit_settings=FitSettings(damping_db_per_octave=damping, clean_targets=clean_targets)
+            fit_settings=FitSettings(damping_db_per_octave=damping)
             if augment
             else FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None),
             command=command,

@@ -123,17 +123,10 @@ def test_train_cli(tiny, tmp_path):
     assert provenance["command"].startswith("midivae ")
     assert provenance["fit"]["timbre_db"] > 0 and provenance["fit"]["noise_floor_db"]
     assert provenance["fit"]["damping_db_per_octave"] == 24.0
-    assert provenance["fit"]["clean_targets"] is True
     steep = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "steep"), "--damping", "48"])
     assert steep.exit_code == 0, steep.output
     fit = json.loads((tmp_path / "steep" / META).read_text())["provenance"]["fit"]
     assert fit["damping_db_per_octave"] == 48.0 and fit["timbre_db"] > 0
-    raw = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "raw"), "--augmented-targets"])
-    assert raw.exit_code == 0, raw.output
-    assert (
-        json.loads((tmp_path / "raw" / META).read_text())["provenance"]["fit"]["clean_targets"]
-        is False
-    )
     plain = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "plain"), "--no-augment"])
     assert plain.exit_code == 0, plain.output
     fit = json.loads((tmp_path / "plain" / META).read_text())["provenance"]["fit"]

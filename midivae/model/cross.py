@@ -70,18 +70,14 @@ class CrossModalVAE(nn.Module):
         *,
         beta: float = 1.0,
         labelled: torch.Tensor | None = None,
-        target: torch.Tensor | None = None,
     ) -> LossTerms:
         """Loss terms for features ``x`` (n, n_features) and symbols ``y`` (n, width).
 
         ``labelled`` (n,) bool marks frames whose symbols are known (default: all).
-        ``target`` is what the signal decoder must reconstruct from ``q(z|x)`` (default
-        ``x``; the clean frames when ``x`` is augmented: a denoising VAE).
         """
         mu_x, logvar_x = self.signal.encoder(x)
         z_x = sample(mu_x, logvar_x) if self.training else mu_x
-        target = x if target is None else target
-        signal_rec = -self.signal.log_likelihood(target, self.signal.decode(z_x))
+        signal_rec = -self.signal.log_likelihood(x, self.signal.decode(z_x))
         signal_kl = kl_normal(mu_x, logvar_x)
         weight = torch.ones(len(x)) if labelled is None else labelled.float()
         weight = weight.to(x.device)

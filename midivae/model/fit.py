@@ -84,9 +84,6 @@ class FitSettings:
     noise_floor_db: tuple[float, float] | None = (-110.0, -75.0)
     noise_probability: float = 0.5
     level_jitter_db: float = 0.0
-    #: the signal decoder reconstructs the clean frame from the augmented one (a denoising
-    #: VAE), so renders decode clean spectra rather than the augmentations' average
-    clean_targets: bool = True
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -121,17 +118,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def augments(settings: FitSettings) -> bool:
-    """Whether ``settings`` change the training frames at all."""
-    return bool(
-        settings.tilt_db_per_octave
-        or settings.timbre_db
-        or settings.damping_db_per_octave
-        or settings.level_jitter_db
-        or settings.noise_floor_db
-    )
-
-
 def batch_features(
     magnitudes: torch.Tensor,
     features: FeatureConfig,
@@ -140,7 +126,14 @@ def batch_features(
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """Features of a batch, augmented when ``generator`` is given (training)."""
-    if generator is None or not augments(settings):
+    augmented = (
+        settings.tilt_db_per_octave
+        or settings.timbre_db
+        or settings.damping_db_per_octave
+        or settings.level_jitter_db
+        or settings.noise_floor_db
+    )
+    if generator is None or not augmented:
         return to_features(magnitudes, features)
     n = len(magnitudes)
     amplitude = torch.expm1(magnitudes.clamp_min(0.0)) / features.log_gain
@@ -287,10 +280,7 @@ def fit(
         for batch in train.batches(settings.batch_size, rng):
             mags, y, lab = _tensors(batch, device)
             x = batch_features(mags, features, freqs, settings, generator)
-            target = None
-            if settings.clean_targets and augments(settings):
-                target = batch_features(mags, features, freqs, settings, None).to(device)
-            terms = model.loss(x.to(device), y, beta=beta, labelled=lab, target=target)
+            terms = model.loss(x.to(device), y, beta=beta, labelled=lab)
             optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
             optimizer.step()
