@@ -1,4 +1,5 @@
-"""Real FFTs of long signals split into two half-size transforms that run on two threads.
+"""Real FFTs of long signals split into two half-size transforms that run on two threads,
+and batches of band FFTs shared out over two threads.
 
 A real signal ``x`` of length ``L`` (a multiple of 4) is packed as ``z = x[0::2] + i x[1::2]``
 (``N = L / 2`` complex samples); one radix-2 step splits ``z``'s length-``N`` transform into two
@@ -11,6 +12,9 @@ faster while staying exact to rounding (tests compare with ``numpy.fft``).
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -18,6 +22,8 @@ import scipy.fft
 from numba import njit
 
 WORKERS = 2
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=16)
@@ -123,3 +129,43 @@ def irfft(half_spectrum: np.ndarray, length: int, *, work: np.ndarray | None = N
     out = np.empty(length, dtype=rows.real.dtype)
     _unpack_inverse(rows, out)
     return out
+
+
+def share_out(costs: Sequence[float], parts: int = WORKERS) -> list[list[int]]:
+    """Indices of ``costs`` in ``parts`` lists of nearly equal total cost (largest first)."""
+    shares: list[list[int]] = [[] for _ in range(parts)]
+    totals = [0.0] * parts
+    for index in sorted(range(len(costs)), key=lambda i: -costs[i]):
+        lightest = totals.index(min(totals))
+        shares[lightest].append(index)
+        totals[lightest] += costs[index]
+    return shares
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(WORKERS - 1, thread_name_prefix="midivae-fft")
+        return _POOL
+
+
+def _row_ffts(pairs: Sequence[tuple[np.ndarray, np.ndarray]], inverse: bool) -> None:
+    transform = np.fft.ifft if inverse else np.fft.fft
+    for source, target in pairs:
+        transform(source, axis=1, out=target)
+
+
+def row_ffts(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    shares: Sequence[Sequence[int]],
+    *,
+    inverse: bool = False,
+) -> None:
+    """``numpy.fft.fft`` (or ``ifft``) of each ``(source, target)`` pair of 2-D arrays along
+    rows, into ``target``; the pairs of ``shares[0]`` on this thread, the others' on the pool
+    (numpy's FFTs release the GIL). The same bytes as one after the other."""
+    others = [_pool().submit(_row_ffts, [pairs[i] for i in share], inverse) for share in shares[1:]]
+    _row_ffts([pairs[i] for i in shares[0]], inverse)
+    for job in others:
+        job.result()

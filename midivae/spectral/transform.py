@@ -111,6 +111,10 @@ class NSGT:
             self.band_offsets[bands] = position + np.arange(len(bands)) * count
             position += len(bands) * int(count)
         self.size = position
+        # band FFTs shared out over two threads by cost (rows x n log n)
+        self._fft_shares = fft.share_out(
+            [len(g.bands) * g.count * np.log2(max(g.count, 2)) for g in self.groups]
+        )
         self.band_counts = counts.astype(np.int64)
         lengths = np.array([len(w) for w in frame.windows], dtype=np.int64)
         self._lengths = lengths
@@ -180,8 +184,8 @@ class NSGT:
             self.band_counts,
             coefs,
         )
-        for view in self.group_views(coefs):
-            np.fft.ifft(view, axis=1, out=view)
+        views = self.group_views(coefs)
+        fft.row_ffts(list(zip(views, views, strict=True)), self._fft_shares, inverse=True)
         return coefs
 
     def backward(self, coefs: np.ndarray) -> np.ndarray:
@@ -195,8 +199,8 @@ class NSGT:
                 np.empty((2, self.frame.length // 4), dtype=self.complex_dtype),
             )
         spectra, half, rows = work
-        for source, target in zip(self.group_views(coefs), self.group_views(spectra), strict=True):
-            np.fft.fft(source, axis=1, out=target)
+        pairs = list(zip(self.group_views(coefs), self.group_views(spectra), strict=True))
+        fft.row_ffts(pairs, self._fft_shares)
         _scatter(
             spectra,
             self._atom_starts,
