@@ -54,23 +54,36 @@ def mean(values) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+#: How far from a reference onset the dynamics order looks for the note.
+ORDER_WINDOW_S = 0.25
+
+
 def dynamics_order(results: dict[str, list]) -> float:
-    """Share of (instrument, pitch) triples whose velocities come out pp < mf < ff."""
+    """Share of (instrument, pitch) triples whose velocities come out pp < mf < ff.
+
+    At each level the note counted is the one of the same pitch nearest the reference onset
+    (within ``ORDER_WINDOW_S``); other notes heard around it (a partial read as a note) do
+    not stand in for it. (Until the piano's onsets moved back further, the last note of any
+    pitch in the onset's half-second bucket did: 0.818 there against 0.841 now, same
+    transcriptions.)
+    """
     good = total = 0
     instruments = {stem.split("/")[1].rsplit("-", 1)[0] for stem in results if "notes/" in stem}
     for name in instruments:
-        per_level = []
-        for level in ("pp", "mf", "ff"):
-            notes = results.get(f"notes/{name}-{level}", [])
-            per_level.append({round(n[0] * 2) / 2: (n[2], n[3]) for n in notes})
+        levels = [results.get(f"notes/{name}-{level}", []) for level in ("pp", "mf", "ff")]
         reference = midi_notes(DEVSET / f"notes/{name}-mf.mid")
         for onset, _, pitch, _ in reference:
-            key = round(onset * 2) / 2
-            found = [level.get(key) for level in per_level]
             total += 1
-            if all(f is not None and f[0] == pitch for f in found):
-                velocities = [f[1] for f in found]
-                good += velocities[0] < velocities[1] < velocities[2]
+            found = []
+            for notes in levels:
+                near = [
+                    (abs(n[0] - onset), n[3])
+                    for n in notes
+                    if n[2] == pitch and abs(n[0] - onset) <= ORDER_WINDOW_S
+                ]
+                found.append(min(near)[1] if near else None)
+            if all(v is not None for v in found):
+                good += found[0] < found[1] < found[2]
     return good / total if total else float("nan")
 
 
