@@ -47,6 +47,7 @@ class TrackingSettings:
     transient_onset: float = 0.2  # ... without this much onset evidence (or a partial of it) drops
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
     onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
+    key_lookback_frames: int = 16  # ... for a piano key (~190 ms): chords are heard late
     bass_lookback_frames: int = 30  # ... for pitches under bass_below (~350 ms)
     bass_below: int = 36  # MIDI C2 (65 Hz): lower fundamentals have NSGT windows over a second
     onset_floor_db: float = 30.0  # ... but not below this far under the attack's peak
@@ -327,7 +328,10 @@ def refine_onsets(
     (each key is one voice when ``polyphonic``) plus ``min_note_frames``. Under
     ``bass_below`` (C2) the model hears a note 200-300 ms late (its NSGT window spans over a
     second), so those onsets may move back ``bass_lookback_frames`` (at C2 fresh FluidR3
-    piano phrases are unchanged; at E2 they fell, onset F1 0.519 -> 0.507).
+    piano phrases are unchanged; at E2 they fell, onset F1 0.519 -> 0.507). Other piano keys
+    move back up to ``key_lookback_frames``: in a chord change the model hears some of the
+    new keys 130-300 ms late, while the old chord still rings (fresh FluidR3 chorales onset
+    F1 0.638 -> 0.666, phrases 0.551 -> 0.554; 26 frames: 0.679 / 0.520).
     """
     previous: dict[int, int] = {}
     refined = []
@@ -335,7 +339,12 @@ def refine_onsets(
         voice = note.pitch if polyphonic else -1
         earliest = previous.get(voice, -(10**9)) + settings.min_note_frames
         bass = pitches is not None and pitches[note.pitch] < settings.bass_below
-        lookback = settings.bass_lookback_frames if bass else settings.onset_lookback_frames
+        if bass:
+            lookback = settings.bass_lookback_frames
+        elif polyphonic:
+            lookback = settings.key_lookback_frames
+        else:
+            lookback = settings.onset_lookback_frames
         start = rise_start(
             envelopes[:, note.pitch], note.start, earliest, settings, lookback=lookback
         )

@@ -106,6 +106,20 @@ def test_bass_onsets_may_move_further_back():
     assert [n.start for n in refined] == [40, 62]  # only the bass reaches back 22 frames
 
 
+def test_piano_keys_heard_late_move_back_further_than_melody_notes():
+    energy = np.full((120, 1), 1e-4)
+    energy[40:, 0] = 1e-2  # the key sounds from frame 40; the model heard it at 52
+    note = [TrackedNote(52, 100, 0)]
+    pitches = np.array([60])
+    key = refine_onsets(note, energy, TrackingSettings(), polyphonic=True, pitches=pitches)
+    melody = refine_onsets(note, energy, TrackingSettings(), polyphonic=False, pitches=pitches)
+    assert key[0].start == 40  # within key_lookback_frames (16)
+    assert melody[0].start == 52  # onset_lookback_frames (8) does not reach it
+    energy[40:, 0], energy[30:, 0] = 1e-4, 1e-2  # 22 frames early: out of reach of a key too
+    far = refine_onsets(note, energy, TrackingSettings(), polyphonic=True, pitches=pitches)
+    assert far[0].start == 52
+
+
 def test_polyphonic_keys():
     keys = np.zeros((50, 4))
     keys[5:30, 0] = 0.9
