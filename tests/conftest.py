@@ -1,4 +1,5 @@
-"""Shared fixtures: a seeded rng, synthesized test signals, the nsgt reference on sys.path."""
+"""Shared fixtures: a seeded rng, synthesized test signals, the nsgt reference on sys.path,
+and a CLI run interrupted with Ctrl-C."""
 
 from __future__ import annotations
 
@@ -51,3 +52,25 @@ def chirp(seconds: float, f_start: float = 100.0, f_stop: float = 2000.0) -> np.
     t = np.arange(int(SR * seconds)) / SR
     rate = (f_stop - f_start) / seconds
     return 0.3 * np.sin(2 * np.pi * (f_start * t + 0.5 * rate * t**2))
+
+
+def interrupt_cli(args: list[str], first_output: Path, *, wait_s: float, settle_s: float = 0.0):
+    """Run ``midivae ARGS`` in a child process, send it SIGINT (Ctrl-C) once ``first_output``
+    exists (or after ``wait_s``), and return ``(returncode, stdout, stderr)``."""
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "midivae.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and not first_output.exists():
+        time.sleep(0.02)
+    time.sleep(settle_s)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=wait_s)
+    return process.returncode, stdout, stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from click.testing import CliRunner
-from conftest import SR, harmonic_tone
+from conftest import SR, harmonic_tone, interrupt_cli
 
 from midivae import __version__
 from midivae.cli.main import cli
@@ -109,35 +109,15 @@ def test_missing_input_is_one_line(tmp_path):
 
 
 def test_ctrl_c_keeps_finished_outputs_and_leaves_no_partial(tmp_path):
-    import signal
-    import time
-
     folder = tmp_path / "in"
     folder.mkdir()
     for name in "abcdef":
         _tone(folder / f"{name}.wav", seconds=8.0)
     out = tmp_path / "out"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from midivae.cli.main import main; main()",
-            "resynth",
-            str(folder),
-            "-o",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    code, _, stderr = interrupt_cli(
+        ["resynth", str(folder), "-o", str(out)], out / "a.resynth.wav", wait_s=60, settle_s=0.1
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (out / "a.resynth.wav").exists():
-        time.sleep(0.02)
-    time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    assert code == 130, stderr
     assert "interrupted" in stderr
     finished = sorted(p.name for p in out.iterdir())
     assert "a.resynth.wav" in finished and len(finished) < 6

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 import pytest
+from conftest import interrupt_cli
 
 from midivae.latent import TrajectorySettings
 from midivae.render import RenderSettings, hold_in_symbol, render_score, symbol_vector
@@ -198,9 +199,6 @@ def test_folder_rendered_two_at_a_time_matches_one_at_a_time(tmp_path):
 
 
 def test_ctrl_c_in_a_parallel_batch_reports_every_output_it_leaves(tmp_path):
-    import signal
-    import time
-
     import soundfile as sf
 
     scores = tmp_path / "scores"
@@ -214,18 +212,10 @@ def test_ctrl_c_in_a_parallel_batch_reports_every_output_it_leaves(tmp_path):
         midi.instruments.append(track)
         midi.write(str(scores / f"s{index}.mid"))
     out = tmp_path / "out"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "midivae.cli", "render", str(scores), "-o", str(out), "--jobs", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    code, stdout, stderr = interrupt_cli(
+        ["render", str(scores), "-o", str(out), "--jobs", "2"], out / "s0.wav", wait_s=120
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out / "s0.wav").exists():
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert code == 130, stderr
     finished = sorted(p.name for p in out.iterdir())
     assert "s0.wav" in finished and len(finished) < 8
     reported = sorted(Path(line.split()[0]).name for line in stdout.splitlines())
