@@ -10,7 +10,10 @@ with the ``alto_sax-violin`` preset too), for the mixture decoding's constants; 
 is ``duets (ensemble) on_f1=<a> precision=<p> recall=<r>``. ``piano`` also gets isolated notes
 over its range at three velocities, and four 4-voice Bach chorales that neither the corpora
 nor the dev set use (``SELECTION_CHORALES``), the kind of music the dev set's chorales are,
-in the held-in library.
+in the held-in library. ``repeats`` (named like an instrument) plays each melody instrument's
+same-pitch repeats (four notes of 0.25-0.5 s across its range) with gaps of 10-80 ms, legato
+re-articulations (a bow change, a tongued repeat) that the model hears as one held note; its
+last line is ``repeats on_f1=<a>`` (mean over instruments and gaps).
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
 (default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
@@ -31,7 +34,7 @@ from devset import DYNAMICS, isolated_layout
 from scoring import ONSET_TOLERANCE, score
 from transcribe_room import WET_DB, in_room, room_response
 
-from midivae.corpus.content import phrases, piano_phrases
+from midivae.corpus.content import Note, phrases, piano_phrases
 from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
 from midivae.corpus.pieces import piece_item, score_notes
 from midivae.corpus.render import get_soundfont, render_notes
@@ -40,6 +43,7 @@ from midivae.transcribe import transcribe
 SEED = 99
 SECONDS = 40.0
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
+REPEAT_GAPS_S = (0.01, 0.02, 0.03, 0.05, 0.08)
 SELECTION_CHORALES = ("bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7", "bach/bwv103.6")
 
 
@@ -75,6 +79,43 @@ def isolated_scores(preset: str | Path, inst, font) -> tuple[float, int, int]:
                 for h in heard
             )
     return float(np.mean(f1)), found, high
+
+
+def repeat_items(inst, gap: float, rng: np.random.Generator) -> list[tuple[list, float]]:
+    """Four same-pitch notes ``gap`` seconds apart at every 5th semitone of the range, as
+    ``(notes, seconds)`` items."""
+    items = []
+    for pitch in range(inst.low + 3, inst.high - 2, 5):
+        notes, t = [], 0.2
+        for _ in range(4):
+            length = float(rng.uniform(0.25, 0.5))
+            notes.append(Note(pitch, int(rng.integers(60, 100)), t, t + length))
+            t += length + gap
+        items.append((notes, t + 0.5))
+    return items
+
+
+def repeat_scores(folder: Path | None, font) -> None:
+    """Onset F1 of same-pitch repeats per melody instrument and gap (see the module doc)."""
+    print(f"{'repeats':10s}" + "".join(f"{1000 * g:8.0f} ms" for g in REPEAT_GAPS_S))
+    means = []
+    for name in MELODY_INSTRUMENTS:
+        inst = get_instrument(name)
+        preset = folder / name if folder else name
+        row = []
+        for k, gap in enumerate(REPEAT_GAPS_S):
+            f1 = [
+                score_audio(
+                    render_notes(notes, program=inst.program, soundfont=font, seconds=seconds),
+                    notes,
+                    preset,
+                ).on_f1
+                for notes, seconds in repeat_items(inst, gap, np.random.default_rng(SEED + k))
+            ]
+            row.append(float(np.mean(f1)))
+        means.append(np.mean(row))
+        print(f"{name:10s}" + "".join(f"{v:11.3f}" for v in row))
+    print(f"repeats on_f1={np.mean(means):.3f}")
 
 
 def score_audio(audio: np.ndarray, notes, preset: str | Path):
@@ -146,6 +187,11 @@ def main() -> None:
         room, args = room_response(float(args[1]), WET_DB, 22050), args[2:]
     names = args or list(MELODY_INSTRUMENTS)
     font = get_soundfont("fluidr3").path()
+    if "repeats" in names:
+        names.remove("repeats")
+        repeat_scores(folder, font)
+        if not names:
+            return
     if "duets" in names:
         names.remove("duets")
         for name, pairs in (("alto_sax-violin", {("violin", "alto_sax")}), ("ensemble", None)):

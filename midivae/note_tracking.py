@@ -55,6 +55,9 @@ class TrackingSettings:
     release_frames: int = 4  # ... for this many frames in a row (~46 ms)
     release_lookahead_frames: int = 10  # ... at most this far after the model's end
     rearticulation_rise_db: float = 6.0  # a rise this steep after a release is a new note
+    repeat_split_dip_db: float = 7.0  # a held note splits where its partials dip this far ...
+    repeat_split_rise_db: float = 4.0  # ... and rise again this far ...
+    repeat_split_frames: int = 12  # ... each within this many frames of the dip's trough
 
 
 @dataclass(frozen=True)
@@ -444,6 +447,62 @@ def split_rearticulations(
     return out_heard, out_timed
 
 
+def split_dips(
+    heard: list[TrackedNote],
+    timed: list[TrackedNote],
+    envelopes: np.ndarray,
+    settings: TrackingSettings,
+) -> tuple[list[TrackedNote], list[TrackedNote]]:
+    """Split a held note where its own partials dip and rise again: a legato repeat of the
+    pitch (a bow change, a tongued repeat with a 10-30 ms gap) that the model heard as one
+    note and the onset evidence missed.
+
+    A trough counts once the model hears the note when the envelope was
+    ``repeat_split_dip_db`` higher within ``repeat_split_frames`` before it and rises
+    ``repeat_split_rise_db`` within as many frames after (a FluidR3 violin's swells stay
+    under 4 dB). The first part ends where the fall began (1 dB under the peak); the new note
+    starts halfway between that and the trough, where the note-on of a legato repeat falls
+    (the release of one note and the slow attack of the next cross at the trough, ~50 ms
+    after the violin's note-on), and is heard from its peak on (its velocity is read there).
+    Off when ``repeat_split_dip_db`` is 0.
+    """
+    if settings.repeat_split_dip_db <= 0:
+        return heard, timed
+    out_heard: list[TrackedNote] = []
+    out_timed: list[TrackedNote] = []
+    w, gap = settings.repeat_split_frames, settings.min_repeat_frames
+    starts = [t.start for t in timed[1:]] + [len(envelopes)] if timed else []
+    for h, t, following in zip(heard, timed, starts, strict=True):
+        envelope = np.asarray(envelopes[:, t.pitch], dtype=np.float64)
+        level = 20.0 * np.log10(envelope + 1e-9)
+        start, end = t.start, t.end
+        k = max(start, h.start) + gap  # a dip while the model hears the note ...
+        while k < min(h.end, following) - gap:  # ... clear of the next note's attack
+            before = level[max(start, k - w) : k]
+            after = level[k : min(k + w, len(level))]
+            if not (
+                level[k] <= level[max(k - 2, 0) : k + 3].min()
+                and before.max() - level[k] >= settings.repeat_split_dip_db
+                and after.max() - level[k] >= settings.repeat_split_rise_db
+            ):
+                k += 1
+                continue
+            peak = max(start, k - w) + int(np.argmax(before))
+            fall = peak + int(np.argmax(level[peak:k] < level[peak] - 1.0))
+            first_end = max(min(end, fall), start + 1)
+            out_heard.append(TrackedNote(h.start, k, h.pitch))
+            out_timed.append(TrackedNote(start, first_end, t.pitch))
+            start = max((fall + k) // 2, first_end)
+            if end <= k:  # the note had been ended at its release: the repeat ends at its own
+                stop = min(len(envelope), h.end + settings.release_lookahead_frames)
+                end = release_start(envelope, start, stop, settings) or h.end
+            h = TrackedNote(min(k + int(np.argmax(after)), h.end - 1), h.end, h.pitch)
+            k = h.start + gap
+        out_heard.append(TrackedNote(h.start, max(h.end, h.start + 1), h.pitch))
+        out_timed.append(TrackedNote(start, max(end, start + 1), t.pitch))
+    return out_heard, out_timed
+
+
 def onset_peaks(strength: np.ndarray, radius: int = 2) -> np.ndarray:
     """Keep each pitch's onset evidence only where it peaks (within +-``radius`` frames).
 
@@ -604,6 +663,7 @@ def notes_from_symbols(
             timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
             if not polyphonic:
                 tracked, timed = split_rearticulations(tracked, timed, envelopes, settings)
+                tracked, timed = split_dips(tracked, timed, envelopes, settings)
         slot_notes = [
             NoteEvent(
                 onset=note.start * frame_seconds,

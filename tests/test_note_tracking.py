@@ -15,6 +15,7 @@ from midivae.note_tracking import (
     refine_onsets,
     release_start,
     rise_start,
+    split_dips,
     split_rearticulations,
     track_monophonic,
     track_polyphonic,
@@ -230,3 +231,27 @@ def test_a_soft_reattack_after_a_release_becomes_a_second_note():
         [*heard[:1], TrackedNote(36, 70, 0)], following, envelope, settings
     )
     assert len(near) == 2
+
+
+def test_a_legato_repeat_the_model_held_through_splits_at_its_dip():
+    settings = TrackingSettings()
+    frames = np.arange(90)
+    # one held pitch: a fall from frame 36 to a trough 8 dB down at 42, a slow rise after
+    level_db = np.zeros(90)
+    level_db[36:43] = np.linspace(0.0, -8.0, 7)
+    level_db[43:55] = np.linspace(-7.5, -1.0, 12)
+    level_db[55:] = -1.0
+    envelope = 10.0 ** (level_db / 20.0)[:, None]
+    heard, timed = [TrackedNote(5, 85, 0)], [TrackedNote(2, 85, 0)]
+    new_heard, new_timed = split_dips(heard, timed, envelope, settings)
+    assert [(n.start, n.end) for n in new_timed] == [(2, 37), (39, 85)]  # halfway: 37 .. 42
+    assert new_heard[1].start > 42 and new_heard[1].end == 85  # heard from its peak on
+    assert new_heard[0].end <= new_heard[1].start
+    # a swell (4 dB down and back) is not a repeat, nor is a dip the model no longer hears
+    swell = np.where((frames > 35) & (frames < 50), -4.0 * np.sin(np.pi * (frames - 35) / 14), 0.0)
+    kept, _ = split_dips(heard, timed, 10.0 ** (swell / 20.0)[:, None], settings)
+    assert len(kept) == 1
+    kept, _ = split_dips([TrackedNote(5, 45, 0)], [TrackedNote(2, 85, 0)], envelope, settings)
+    assert len(kept) == 1
+    off = TrackingSettings(repeat_split_dip_db=0.0)
+    assert split_dips(heard, timed, envelope, off) == (heard, timed)
