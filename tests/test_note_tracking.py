@@ -255,3 +255,15 @@ def test_a_legato_repeat_the_model_held_through_splits_at_its_dip():
     assert len(kept) == 1
     off = TrackingSettings(repeat_split_dip_db=0.0)
     assert split_dips(heard, timed, envelope, off) == (heard, timed)
+    # refine_offsets had ended the note at the fall: the repeat is opened after it, to its
+    # own release (or the model's end) ...
+    _, reopened = split_dips(heard, [TrackedNote(2, 37, 0)], envelope, settings)
+    assert [(n.start, n.end) for n in reopened] == [(2, 37), (39, 85)]
+    # ... but not on the next note's attack
+    _, capped = split_dips(
+        [TrackedNote(5, 85, 0), TrackedNote(50, 85, 1)],
+        [TrackedNote(2, 37, 0), TrackedNote(47, 85, 1)],
+        np.hstack([envelope, envelope]),
+        settings,
+    )
+    assert len(capped) == 2

@@ -52,6 +52,19 @@ def test_repeated_notes_split():
     assert [n.pitch for n in notes] == [74, 74]
 
 
+@pytest.mark.parametrize("pitch", [62, 70])
+def test_legato_violin_repeats_20_ms_apart_stay_three_notes(pitch):
+    """A re-bowed violin note 20 ms after the last: the model hears one held note; its own
+    partials dip and rise again (note_tracking.split_dips). Before, only the first note
+    came out (the rest was cut at the first release)."""
+    notes = [Note(pitch, 80, 0.2 + 0.42 * k, 0.6 + 0.42 * k) for k in range(3)]
+    audio = render_notes(notes, program=40, soundfont=get_soundfont("fluidr3").path(), seconds=2.0)
+    heard = transcribe(audio, preset="violin").notes
+    assert [n.pitch for n in heard] == [pitch] * 3
+    for note, truth in zip(heard, notes, strict=True):
+        assert abs(note.onset - truth.start) <= 0.05
+
+
 def test_quieter_keeps_pitches_and_velocity_order(phrase_audio):
     quiet = transcribe(phrase_audio * 10 ** (-12 / 20), preset="flute").notes
     loud = transcribe(phrase_audio, preset="flute").notes
