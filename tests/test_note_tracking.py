@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from midivae.note_tracking import (
+from midivae.note_timing import (
     TrackedNote,
     TrackingSettings,
-    drop_misread_transients,
-    merge_undipped_repeats,
     onset_strength,
     pitch_envelopes,
     refine_offsets,
@@ -17,6 +15,10 @@ from midivae.note_tracking import (
     rise_start,
     split_dips,
     split_rearticulations,
+)
+from midivae.note_tracking import (
+    drop_misread_transients,
+    merge_undipped_repeats,
     track_monophonic,
     track_polyphonic,
 )

@@ -55,7 +55,7 @@ def test_repeated_notes_split():
 @pytest.mark.parametrize("pitch", [62, 70])
 def test_legato_violin_repeats_20_ms_apart_stay_three_notes(pitch):
     """A re-bowed violin note 20 ms after the last: the model hears one held note; its own
-    partials dip and rise again (note_tracking.split_dips). Before, only the first note
+    partials dip and rise again (note_timing.split_dips). Before, only the first note
     came out (the rest was cut at the first release)."""
     notes = [Note(pitch, 80, 0.2 + 0.42 * k, 0.6 + 0.42 * k) for k in range(3)]
     audio = render_notes(notes, program=40, soundfont=get_soundfont("fluidr3").path(), seconds=2.0)
