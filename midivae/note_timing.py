@@ -188,6 +188,18 @@ def release_start(
     return start + settings.min_note_frames + int(candidates[0]) if len(candidates) else None
 
 
+def next_starts(notes: list[TrackedNote], n_frames: int, *, polyphonic: bool = False) -> list[int]:
+    """The start of each note's next note in its voice (each key is one voice when
+    ``polyphonic``), or ``n_frames`` for a voice's last note; ``notes`` in time order."""
+    following: dict[int, int] = {}
+    out = [n_frames] * len(notes)
+    for index in range(len(notes) - 1, -1, -1):
+        voice = notes[index].pitch if polyphonic else -1
+        out[index] = following.get(voice, n_frames)
+        following[voice] = notes[index].start
+    return out
+
+
 def refine_offsets(
     notes: list[TrackedNote],
     envelopes: np.ndarray,
@@ -201,14 +213,9 @@ def refine_offsets(
     ``release_lookahead_frames`` after the model's end, never past the next start of the
     voice (each key is one voice when ``polyphonic``); without one the model's end stays.
     """
-    following: dict[int, int] = {}
-    next_start = [len(envelopes)] * len(notes)
-    for index in range(len(notes) - 1, -1, -1):
-        voice = notes[index].pitch if polyphonic else -1
-        next_start[index] = following.get(voice, len(envelopes))
-        following[voice] = notes[index].start
     refined = []
-    for note, limit in zip(notes, next_start, strict=True):
+    limits = next_starts(notes, len(envelopes), polyphonic=polyphonic)
+    for note, limit in zip(notes, limits, strict=True):
         stop = min(len(envelopes), note.end + settings.release_lookahead_frames, limit)
         end = release_start(envelopes[:, note.pitch], note.start, stop, settings)
         refined.append(
@@ -237,7 +244,7 @@ def split_rearticulations(
     out_heard: list[TrackedNote] = []
     out_timed: list[TrackedNote] = []
     window = settings.onset_lookback_frames
-    starts = [t.start for t in timed[1:]] + [len(envelopes)] if timed else []
+    starts = next_starts(timed, len(envelopes))
     for h, t, following in zip(heard, timed, starts, strict=True):
         # the new note must be heard a while before the next note's (refined) attack, whose
         # rise would otherwise open it
@@ -275,19 +282,20 @@ def split_dips(
 
     A trough counts once the model hears the note when the envelope was
     ``repeat_split_dip_db`` higher within ``repeat_split_frames`` before it and rises
-    ``repeat_split_rise_db`` within as many frames after (a FluidR3 violin's swells stay
-    under 4 dB). The first part ends where the fall began (1 dB under the peak); the new note
-    starts halfway between that and the trough, where the note-on of a legato repeat falls
-    (the release of one note and the slow attack of the next cross at the trough, ~50 ms
-    after the violin's note-on), and is heard from its peak on (its velocity is read there).
-    Off when ``repeat_split_dip_db`` is 0.
+    ``repeat_split_rise_db`` within as many frames after (the FluidR3 violin's sample
+    swells dip up to ~6 dB on its top notes, which split at 6 dB; hence 7). The first part
+    ends where the fall began (1 dB under the peak); the new note starts halfway between that
+    and the trough, where the note-on of a legato repeat falls (the release of one note and
+    the slow attack of the next cross at the trough, ~50 ms after the violin's note-on), and
+    is heard from its peak on (its velocity is read there). Off when ``repeat_split_dip_db``
+    is 0.
     """
     if settings.repeat_split_dip_db <= 0:
         return heard, timed
     out_heard: list[TrackedNote] = []
     out_timed: list[TrackedNote] = []
     w, gap = settings.repeat_split_frames, settings.min_repeat_frames
-    starts = [t.start for t in timed[1:]] + [len(envelopes)] if timed else []
+    starts = next_starts(timed, len(envelopes))
     for h, t, following in zip(heard, timed, starts, strict=True):
         envelope = np.asarray(envelopes[:, t.pitch], dtype=np.float64)
         level = 20.0 * np.log10(envelope + 1e-9)
@@ -311,7 +319,8 @@ def split_dips(
             start = max((fall + k) // 2, first_end)
             if end <= k:  # the note had been ended at its release: the repeat ends at its own
                 stop = min(len(envelope), h.end + settings.release_lookahead_frames)
-                end = release_start(envelope, start, stop, settings) or h.end
+                released = release_start(envelope, start, stop, settings)
+                end = h.end if released is None else released
             h = TrackedNote(min(k + int(np.argmax(after)), h.end - 1), h.end, h.pitch)
             k = h.start + gap
         out_heard.append(TrackedNote(h.start, max(h.end, h.start + 1), h.pitch))
