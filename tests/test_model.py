@@ -77,6 +77,23 @@ def test_match_term_of_the_model_is_zero_when_encoders_agree():
     assert abs(float(terms.match)) < 1e-6
 
 
+@pytest.mark.parametrize("fixed", [False, True])
+def test_fixed_match_target_stops_the_matching_gradient_at_the_symbol_encoder(fixed):
+    torch.manual_seed(0)
+    model = small_model(FeatureConfig(mode="compressed"), fixed_match_target=fixed).eval()
+    x, y = synthetic(16)
+    terms = model.loss(torch.from_numpy(x), torch.from_numpy(y))
+    assert terms.match.detach().item() > 0
+    terms.match.backward()
+    signal_grad = model.signal.encoder.body[-1].weight.grad
+    symbol_grad = model.symbol.encoder.body[-1].weight.grad
+    assert signal_grad is not None and signal_grad.abs().sum() > 0
+    if fixed:
+        assert symbol_grad is None or float(symbol_grad.abs().sum()) == 0.0
+    else:
+        assert symbol_grad is not None and symbol_grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize("mode", ["compressed", "normalised"])
 def test_training_steps_lower_total_and_both_reconstruction_losses(mode):
     torch.manual_seed(0)

@@ -8,6 +8,8 @@ Loss per frame (paper eq. 2), minimised::
     + cross_weight (-E[log p(y|z_x)])                                (optional, 0 = paper)
 
 ``beta`` is the KL warm-up weight (0 -> 1). Unlabelled frames train the signal VAE only.
+With ``fixed_match_target`` the matching term's gradient stops at ``q(z|y)``: it pulls the
+signal encoder onto the symbol posteriors and leaves the symbol VAE to its own ELBO.
 """
 
 from __future__ import annotations
@@ -87,7 +89,10 @@ class CrossModalVAE(nn.Module):
         z_y = sample(mu_y, logvar_y) if self.training else mu_y
         symbol_rec = -self.symbol.log_likelihood(y, self.symbol.decode(z_y))
         symbol_kl = kl_normal(mu_y, logvar_y)
-        match = kl_normal(mu_x, logvar_x, mu_y, logvar_y)
+        if self.config.fixed_match_target:
+            match = kl_normal(mu_x, logvar_x, mu_y.detach(), logvar_y.detach())
+        else:
+            match = kl_normal(mu_x, logvar_x, mu_y, logvar_y)
         if self.config.cross_weight:
             cross = -self.symbol.log_likelihood(y, self.symbol.decode(z_x))
         else:
