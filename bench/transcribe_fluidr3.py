@@ -13,7 +13,11 @@ nor the dev set use (``SELECTION_CHORALES``), the kind of music the dev set's ch
 in the held-in library. ``repeats`` (named like an instrument) plays each melody instrument's
 same-pitch repeats (four notes of 0.25-0.5 s across its range) with gaps of 10-80 ms, legato
 re-articulations (a bow change, a tongued repeat) that the model hears as one held note; its
-last line is ``repeats on_f1=<a>`` (mean over instruments and gaps).
+last line is ``repeats on_f1=<a>`` (mean over instruments and gaps). ``auto`` lets
+``--instrument auto`` choose among the shipped presets for fresh solos (two phrases of each
+instrument, piano too) and duets (two of each pair of melody instruments), and prints how far
+the best mixture preset's fit leads the best solo preset's on each, for the choice's
+``MIXTURE_MARGIN``; its last line is ``auto acc=<a> solo_lead_max=<s> duet_lead_min=<d>``.
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
 (default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
@@ -178,6 +182,55 @@ def duet_scores(preset: str | Path, font, pairs=None) -> None:
     )
 
 
+def auto_choices(font) -> None:
+    """``auto``'s choice on fresh solos and duets, and the mixture presets' lead in fit."""
+    from midivae.preset import cached_preset, shipped_presets
+    from midivae.spectral import SpectralConfig, analyse, compress
+    from midivae.transcribe import choose_preset
+
+    names = shipped_presets()
+    items: list[tuple[tuple[str, ...], list]] = []
+    for k, name in enumerate((*MELODY_INSTRUMENTS, "piano")):
+        inst = get_instrument(name)
+        make = piano_phrases if inst.polyphonic else phrases
+        for item in make(inst, np.random.default_rng(SEED + 200 + k), seconds=8.0)[:2]:
+            items.append(((name,), [(name, item)]))
+    for k, (a, b) in enumerate(combinations(MELODY_INSTRUMENTS, 2)):
+        first = phrases(get_instrument(a), np.random.default_rng(SEED + 300 + k), seconds=8.0)
+        second = phrases(get_instrument(b), np.random.default_rng(SEED + 400 + k), seconds=8.0)
+        for pair in list(zip(first, second, strict=False))[:2]:
+            items.append(((a, b), [(a, pair[0]), (b, pair[1])]))
+    right, leads = 0, {1: [], 2: []}
+    for truth, parts in items:
+        seconds = max(item.length for _, item in parts)
+        audio = sum(
+            render_notes(
+                list(item.notes),
+                program=get_instrument(name).program,
+                soundfont=font,
+                seconds=seconds,
+            )
+            for name, item in parts
+        )
+        amplitude = analyse(audio, SpectralConfig())
+        chosen, scores = choose_preset(compress(amplitude, SpectralConfig()), amplitude, names)
+        solo = max(v for n, v in scores.items() if len(cached_preset(n).instruments) == 1)
+        mixed = max(v for n, v in scores.items() if len(cached_preset(n).instruments) > 1)
+        leads[len(truth)].append(mixed - solo)
+        fits = set(truth) <= set(cached_preset(chosen).instruments)
+        exact = (
+            cached_preset(chosen).instruments == truth
+            if len(truth) == 1
+            else len(cached_preset(chosen).instruments) > 1 and fits
+        )
+        right += exact
+        print(f"auto {'+'.join(truth):18s} -> {chosen:16s} mixture lead {mixed - solo:+.2f}")
+    print(
+        f"auto acc={right / len(items):.3f} solo_lead_max={max(leads[1]):+.2f} "
+        f"duet_lead_min={min(leads[2]):+.2f}"
+    )
+
+
 def main() -> None:
     args = sys.argv[1:]
     folder = room = None
@@ -190,6 +243,11 @@ def main() -> None:
     if "repeats" in names:
         names.remove("repeats")
         repeat_scores(folder, font)
+        if not names:
+            return
+    if "auto" in names:
+        names.remove("auto")
+        auto_choices(font)
         if not names:
             return
     if "duets" in names:

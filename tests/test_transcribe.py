@@ -180,3 +180,49 @@ def test_folder_two_at_a_time_matches_one_at_a_time(tmp_path, phrase_audio):
         runs[jobs] = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix == ".mid"}
         assert sorted(p.name for p in out.glob("*.png")) == ["a.png", "b.png", "c.png"]
     assert len(runs["1"]) == 3 and runs["1"] == runs["2"]
+
+
+def test_voice_share_counts_two_slots_apart_but_not_a_partial():
+    from midivae.train import vocabulary_for
+    from midivae.transcribe import voice_share
+
+    vocab = vocabulary_for(("flute", "violin"))
+
+    def frame(*pitches):
+        labels = {
+            "pitch": np.array([pitches]),
+            "velocity": np.array([[80 if p >= 0 else 0 for p in pitches]]),
+        }
+        labels["pitch_class"] = np.where(labels["pitch"] >= 0, labels["pitch"] % 12, 12)
+        labels["octave"] = np.where(labels["pitch"] >= 0, labels["pitch"] // 12 - 1, -1)
+        labels["dynamics"] = np.where(labels["pitch"] >= 0, 1, -1)
+        return vocab.encode(labels)[0]
+
+    # a third apart twice; an octave apart (a partial); one slot resting
+    vectors = np.stack([frame(72, 76), frame(74, 69), frame(72, 84), frame(72, -1)])
+    stub = SimpleNamespace(vocabulary=vocab, symbols_from_signal=lambda frames: vectors)
+    assert voice_share(stub, np.zeros((4, 416))) == 0.5
+
+
+def test_auto_sends_a_duet_to_the_ensemble():
+    trumpet = [Note(67, 90, 0.3, 0.8), Note(69, 90, 0.9, 1.4), Note(64, 90, 1.5, 2.1)]
+    audio = flute(PHRASE) + render_notes(
+        trumpet, program=56, soundfont=get_soundfont("fluidr3").path(), seconds=2.6
+    )
+    result = transcribe(audio, preset="auto")
+    assert result.preset == "ensemble"
+    assert {"flute", "trumpet"} <= {result.parts[note.part].name for note in result.notes}
+
+
+@pytest.mark.parametrize("share, chosen", [(0.3, "ensemble"), (0.05, "trumpet")])
+def test_auto_takes_a_mixture_that_leads_a_little_when_it_hears_two_voices(
+    monkeypatch, share, chosen
+):
+    import midivae.transcribe as module
+
+    fits = {"trumpet": -0.6, "flute": -0.9, "ensemble": -0.4, "alto_sax-violin": -1.0}
+    monkeypatch.setattr(module, "fit_score", lambda preset, frames: fits[preset.name])
+    monkeypatch.setattr(module, "voice_share", lambda preset, frames: share)
+    amplitude = np.full((100, 416), 0.1)
+    best, scores = module.choose_preset(np.log1p(amplitude), amplitude, list(fits))
+    assert best == chosen and scores == fits
