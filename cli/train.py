@@ -47,16 +47,30 @@ import click
 )
 @click.option(
     "--augment/--no-augment",
-    default=True,
-    show_default=True,
-    help="Random timbre curves, low-pass damping and noise floors on the training frames.",
+    default=None,
+    help="Random timbre curves, low-pass damping and noise floors on the training frames "
+    "(default: on; with --refine-reading: as the preset was trained).",
 )
 @click.option(
     "--damping",
     type=click.FloatRange(0.0, 120.0),
-    default=24.0,
-    show_default=True,
-    help="Steepest low-pass damping of the augmentation, in dB per octave (duller timbres).",
+    default=None,
+    help="Steepest low-pass damping of the augmentation, in dB per octave (duller timbres; "
+    "default 24).",
+)
+@click.option(
+    "--refine-reading",
+    "refine",
+    default=None,
+    metavar="PRESET",
+    help="Start from PRESET (name or folder) and train only its reading half (signal "
+    "encoder, symbol decoder): transcription changes, renders stay bit for bit.",
+)
+@click.option(
+    "--cross-weight",
+    type=click.FloatRange(0.0, 100.0),
+    default=None,
+    help="Weight of the symbols decoded from the signal's latent (default: the config's).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
 @click.option(
@@ -71,8 +85,10 @@ def train(
     config: str | None,
     epochs: int | None,
     device: str,
-    augment: bool,
-    damping: float,
+    augment: bool | None,
+    damping: float | None,
+    refine: str | None,
+    cross_weight: float | None,
     seed: int,
     output: Path,
     overwrite: bool,
@@ -95,6 +111,12 @@ def train(
     from midivae.train import train as run
 
     command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if augment is False:
+        settings = FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None)
+    elif augment or damping is not None or refine is None:
+        settings = FitSettings(damping_db_per_octave=24.0 if damping is None else damping)
+    else:
+        settings = None  # the refined preset's own augmentations
     try:
         preset = run(
             instrument,
@@ -106,9 +128,9 @@ def train(
             epochs=epochs,
             device=device,
             seed=seed,
-            fit_settings=FitSettings(damping_db_per_octave=damping)
-            if augment
-            else FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None),
+            fit_settings=settings,
+            model_overrides=None if cross_weight is None else {"cross_weight": cross_weight},
+            refine_reading=refine,
             command=command,
             overwrite=overwrite,
             progress=log_line,

@@ -16,7 +16,7 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,9 @@ from midivae.symbols import Vocabulary
 
 TEST_FRACTION, VAL_FRACTION = 0.15, 0.10
 MIXTURE_EVAL_FRAMES = 20000
+#: A ``--refine-reading`` run (half the model, from trained weights): most epochs, learning
+#: rate; it keeps the epoch whose validation frames read best (signal -> symbol likelihood).
+REFINE_EPOCHS, REFINE_LR = 20, 3e-4
 
 
 def parse_instruments(spec: str) -> tuple[str, ...]:
@@ -241,6 +244,7 @@ def train(
     fit_settings: Any = None,
     model_overrides: dict[str, Any] | None = None,
     baseline: bool = True,
+    refine_reading: str | Path | None = None,
     command: str | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -265,11 +269,23 @@ def train(
     device : ``auto`` | ``cpu`` | ``cuda``
     seed : int
         Seeds the split, the initialisation, the batches and the mixtures.
+    refine_reading : preset name or folder, optional
+        Start from this preset and train only its reading half (signal encoder, symbol
+        decoder); its renders stay bit for bit. Its vocabulary, configs, split seed and (unless
+        ``fit_settings`` is given) augmentations are kept, with ``model_overrides`` on top
+        (e.g. ``cross_weight``) and no KL warm-up; ``epochs`` defaults to 20.
     """
     from midivae import evaluate
     from midivae.model import FeatureConfig, get_config
     from midivae.model.fit import FitSettings, fit, pick_device, seed_everything
-    from midivae.preset import Preset, build_model, round_weights, save_preset
+    from midivae.preset import (
+        WEIGHTS,
+        Preset,
+        build_model,
+        load_preset,
+        round_weights,
+        save_preset,
+    )
 
     start = time.perf_counter()
     say = progress or (lambda message: None)
@@ -279,15 +295,37 @@ def train(
     names = parse_instruments(instrument)
     mixture = len(names) > 1
     dev = pick_device(device)
-    model_config = get_config(
-        config or ("compact-mixture" if mixture else "compact"), **(model_overrides or {})
-    )
-    features = features or FeatureConfig()
-    settings = fit_settings or FitSettings(seed=seed)
+    base = None
+    if refine_reading is not None:
+        base = load_preset(refine_reading)
+        if base.instruments != names or config is not None or features is not None:
+            raise MidivaeError(
+                f"--refine-reading keeps the preset's model of {'+'.join(base.instruments)}; "
+                "give the same --instrument and no --config",
+                refine_reading,
+            )
+        recorded = base.meta.get("provenance", {})
+        if recorded.get("seed", seed) != seed:
+            raise MidivaeError(
+                f"the preset was trained with --seed {recorded['seed']} (its split)",
+                refine_reading,
+            )
+        model_config = replace(base.config, warmup_epochs=0, **(model_overrides or {}))
+        features = base.features
+        settings = fit_settings or FitSettings.from_dict(recorded.get("fit", {}))
+        settings.max_epochs = epochs or REFINE_EPOCHS
+        settings.lr, settings.patience, settings.select_on = REFINE_LR, settings.max_epochs, "cross"
+
+    else:
+        model_config = get_config(
+            config or ("compact-mixture" if mixture else "compact"), **(model_overrides or {})
+        )
+        features = features or FeatureConfig()
+        settings = fit_settings or FitSettings(seed=seed)
     settings.seed = seed
     if epochs is not None:
         settings.max_epochs = epochs
-    vocab = vocabulary_for(names)
+    vocab = vocabulary_for(names) if base is None else base.vocabulary
     provenance: dict[str, Any] = {
         "command": command,
         "seed": seed,
@@ -338,6 +376,18 @@ def train(
     )
     seed_everything(seed)
     model = build_model(vocab, spectral, features, model_config)
+    if base is not None:
+        if base.spectral != spectral:
+            raise MidivaeError("spectral settings differ from the corpora's", base.path)
+        model.load_state_dict(base.model.state_dict())
+        model.freeze_writing_half()
+        provenance["refined_from"] = {
+            "preset": str(refine_reading),
+            "weights_sha256": hashlib.sha256((base.path / WEIGHTS).read_bytes()).hexdigest(),
+            "trained": {k: v for k, v in base.meta.get("provenance", {}).items() if k != "fit"},
+            "frozen": ["symbol.encoder", "signal.decoder", "signal.logvar"],
+        }
+        say(f"train: refining the reading half of {base.path} (renders stay as they are)")
     train_source = train_source if mixture and data is None else train_s.source()
     result = fit(
         model,
@@ -353,11 +403,14 @@ def train(
     round_weights(model)
     preset = Preset(model, vocab, spectral, features, {"name": out_dir.name})
     preset.meta["velocity_calibration"] = _calibrate(preset, val_s)
+    if base is not None:  # what the renders and (until re-measured) the note timing use
+        preset.meta |= {k: base.meta[k] for k in ("envelope", "timing") if k in base.meta}
     if data is None and not mixture:
         from midivae.corpus.envelopes import measure_envelope
         from midivae.note_tracking import measure_timing
 
-        preset.meta["envelope"] = measure_envelope(corpora[0]).to_dict()
+        if base is None:
+            preset.meta["envelope"] = measure_envelope(corpora[0]).to_dict()
         if not get_instrument(names[0]).polyphonic:
             preset.meta["timing"] = measure_timing(preset, val_s.magnitudes, val_s.labels)
     metrics = evaluate.evaluate_run(

@@ -137,6 +137,34 @@ def test_train_cli(tiny, tmp_path):
     assert bad.exit_code == 2
 
 
+@needs_fluidsynth
+def test_refine_reading_keeps_the_writing_half_bit_for_bit(tiny, tmp_path):
+    base = tmp_path / "base"
+    train("flute", base, corpus=[tiny], devtest=(), config="tiny", epochs=2)
+    out = tmp_path / "refined"
+    args = ["train", "--instrument", "flute", "--corpus", str(tiny / "flute"), "--devtest"]
+    args += [str(tiny / "flute"), "--refine-reading", str(base), "--cross-weight", "3"]
+    result = CliRunner().invoke(cli, [*args, "--epochs", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    before, after = load_preset(base), load_preset(out)
+    old, new = before.model.state_dict(), after.model.state_dict()
+    writing = [k for k in old if k.startswith(("symbol.encoder.", "signal.decoder."))]
+    assert len(writing) == 8  # tiny: two layers each, weights and biases
+    assert all((old[k] == new[k]).all() for k in [*writing, "signal.logvar"])
+    assert not all((old[k] == new[k]).all() for k in old if k.startswith("signal.encoder."))
+    meta = json.loads((out / META).read_text())
+    assert (
+        meta["model_config"]["cross_weight"] == 3.0 and meta["model_config"]["warmup_epochs"] == 0
+    )
+    assert meta["provenance"]["refined_from"]["trained"]["epochs"] == 2
+    assert meta["provenance"]["fit"]["lr"] < before.meta["provenance"]["fit"]["lr"]
+    assert meta["envelope"] == before.meta["envelope"]
+    z = np.random.default_rng(0).normal(size=(4, before.config.latent)).astype(np.float32)
+    np.testing.assert_array_equal(before.decode_signal(z), after.decode_signal(z))
+    wrong = CliRunner().invoke(cli, [*args, "--config", "tiny", "-o", str(tmp_path / "w")])
+    assert wrong.exit_code == 1 and "--refine-reading keeps" in wrong.output
+
+
 def test_train_on_own_audio_semi_supervised(tmp_path):
     import pretty_midi
     import soundfile as sf
@@ -156,6 +184,14 @@ def test_train_on_own_audio_semi_supervised(tmp_path):
     preset = train("flute", tmp_path / "mine", data=tmp_path, devtest=(), config="tiny", epochs=1)
     assert preset.meta["provenance"]["data"] == str(tmp_path)
     assert "pitch_class" in preset.meta["metrics"]["table2"]["signal_to_symbol"]
+    # the shipped flute's reading half adapted to these takes; its renders stay
+    adapted = train(
+        "flute", tmp_path / "adapted", data=tmp_path, devtest=(), refine_reading="flute", epochs=1
+    )
+    shipped = load_preset("flute")
+    assert adapted.meta["envelope"] == shipped.meta["envelope"]
+    z = np.zeros((2, shipped.config.latent), np.float32)
+    np.testing.assert_array_equal(adapted.decode_signal(z), shipped.decode_signal(z))
 
 
 def test_metrics_dynamics_order_loose_ratio_and_isd():

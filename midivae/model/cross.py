@@ -124,6 +124,17 @@ class CrossModalVAE(nn.Module):
         )
         return terms
 
+    def freeze_writing_half(self) -> None:
+        """Stop the symbol encoder and the signal decoder (with its noise variances) training.
+
+        What renders (symbols -> ``q(z|y)`` -> frames) then stays bit for bit as it is, while
+        the reading half (frames -> ``q(z|x)`` -> symbols) trains on, toward the fixed
+        symbol posteriors (``midivae train --refine-reading``).
+        """
+        for part in (self.symbol.encoder, self.signal.decoder):
+            part.requires_grad_(False)
+        self.signal.logvar.requires_grad_(False)
+
     @torch.no_grad()
     def encode_signal(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.signal.encoder(x)

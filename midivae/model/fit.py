@@ -14,7 +14,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -84,10 +84,21 @@ class FitSettings:
     noise_floor_db: tuple[float, float] | None = (-110.0, -75.0)
     noise_probability: float = 0.5
     level_jitter_db: float = 0.0
+    select_on: str = "total"
     seed: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FitSettings:
+        """Settings recorded in a preset; an augmentation it does not name did not exist yet."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("noise_floor_db") is not None:
+            values["noise_floor_db"] = tuple(values["noise_floor_db"])
+        values.setdefault("damping_db_per_octave", 0.0)
+        return cls(**values)
 
 
 @dataclass
@@ -255,7 +266,10 @@ def fit(
     device: torch.device | str = "cpu",
     progress: Callable[[str], None] | None = None,
 ) -> FitResult:
-    """Train ``model`` in place; restores the weights of the best validation epoch."""
+    """Train ``model`` in place; restores the weights of the best validation epoch.
+
+    Only parameters that require gradients move (``CrossModalVAE.freeze_writing_half``).
+    """
     say = progress or (lambda message: None)
     device = torch.device(device)
     torch.manual_seed(settings.seed)
@@ -263,7 +277,8 @@ def fit(
     generator = torch.Generator().manual_seed(settings.seed + 1)
     freqs = torch.as_tensor(frequencies, dtype=torch.float32)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=settings.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=settings.lr_factor, patience=settings.lr_patience
     )
@@ -299,9 +314,9 @@ def fit(
         history.append(row)
         say(_epoch_line(row, settings.max_epochs))
         if epoch >= warmup:  # the objective is fixed from here on
-            scheduler.step(val["total"])
-            if val["total"] < best:
-                best, best_epoch, waited = val["total"], epoch, 0
+            scheduler.step(val[settings.select_on])
+            if val[settings.select_on] < best:
+                best, best_epoch, waited = val[settings.select_on], epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 waited += 1
