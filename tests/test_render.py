@@ -180,7 +180,7 @@ def test_folder_rendered_two_at_a_time_matches_one_at_a_time(tmp_path):
         track.notes.append(pretty_midi.Note(90, pitch, 0.0, 0.4))
         track.notes.append(pretty_midi.Note(60, pitch + 2, 0.5, 0.9))
         midi.instruments.append(track)
-        midi.write(str(scores / f"s{index}.mid"))
+        midi.write(str(scores / f"s{index:02d}.mid"))
     (scores / "s1b.mid").write_bytes(b"MThd broken")  # fails alone, the others go on
     one = cli("render", str(scores), "-o", str(tmp_path / "one"), "--jobs", "1")
     two = cli("render", str(scores), "-o", str(tmp_path / "two"), "--jobs", "2")
@@ -203,21 +203,21 @@ def test_ctrl_c_in_a_parallel_batch_reports_every_output_it_leaves(tmp_path):
 
     scores = tmp_path / "scores"
     scores.mkdir()
-    for index in range(8):
+    for index in range(24):  # far more than finish before the signal, even on a busy machine
         midi = pretty_midi.PrettyMIDI()
         track = pretty_midi.Instrument(program=73)
         track.notes.extend(
             pretty_midi.Note(80, 72 + i % 5, i * 0.5, i * 0.5 + 0.4) for i in range(8)
         )
         midi.instruments.append(track)
-        midi.write(str(scores / f"s{index}.mid"))
+        midi.write(str(scores / f"s{index:02d}.mid"))
     out = tmp_path / "out"
     code, stdout, stderr = interrupt_cli(
-        ["render", str(scores), "-o", str(out), "--jobs", "2"], out / "s0.wav", wait_s=120
+        ["render", str(scores), "-o", str(out), "--jobs", "2"], out / "s00.wav", wait_s=120
     )
     assert code == 130, stderr
     finished = sorted(p.name for p in out.iterdir())
-    assert "s0.wav" in finished and len(finished) < 8
+    assert "s00.wav" in finished and len(finished) < 24
     reported = sorted(Path(line.split()[0]).name for line in stdout.splitlines())
     assert reported == finished  # no temp file left, no output unreported
     assert f"interrupted: {len(finished)} ok, 0 failed" in stderr
