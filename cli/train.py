@@ -59,13 +59,6 @@ import click
     "default 24).",
 )
 @click.option(
-    "--chord-mix",
-    type=click.FloatRange(0.0, 1.0),
-    default=0.0,
-    show_default=True,
-    help="Share of training frames summed with another frame, keys united (piano: new chords).",
-)
-@click.option(
     "--refine-reading",
     "refine",
     default=None,
@@ -94,7 +87,6 @@ def train(
     device: str,
     augment: bool | None,
     damping: float | None,
-    chord_mix: float,
     refine: str | None,
     cross_weight: float | None,
     seed: int,
@@ -125,10 +117,6 @@ def train(
         settings = FitSettings(damping_db_per_octave=24.0 if damping is None else damping)
     else:
         settings = None  # the refined preset's own augmentations
-    if chord_mix:
-        if settings is None:
-            raise click.UsageError("--chord-mix with --refine-reading needs --augment")
-        settings.chord_mix_probability = chord_mix
     try:
         preset = run(
             instrument,

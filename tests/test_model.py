@@ -14,7 +14,6 @@ from midivae.model.fit import (
     add_noise_floor,
     damping_curves,
     fit,
-    mix_chords,
     timbre_curves,
 )
 from midivae.symbols import Vocabulary
@@ -222,27 +221,3 @@ def test_damping_only_attenuates_above_a_corner_for_some_frames():
     steps = curves[:, :-1] - curves[:, 1:]
     assert bool((steps >= -1e-5).all()) and float(steps.max()) <= 24.0 / 48.0 + 1e-4
     assert float(curves.min()) < -60.0  # some frames lose most of their upper partials
-
-
-def test_chord_mix_sums_frames_in_power_and_unites_their_keys():
-    vocab = Vocabulary.standard([("piano", 21, 108, True)])
-    layout = vocab.layout()
-    n, width = 64, vocab.width
-    keys = next(slice(a, b) for kind, a, b in layout if kind == "bernoulli")
-    symbols = torch.zeros(n, width)
-    symbols[torch.arange(n), keys.start + torch.arange(n) % 88] = 1.0  # one key per frame
-    amplitude = torch.rand(n, 416) * 0.01
-    magnitudes = torch.log1p(1000.0 * amplitude)
-    labelled = torch.ones(n, dtype=torch.bool)
-    labelled[0] = False
-    settings = FitSettings(chord_mix_probability=0.5)
-    mags, out, lab = mix_chords(
-        magnitudes, symbols, labelled, layout, 1000.0, settings, torch.Generator().manual_seed(0)
-    )
-    mixed = (mags != magnitudes).any(-1)
-    assert 16 < int(mixed.sum()) < 48
-    held = out[:, keys].sum(-1)
-    assert torch.all(held[~mixed] == 1) and torch.all(held[mixed] <= 2) and held.max() == 2
-    power = (torch.expm1(mags) / 1000.0).pow(2).sum(-1)
-    assert torch.all(power[mixed] > (amplitude.pow(2).sum(-1))[mixed])  # louder than either
-    assert not lab[0] and lab[~mixed][1:].all()

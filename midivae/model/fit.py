@@ -84,7 +84,6 @@ class FitSettings:
     noise_floor_db: tuple[float, float] | None = (-110.0, -75.0)
     noise_probability: float = 0.5
     level_jitter_db: float = 0.0
-    chord_mix_probability: float = 0.0
     select_on: str = "total"
     seed: int = 0
 
@@ -169,44 +168,6 @@ def batch_features(
         curves = damping_curves(n, frequencies, settings, generator)
         amplitude = amplitude * torch.pow(10.0, curves / 20.0)
     return amplitude_features(amplitude, features, level_db=level)
-
-
-def mix_chords(
-    magnitudes: torch.Tensor,
-    symbols: torch.Tensor,
-    labelled: torch.Tensor,
-    layout: tuple[tuple[str, int, int], ...],
-    log_gain: float,
-    settings: FitSettings,
-    generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sum a share of a batch's frames with another frame of the batch: chords never rendered.
-
-    For a polyphonic vocabulary (a Bernoulli ``keys`` family): frames are added in power
-    (``settings.chord_mix_probability`` of them), Bernoulli families take the union of the
-    two frames' keys, the other families (dynamics, velocity) the louder frame's symbols.
-    A corpus holds a few thousand chords; the piano's reading half learns them rather than
-    the keys (README, Design notes).
-    """
-    n = len(magnitudes)
-    partner = torch.randperm(n, generator=generator)
-    chosen = torch.rand(n, generator=generator) < settings.chord_mix_probability
-    power = (torch.expm1(magnitudes.clamp_min(0.0)) / log_gain).pow(2)
-    mixed = torch.log1p(log_gain * (power + power[partner]).sqrt())
-    device = symbols.device
-    partner_d, chosen_d = partner.to(device), chosen.to(device)
-    louder = (power[partner].sum(-1) > power.sum(-1)).to(device)
-    out = torch.where((chosen_d & louder)[:, None], symbols[partner_d], symbols)
-    for kind, start, stop in layout:
-        if kind == "bernoulli":
-            union = torch.maximum(symbols[:, start:stop], symbols[partner_d, start:stop])
-            out[:, start:stop] = torch.where(chosen_d[:, None], union, out[:, start:stop])
-    both = labelled & labelled[partner_d]
-    return (
-        torch.where(chosen[:, None], mixed, magnitudes),
-        out,
-        torch.where(chosen_d, both, labelled),
-    )
 
 
 def damping_curves(
@@ -333,10 +294,6 @@ def fit(
         sums, count = dict.fromkeys(TERMS, 0.0), 0
         for batch in train.batches(settings.batch_size, rng):
             mags, y, lab = _tensors(batch, device)
-            if settings.chord_mix_probability:
-                mags, y, lab = mix_chords(
-                    mags, y, lab, model.symbol.layout, features.log_gain, settings, generator
-                )
             x = batch_features(mags, features, freqs, settings, generator)
             terms = model.loss(x.to(device), y, beta=beta, labelled=lab)
             optimizer.zero_grad(set_to_none=True)
