@@ -36,6 +36,9 @@ class TrackingSettings:
     transient_frames: int = 10  # a shorter note (~116 ms) that leads into another ...
     transient_onset: float = 0.2  # ... without this much onset evidence (or a partial of it) drops
     repeat_dip_db: float = 3.0  # a repeat across a short gap needs the level to dip this much
+    #: in a melody's change of pitch, an onset moves back only where its pitch outgrows the
+    #: previous note's (``rise_start``'s ``against``)
+    legato_contrast: bool = True
     onset_lookback_frames: int = 8  # how far back an onset may move to where its rise began
     key_lookback_frames: int = 16  # ... for a piano key (~190 ms): chords are heard late
     bass_lookback_frames: int = 30  # ... for pitches under bass_below (~350 ms)
@@ -106,6 +109,7 @@ def rise_start(
     settings: TrackingSettings,
     peak_frames: int = 6,
     lookback: int | None = None,
+    against: np.ndarray | None = None,
 ) -> int:
     """The frame where the rise into a note's attack began, at or before ``start``.
 
@@ -114,20 +118,28 @@ def rise_start(
     sound began. Take the steepest rise (at least 1 dB per frame) within ``lookback``
     frames (default ``onset_lookback_frames``) before ``start`` (never before ``earliest``),
     then walk back while the frames before it still rise by 1 dB per frame and stay within
-    ``onset_floor_db`` of the attack's peak.
+    ``onset_floor_db`` of the attack's peak. With ``against`` (the previous note's envelope,
+    in a legato change of pitch) a rise counts only as far as it outgrows that envelope: a
+    rise both share is the previous note's own attack leaking into a neighbouring pitch.
     """
     lookback = settings.onset_lookback_frames if lookback is None else lookback
     lowest = max(earliest, start - lookback, 1)
     if start < lowest or start >= len(energy):
         return start
     window = np.asarray(energy[lowest - 1 : start + 1], dtype=np.float64)
+    if against is not None:
+        window = window / np.maximum(np.asarray(against[lowest - 1 : start + 1]), 1e-12)
     rise = window[1:] / np.maximum(window[:-1], 1e-12)  # frame t over frame t - 1
     steepest = int(np.argmax(rise))
     if rise[steepest] * RISE_PER_FRAME <= 1.0:
         return start
     t = lowest + steepest
     floor = energy[t : t + peak_frames].max() * 10.0 ** (-settings.onset_floor_db / 20.0)
-    while t > lowest and energy[t - 1] > floor and energy[t - 2] < energy[t - 1] * RISE_PER_FRAME:
+    while (
+        t > lowest
+        and energy[t - 1] > floor
+        and window[t - 2 - (lowest - 1)] < window[t - 1 - (lowest - 1)] * RISE_PER_FRAME
+    ):
         t -= 1
     return t
 
@@ -154,6 +166,7 @@ def refine_onsets(
     """
     previous: dict[int, int] = {}
     refined = []
+    before: TrackedNote | None = None  # the melody's previous note, as tracked
     for note in notes:
         voice = note.pitch if polyphonic else -1
         earliest = previous.get(voice, -(10**9)) + settings.min_note_frames
@@ -164,10 +177,22 @@ def refine_onsets(
             lookback = settings.key_lookback_frames
         else:
             lookback = settings.onset_lookback_frames
-        start = rise_start(
-            envelopes[:, note.pitch], note.start, earliest, settings, lookback=lookback
+        legato = (
+            settings.legato_contrast
+            and not polyphonic
+            and before is not None
+            and before.pitch != note.pitch
+            and before.end >= note.start - lookback
         )
-        previous[voice] = start
+        start = rise_start(
+            envelopes[:, note.pitch],
+            note.start,
+            earliest,
+            settings,
+            lookback=lookback,
+            against=envelopes[:, before.pitch] if legato else None,
+        )
+        previous[voice], before = start, note
         refined.append(TrackedNote(start, note.end, note.pitch))
     return refined
 

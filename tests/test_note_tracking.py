@@ -269,3 +269,17 @@ def test_a_legato_repeat_the_model_held_through_splits_at_its_dip():
         settings,
     )
     assert len(capped) == 2
+
+
+def test_a_legato_onset_does_not_move_back_into_the_previous_notes_leaking_attack():
+    # the previous note's attack (frames 2-6) leaks into the next pitch 20 dB down; that
+    # pitch's own rise starts at frame 8 while the previous note releases
+    before = np.array([1e-3, 1e-3, 4e-3, 0.016, 0.064, 0.256, 1, 1, 1, 0.5, 0.25, 0.12, 0.06])
+    after = 0.1 * before
+    after[8:] = [0.2, 0.4, 0.8, 1.0, 1.0]
+    envelopes = np.stack([before, after], axis=1)
+    notes = [TrackedNote(2, 9, 0), TrackedNote(11, 13, 1)]
+    heard = refine_onsets(notes, envelopes, TrackingSettings())
+    assert heard[1].start == 8
+    blind = refine_onsets(notes, envelopes, TrackingSettings(legato_contrast=False))
+    assert blind[1].start < 8  # without the contrast the leaked attack drew it back
