@@ -338,7 +338,14 @@ def notes_from_symbols(
             tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
             velocity = np.full(len(compressed), 80.0)
-        timed = refine_onsets(tracked, envelopes, settings, polyphonic=polyphonic, pitches=pitches)
+        timed = refine_onsets(
+            tracked,
+            envelopes,
+            settings,
+            polyphonic=polyphonic,
+            pitches=pitches,
+            solo=len(preset.instruments) == 1,
+        )
         if audio is not None:
             timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
             if not polyphonic:
