@@ -149,6 +149,18 @@ def score_items(
     return results, errors
 
 
+def render_together(parts, font) -> np.ndarray:
+    """``(instrument name, item)`` pairs rendered with FluidR3 and summed, as long as the
+    longest item."""
+    seconds = max(item.length for _, item in parts)
+    return sum(
+        render_notes(
+            list(item.notes), program=get_instrument(name).program, soundfont=font, seconds=seconds
+        )
+        for name, item in parts
+    )
+
+
 def duet_scores(preset: str | Path, font, pairs=None) -> None:
     """Two fresh phrases of each pair of melody instruments (or of ``pairs``), summed, through
     ``preset``; the phrases of a pair are the same whichever preset hears them."""
@@ -162,16 +174,7 @@ def duet_scores(preset: str | Path, font, pairs=None) -> None:
             phrases(get_instrument(b), np.random.default_rng(SEED + 100 + k), seconds=8.0),
             strict=False,
         ):
-            seconds = max(first.length, second.length)
-            audio = sum(
-                render_notes(
-                    list(item.notes),
-                    program=get_instrument(name).program,
-                    soundfont=font,
-                    seconds=seconds,
-                )
-                for name, item in ((a, first), (b, second))
-            )
+            audio = render_together(((a, first), (b, second)), font)
             pair.append(score_audio(audio, (*first.notes, *second.notes), preset))
         results += pair
         print(f"duet {a}+{b} ({Path(preset).name}): on {np.mean([r.on_f1 for r in pair]):.3f}")
@@ -202,16 +205,7 @@ def auto_choices(font) -> None:
             items.append(((a, b), [(a, pair[0]), (b, pair[1])]))
     right, leads = 0, {1: [], 2: []}
     for truth, parts in items:
-        seconds = max(item.length for _, item in parts)
-        audio = sum(
-            render_notes(
-                list(item.notes),
-                program=get_instrument(name).program,
-                soundfont=font,
-                seconds=seconds,
-            )
-            for name, item in parts
-        )
+        audio = render_together(parts, font)
         amplitude = analyse(audio, SpectralConfig())
         chosen, scores = choose_preset(compress(amplitude, SpectralConfig()), amplitude, names)
         solo = max(v for n, v in scores.items() if len(cached_preset(n).instruments) == 1)
