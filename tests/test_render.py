@@ -180,7 +180,7 @@ def test_folder_rendered_two_at_a_time_matches_one_at_a_time(tmp_path):
         track.notes.append(pretty_midi.Note(90, pitch, 0.0, 0.4))
         track.notes.append(pretty_midi.Note(60, pitch + 2, 0.5, 0.9))
         midi.instruments.append(track)
-        midi.write(str(scores / f"s{index:02d}.mid"))
+        midi.write(str(scores / f"s{index}.mid"))
     (scores / "s1b.mid").write_bytes(b"MThd broken")  # fails alone, the others go on
     one = cli("render", str(scores), "-o", str(tmp_path / "one"), "--jobs", "1")
     two = cli("render", str(scores), "-o", str(tmp_path / "two"), "--jobs", "2")
