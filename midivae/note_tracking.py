@@ -242,7 +242,7 @@ def track_polyphonic(
     return sorted(notes, key=lambda n: (n.start, n.pitch))
 
 
-def _slot_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
+def slot_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
     """``(MIDI pitch of each column, rest probability, column probabilities)`` of a slot;
     the rest is None for a polyphonic slot, whose columns are independent keys."""
     prefix = preset.vocabulary.slot_prefix(slot)
@@ -316,7 +316,7 @@ def notes_from_symbols(
         release = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0)
     frame_seconds = preset.spectral.frame_seconds
     frame_level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9) if audio is None else None
-    slots = [_slot_posteriors(symbols, preset, slot) for slot in range(len(preset.instruments))]
+    slots = [slot_posteriors(symbols, preset, slot) for slot in range(len(preset.instruments))]
     every_pitch = np.unique(np.concatenate([s[0] for s in slots]))  # one envelope per pitch
     table = pitch_envelopes(
         every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents

@@ -315,7 +315,6 @@ def train(
         settings = fit_settings or FitSettings.from_dict(recorded.get("fit", {}))
         settings.max_epochs = epochs or REFINE_EPOCHS
         settings.lr, settings.patience, settings.select_on = REFINE_LR, settings.max_epochs, "cross"
-
     else:
         model_config = get_config(
             config or ("compact-mixture" if mixture else "compact"), **(model_overrides or {})

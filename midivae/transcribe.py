@@ -120,17 +120,15 @@ def voice_share(preset, compressed: np.ndarray) -> float:
     """Share of frames in which a mixture preset hears two voices (slots with p > 0.5) whose
     most likely pitches are not a partial of one another (a unison, an octave, a twelfth...:
     one instrument's partials read as a second voice)."""
-    probs = preset.symbols_from_signal(compressed)
-    vocab = preset.vocabulary
-    sounding, pitches = [], []
-    for index, family in enumerate(vocab.families):
-        if family.name == "pitch" and family.has_rest:
-            p = probs[:, vocab.span(index)]
-            sounding.append(1.0 - p[:, -1] > 0.5)
-            pitches.append(np.argmax(p[:, :-1], axis=1) + family.offset)
-    if len(sounding) < 2:
+    from midivae.note_tracking import slot_posteriors
+
+    symbols = preset.decode_symbols(preset.encode_signal(compressed)[0])
+    slots = [slot_posteriors(symbols, preset, s) for s in range(len(preset.instruments))]
+    melodic = [(pitches, rest, p) for pitches, rest, p in slots if rest is not None]
+    if len(melodic) < 2:
         return 0.0
-    on, pitch = np.stack(sounding, axis=1), np.stack(pitches, axis=1)
+    on = np.stack([rest < 0.5 for _, rest, _ in melodic], axis=1)
+    pitch = np.stack([pitches[np.argmax(p, axis=1)] for pitches, _, p in melodic], axis=1)
     two = np.zeros(len(on), bool)
     for a in range(on.shape[1]):
         for b in range(a + 1, on.shape[1]):

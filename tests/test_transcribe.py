@@ -200,7 +200,13 @@ def test_voice_share_counts_two_slots_apart_but_not_a_partial():
 
     # a third apart twice; an octave apart (a partial); one slot resting
     vectors = np.stack([frame(72, 76), frame(74, 69), frame(72, 84), frame(72, -1)])
-    stub = SimpleNamespace(vocabulary=vocab, symbols_from_signal=lambda frames: vectors)
+    symbols = {vocab.key(f): vectors[:, vocab.span(i)] for i, f in enumerate(vocab.families)}
+    stub = SimpleNamespace(
+        vocabulary=vocab,
+        instruments=vocab.instruments,
+        encode_signal=lambda frames: (frames, frames),
+        decode_symbols=lambda z: symbols,
+    )
     assert voice_share(stub, np.zeros((4, 416))) == 0.5
 
 
