@@ -17,7 +17,8 @@ last line is ``repeats on_f1=<a>`` (mean over instruments and gaps). ``auto`` le
 ``--instrument auto`` choose among the shipped presets for fresh solos (two phrases of each
 instrument, piano too) and duets (two of each pair of melody instruments), and prints how far
 the best mixture preset's fit leads the best solo preset's on each, for the choice's
-``MIXTURE_MARGIN``; its last line is ``auto acc=<a> solo_lead_max=<s> duet_lead_min=<d>``.
+``MIXTURE_MARGIN`` and ``TWO_VOICES_SHARE``; its last line is
+``auto acc=<a> solo_lead_max=<s> duet_lead_min=<d>``.
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
 (default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
