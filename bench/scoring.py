@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import mir_eval
 import numpy as np
@@ -60,6 +61,38 @@ def score(reference, estimate) -> NoteScores:
     return NoteScores(
         float(on), float(onoff), float(vel), errors, float(on_precision), float(on_recall)
     )
+
+
+#: How far from a reference onset the dynamics order looks for the note.
+ORDER_WINDOW_S = 0.25
+
+
+def velocity_triples(levels, reference) -> list[tuple[int, tuple[int | None, ...]]]:
+    """``(pitch, velocities)`` for each reference note of the isolated-note files: the
+    velocity heard at each level (``levels``: estimated notes of the pp, mf and ff files,
+    each ``(onset, offset, pitch, velocity)``), or None where no note was found.
+
+    At each level the note counted is the one of the same pitch nearest the reference onset
+    (within ``ORDER_WINDOW_S``); other notes heard around it (a partial read as a note) do
+    not stand in for it.
+    """
+    triples = []
+    for onset, _, pitch, _ in reference:
+        found = []
+        for notes in levels:
+            near = [
+                (abs(n[0] - onset), n[3])
+                for n in notes
+                if n[2] == pitch and abs(n[0] - onset) <= ORDER_WINDOW_S
+            ]
+            found.append(min(near)[1] if near else None)
+        triples.append((pitch, tuple(found)))
+    return triples
+
+
+def ordered(velocities: tuple[int | None, ...]) -> bool:
+    """Whether every level was found and the velocities rise strictly with it."""
+    return all(v is not None for v in velocities) and all(a < b for a, b in pairwise(velocities))
 
 
 def pyin_range(instrument: str) -> tuple[float, float]:

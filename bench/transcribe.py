@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from devset import ROOT as DEVSET
 from devset import build
-from scoring import midi_notes, pyin_notes, pyin_range, score
+from scoring import midi_notes, ordered, pyin_notes, pyin_range, score, velocity_triples
 
 from midivae.audio import load_audio, save_audio
 
@@ -54,37 +54,19 @@ def mean(values) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-#: How far from a reference onset the dynamics order looks for the note.
-ORDER_WINDOW_S = 0.25
-
-
 def dynamics_order(results: dict[str, list]) -> float:
-    """Share of (instrument, pitch) triples whose velocities come out pp < mf < ff.
-
-    At each level the note counted is the one of the same pitch nearest the reference onset
-    (within ``ORDER_WINDOW_S``); other notes heard around it (a partial read as a note) do
-    not stand in for it. (Until the piano's onsets moved back further, the last note of any
-    pitch in the onset's half-second bucket did: 0.818 there against 0.841 now, same
-    transcriptions.)
+    """Share of (instrument, pitch) triples whose velocities come out pp < mf < ff
+    (:func:`scoring.velocity_triples`). (Until the piano's onsets moved back further, the
+    last note of any pitch in the onset's half-second bucket counted: 0.818 there against
+    0.841 now, same transcriptions.)
     """
-    good = total = 0
+    triples = []
     instruments = {stem.split("/")[1].rsplit("-", 1)[0] for stem in results if "notes/" in stem}
     for name in instruments:
         levels = [results.get(f"notes/{name}-{level}", []) for level in ("pp", "mf", "ff")]
         reference = midi_notes(DEVSET / f"notes/{name}-mf.mid")
-        for onset, _, pitch, _ in reference:
-            total += 1
-            found = []
-            for notes in levels:
-                near = [
-                    (abs(n[0] - onset), n[3])
-                    for n in notes
-                    if n[2] == pitch and abs(n[0] - onset) <= ORDER_WINDOW_S
-                ]
-                found.append(min(near)[1] if near else None)
-            if all(v is not None for v in found):
-                good += found[0] < found[1] < found[2]
-    return good / total if total else float("nan")
+        triples += velocity_triples(levels, reference)
+    return sum(ordered(v) for _, v in triples) / len(triples) if triples else float("nan")
 
 
 def run_cli(*args: str) -> tuple[float, subprocess.CompletedProcess]:

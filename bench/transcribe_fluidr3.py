@@ -18,7 +18,10 @@ last line is ``repeats on_f1=<a>`` (mean over instruments and gaps). ``auto`` le
 instrument, piano too) and duets (two of each pair of melody instruments), and prints how far
 the best mixture preset's fit leads the best solo preset's on each, for the choice's
 ``MIXTURE_MARGIN`` and ``TWO_VOICES_SHARE``; its last line is
-``auto acc=<a> solo_lead_max=<s> duet_lead_min=<d>``.
+``auto acc=<a> solo_lead_max=<s> duet_lead_min=<d>``. ``dynamics`` plays the dev set's
+isolated-note files (pp / mf / ff) with FluidR3 and counts the pitches whose velocities come out
+in order, the held-in counterpart of the dev line's ``dyn_order`` (last line
+``dynamics order=<a>``; the five instruments unless others are named after it).
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
 (default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
@@ -36,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 from devset import DYNAMICS, isolated_layout
-from scoring import ONSET_TOLERANCE, score
+from scoring import ONSET_TOLERANCE, ordered, score, velocity_triples
 from transcribe_room import WET_DB, in_room, room_response
 
 from midivae.corpus.content import Note, phrases, piano_phrases
@@ -84,6 +87,32 @@ def isolated_scores(preset: str | Path, inst, font) -> tuple[float, int, int]:
                 for h in heard
             )
     return float(np.mean(f1)), found, high
+
+
+def dynamics_scores(folder: Path | None, font, names) -> None:
+    """The dev set's isolated-note files played by FluidR3: per instrument, how many pitches
+    come out pp < mf < ff, how many lack a level, and the velocities of those out of order."""
+    good = total = 0
+    for name in names:
+        inst = get_instrument(name)
+        preset = folder / name if folder else name
+        levels, reference = [], []
+        for velocity in DYNAMICS.values():
+            notes, seconds = isolated_layout(name, velocity)
+            audio = render_notes(notes, program=inst.program, soundfont=font, seconds=seconds)
+            heard = transcribe(audio, preset=preset).notes
+            levels.append([(n.onset, n.offset, n.pitch, n.velocity) for n in heard])
+            reference = [(n.start, n.end, n.pitch, n.velocity) for n in notes]
+        triples = velocity_triples(levels, reference)
+        right = sum(ordered(v) for _, v in triples)
+        missing = sum(None in v for _, v in triples)
+        wrong = " ".join(f"{p}:{'/'.join(map(str, v))}" for p, v in triples if not ordered(v))
+        print(
+            f"dynamics {name:10s} {right:2d} of {len(triples):2d} ordered, "
+            f"{missing} missing  {wrong}"
+        )
+        good, total = good + right, total + len(triples)
+    print(f"dynamics order={good / total:.3f}")
 
 
 def repeat_items(inst, gap: float, rng: np.random.Generator) -> list[tuple[list, float]]:
@@ -240,6 +269,10 @@ def main() -> None:
         repeat_scores(folder, font)
         if not names:
             return
+    if "dynamics" in names:
+        names.remove("dynamics")
+        dynamics_scores(folder, font, names or [*MELODY_INSTRUMENTS, "piano"])
+        return
     if "auto" in names:
         names.remove("auto")
         auto_choices(font)
