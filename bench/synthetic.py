@@ -71,8 +71,7 @@ def pitch_accuracy(name: str) -> float:
                 [np.zeros(LEAD), synthetic_tone(pitch, rng, struck=keys), np.zeros(TAIL)]
             )
             frames = compress(analyse(audio, config), config)
-            mu, _ = preset.encode_signal(frames)
-            probabilities = preset.decode_symbols(mu)["keys" if keys else "pitch"][first:last]
+            probabilities = preset.read_signal(frames)["keys" if keys else "pitch"][first:last]
             if not keys:
                 probabilities = probabilities[:, :-1]  # the last column is rest
             guess = family.offset + np.argmax(probabilities, axis=1)

@@ -67,6 +67,13 @@ import click
     "encoder, symbol decoder): transcription changes, renders stay bit for bit.",
 )
 @click.option(
+    "--keep-writing",
+    default=None,
+    metavar="PRESET",
+    help="Train a new pair as usual, but keep PRESET's pair for rendering and transcribe "
+    "with the new pair's reading half, stored beside it (one preset, two pairs).",
+)
+@click.option(
     "--cross-weight",
     type=click.FloatRange(0.0, 100.0),
     default=None,
@@ -88,6 +95,7 @@ def train(
     augment: bool | None,
     damping: float | None,
     refine: str | None,
+    keep_writing: str | None,
     cross_weight: float | None,
     seed: int,
     output: Path,
@@ -131,6 +139,7 @@ def train(
             fit_settings=settings,
             model_overrides=None if cross_weight is None else {"cross_weight": cross_weight},
             refine_reading=refine,
+            keep_writing=keep_writing,
             command=command,
             overwrite=overwrite,
             progress=log_line,

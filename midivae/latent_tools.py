@@ -293,7 +293,7 @@ def confirmed_symbols(
     prior can decode to a spectrum whose pitch is not the one the symbol decoder names; those
     frames are neither written nor heard.
     """
-    heard = preset.decode_symbols(preset.encode_signal(compressed)[0])
+    heard = preset.read_signal(compressed)
     out = dict(symbols)
     for key, probabilities in symbols.items():
         if key.split(".")[-1] != "pitch":

@@ -285,10 +285,9 @@ def decode_notes(
     ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s`` (the
     release that the model still hears as the note; see :func:`measure_timing`).
     """
-    mu, _ = preset.encode_signal(compressed)
     return notes_from_symbols(
         preset,
-        preset.decode_symbols(mu),
+        preset.read_signal(compressed),
         compressed,
         audio=audio,
         cents=cents,

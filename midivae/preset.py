@@ -1,5 +1,8 @@
 """Preset files: a fitted cross-modal VAE as ``model.safetensors`` + ``preset.json``; the registry.
 
+A preset may also hold a second trained pair's reading half (``reading.safetensors``): its
+signal encoder and symbol decoder then transcribe, while the first pair renders.
+
 ``preset.json`` holds the format version, instruments, vocabulary, spectral / feature /
 model configs, velocity calibration, provenance (command, corpus manifest hashes, seed,
 epochs, git commit, wall time) and measured metrics. Loading never unpickles: weights are
@@ -34,6 +37,9 @@ from midivae.symbols import VELOCITY_SCALE, Vocabulary
 FORMAT = "midivae-preset"
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
+#: A second pair's reading half (signal encoder, symbol decoder), in a preset that holds one.
+READING_WEIGHTS = "reading.safetensors"
+READING_PARTS = ("signal.encoder.", "symbol.decoder.")
 META = "preset.json"
 CHUNK = 8192  # frames per forward pass
 
@@ -52,6 +58,10 @@ class Preset:
         How frames become model inputs.
     meta : dict
         Everything else ``preset.json`` holds (provenance, metrics, calibration).
+    reader : CrossModalVAE, optional
+        A second trained pair whose reading half (signal encoder, symbol decoder) transcribes
+        (:meth:`read_signal`), while ``model`` keeps the latent space that renders, morphs and
+        fits; default: ``model`` reads too.
     """
 
     def __init__(
@@ -62,8 +72,10 @@ class Preset:
         features: FeatureConfig,
         meta: dict[str, Any] | None = None,
         path: Path | None = None,
+        reader: CrossModalVAE | None = None,
     ) -> None:
         self.model = model.eval().float()
+        self.reader = self.model if reader is None else reader.eval().float()
         self.vocabulary = vocabulary
         self.spectral = spectral
         self.features = features
@@ -95,8 +107,15 @@ class Preset:
             return tuple(np.concatenate(parts) for parts in zip(*outs, strict=True))
         return np.concatenate(outs)
 
+    @property
+    def two_pairs(self) -> bool:
+        """Whether a second pair's reading half transcribes (see ``reader``)."""
+        return self.reader is not self.model
+
     def encode_signal(self, magnitudes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior ``(mu, logvar)``, each ``(n, latent)``, of compressed ``(n, n_bins)``."""
+        """Posterior ``(mu, logvar)``, each ``(n, latent)``, of compressed ``(n, n_bins)``
+        in the latent space the symbols share (renders, morphs, fits; not transcription:
+        :meth:`read_signal`)."""
         return self._chunks(
             magnitudes, lambda m: self.model.signal.encoder(to_features(m, self.features))
         )
@@ -118,7 +137,14 @@ class Preset:
     def decode_symbols(self, z: np.ndarray) -> dict[str, np.ndarray]:
         """Per family key: class probabilities ``(n, classes)``, or calibrated MIDI velocity
         ``(n,)`` for a continuous family."""
-        vectors = self.symbol_vectors(z)
+        return self._families(self.symbol_vectors(z))
+
+    def read_signal(self, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
+        """Transcription's frame posteriors (as :meth:`decode_symbols`) of compressed frames
+        ``(n, n_bins)``: the reading half's symbols at its posterior mean."""
+        return self._families(self.symbols_from_signal(magnitudes))
+
+    def _families(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
         out = {}
         for index, family in enumerate(self.vocabulary.families):
             block = vectors[:, self.vocabulary.span(index)]
@@ -147,8 +173,15 @@ class Preset:
         )
 
     def symbols_from_signal(self, magnitudes: np.ndarray) -> np.ndarray:
-        """Signal -> symbol transfer at the posterior mean: ``(n, width)`` probabilities."""
-        return self.symbol_vectors(self.encode_signal(magnitudes)[0])
+        """Signal -> symbol transfer at the posterior mean through the reading half:
+        ``(n, width)`` probabilities."""
+        reader = self.reader
+
+        def read(m: torch.Tensor) -> torch.Tensor:
+            mu = reader.signal.encoder(to_features(m, self.features))[0]
+            return reader.symbol.probabilities(reader.symbol.decode(mu))
+
+        return self._chunks(magnitudes, read)
 
     def config_dict(self) -> dict[str, Any]:
         """The configs that rebuild the model from files alone."""
@@ -198,7 +231,8 @@ def _staging(folder: Path, overwrite: bool) -> Iterator[Path]:
 
 
 def save_preset(preset: Preset, folder: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``model.safetensors`` (float16) and ``preset.json`` into ``folder`` atomically."""
+    """Write ``model.safetensors`` (float16; with a second pair's reading half also
+    ``reading.safetensors``) and ``preset.json`` into ``folder`` atomically."""
     from safetensors.torch import save_file
 
     meta = {
@@ -208,18 +242,26 @@ def save_preset(preset: Preset, folder: str | Path, *, overwrite: bool = False) 
         "instruments": list(preset.instruments),
         **preset.config_dict(),
     }
-    meta |= {k: v for k, v in preset.meta.items() if k not in meta}
-    weights = {
-        k: v.detach().cpu().half().contiguous() for k, v in preset.model.state_dict().items()
-    }
+    meta |= {k: v for k, v in preset.meta.items() if k not in meta and k != "reading_model_config"}
+    files = {WEIGHTS: _half(preset.model.state_dict())}
+    if preset.two_pairs:
+        meta["reading_model_config"] = preset.reader.config.to_dict()
+        files[READING_WEIGHTS] = _half(
+            {k: v for k, v in preset.reader.state_dict().items() if k.startswith(READING_PARTS)}
+        )
     with _staging(Path(folder), overwrite) as tmp:
-        save_file(weights, str(tmp / WEIGHTS), metadata={"format": FORMAT})
-        os.chmod(tmp / WEIGHTS, 0o644)
-        meta["size_bytes"] = (tmp / WEIGHTS).stat().st_size
+        for name, weights in files.items():
+            save_file(weights, str(tmp / name), metadata={"format": FORMAT})
+            os.chmod(tmp / name, 0o644)
+        meta["size_bytes"] = sum((tmp / name).stat().st_size for name in files)
         (tmp / META).write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
     preset.path = Path(folder)
     preset.meta["size_bytes"] = meta["size_bytes"]
     return Path(folder)
+
+
+def _half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().half().contiguous() for k, v in state.items()}
 
 
 def _jsonable(value: Any) -> Any:
@@ -294,23 +336,37 @@ def load_preset(name_or_dir: str | Path) -> Preset:
     except MidivaeError as exc:
         raise MidivaeError(exc.message, path) from None
     model = build_model(vocabulary, spectral, features, config)
-    weights_path = folder / WEIGHTS
-    weights = _read_weights(weights_path)
-    expected = model.state_dict()
+    model.load_state_dict(_checked_weights(folder / WEIGHTS, model.state_dict()))
+    reader = None
+    if "reading_model_config" in meta:
+        if not isinstance(meta["reading_model_config"], dict):
+            raise MidivaeError("malformed 'reading_model_config'", path)
+        try:
+            reading_config = ModelConfig.from_dict(meta["reading_model_config"])
+        except MidivaeError as exc:
+            raise MidivaeError(exc.message, path) from None
+        reader = build_model(vocabulary, spectral, features, reading_config)
+        expected = {k: v for k, v in reader.state_dict().items() if k.startswith(READING_PARTS)}
+        reader.load_state_dict(_checked_weights(folder / READING_WEIGHTS, expected), strict=False)
+    return Preset(model, vocabulary, spectral, features, meta, folder, reader=reader)
+
+
+def _checked_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The float32 tensors of ``path``, exactly the names and shapes of ``expected``, finite."""
+    weights = _read_weights(path)
     if set(weights) != set(expected):
         missing = sorted(set(expected) - set(weights)) or sorted(set(weights) - set(expected))
-        raise MidivaeError(f"weights do not match preset.json (e.g. {missing[0]})", weights_path)
+        raise MidivaeError(f"weights do not match preset.json (e.g. {missing[0]})", path)
     for key, tensor in weights.items():
         if tensor.shape != expected[key].shape or not tensor.is_floating_point():
             raise MidivaeError(
                 f"tensor {key} has shape {tuple(tensor.shape)}, "
                 f"expected {tuple(expected[key].shape)}",
-                weights_path,
+                path,
             )
         if not torch.isfinite(tensor).all():
-            raise MidivaeError(f"tensor {key} holds non-finite values", weights_path)
-    model.load_state_dict({k: v.float() for k, v in weights.items()})
-    return Preset(model, vocabulary, spectral, features, meta, folder)
+            raise MidivaeError(f"tensor {key} holds non-finite values", path)
+    return {k: v.float() for k, v in weights.items()}
 
 
 _LOADED: dict[tuple, Preset] = {}
@@ -325,7 +381,8 @@ def cached_preset(name_or_dir: str | Path) -> Preset:
     """
     folder = resolve(name_or_dir)
     stamps = tuple(
-        (folder / f).stat().st_mtime_ns if (folder / f).exists() else None for f in (META, WEIGHTS)
+        (folder / f).stat().st_mtime_ns if (folder / f).exists() else None
+        for f in (META, WEIGHTS, READING_WEIGHTS)
     )
     key = (str(folder.resolve()), stamps)
     with _LOADING:  # batch jobs in threads share the cache; each preset is loaded once

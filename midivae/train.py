@@ -245,6 +245,7 @@ def train(
     model_overrides: dict[str, Any] | None = None,
     baseline: bool = True,
     refine_reading: str | Path | None = None,
+    keep_writing: str | Path | None = None,
     command: str | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -274,6 +275,11 @@ def train(
         decoder); its renders stay bit for bit. Its vocabulary, configs, split seed and (unless
         ``fit_settings`` is given) augmentations are kept, with ``model_overrides`` on top
         (e.g. ``cross_weight``) and no KL warm-up; ``epochs`` defaults to 20.
+    keep_writing : preset name or folder, optional
+        Train a whole new pair as usual, but write a preset that keeps this preset's pair
+        (renders, morphs, the ``auto`` fit: bit for bit) and transcribes with the new pair's
+        reading half (signal encoder, symbol decoder), stored beside it. The preset's
+        vocabulary, features and split seed are kept; the metrics are the two halves'.
     """
     from midivae import evaluate
     from midivae.model import FeatureConfig, get_config
@@ -282,7 +288,6 @@ def train(
         WEIGHTS,
         Preset,
         build_model,
-        load_preset,
         round_weights,
         save_preset,
     )
@@ -296,20 +301,25 @@ def train(
     mixture = len(names) > 1
     dev = pick_device(device)
     base = None
+    if refine_reading is not None and keep_writing is not None:
+        raise MidivaeError("give --refine-reading or --keep-writing, not both", keep_writing)
+    if keep_writing is not None:
+        base = _base_preset(keep_writing, names, seed, "--keep-writing")
+        if features is not None:
+            raise MidivaeError("--keep-writing keeps the preset's features", keep_writing)
+        features = base.features
     if refine_reading is not None:
-        base = load_preset(refine_reading)
-        if base.instruments != names or config is not None or features is not None:
+        base = _base_preset(refine_reading, names, seed, "--refine-reading")
+        if base.two_pairs:
             raise MidivaeError(
-                f"--refine-reading keeps the preset's model of {'+'.join(base.instruments)}; "
-                "give the same --instrument and no --config",
+                "holds a second pair's reading half; refine the preset it was made from",
                 refine_reading,
+            )
+        if config is not None or features is not None:
+            raise MidivaeError(
+                "--refine-reading keeps the preset's model: no --config", refine_reading
             )
         recorded = base.meta.get("provenance", {})
-        if recorded.get("seed", seed) != seed:
-            raise MidivaeError(
-                f"the preset was trained with --seed {recorded['seed']} (its split)",
-                refine_reading,
-            )
         model_config = replace(base.config, warmup_epochs=0, **(model_overrides or {}))
         features = base.features
         settings = fit_settings or FitSettings.from_dict(recorded.get("fit", {}))
@@ -319,7 +329,7 @@ def train(
         model_config = get_config(
             config or ("compact-mixture" if mixture else "compact"), **(model_overrides or {})
         )
-        features = features or FeatureConfig()
+        features = features or FeatureConfig()  # a kept pair's, with --keep-writing
         settings = fit_settings or FitSettings(seed=seed)
     settings.seed = seed
     if epochs is not None:
@@ -375,9 +385,17 @@ def train(
     )
     seed_everything(seed)
     model = build_model(vocab, spectral, features, model_config)
-    if base is not None:
-        if base.spectral != spectral:
-            raise MidivaeError("spectral settings differ from the corpora's", base.path)
+    if base is not None and base.spectral != spectral:
+        raise MidivaeError("spectral settings differ from the corpora's", base.path)
+    if keep_writing is not None:
+        provenance["writing_from"] = {
+            "preset": str(keep_writing),
+            "weights_sha256": hashlib.sha256((base.path / WEIGHTS).read_bytes()).hexdigest(),
+            "model_config": base.config.to_dict(),
+            "trained": {k: v for k, v in base.meta.get("provenance", {}).items() if k != "fit"},
+        }
+        say(f"train: a new reading pair beside the writing pair of {base.path}")
+    elif base is not None:
         model.load_state_dict(base.model.state_dict())
         model.freeze_writing_half()
         provenance["refined_from"] = {
@@ -400,7 +418,10 @@ def train(
     )
     model.to("cpu")
     round_weights(model)
-    preset = Preset(model, vocab, spectral, features, {"name": out_dir.name})
+    if keep_writing is not None:
+        preset = Preset(base.model, vocab, spectral, features, {"name": out_dir.name}, reader=model)
+    else:
+        preset = Preset(model, vocab, spectral, features, {"name": out_dir.name})
     preset.meta["velocity_calibration"] = _calibrate(preset, val_s)
     if base is not None:  # what the renders and (until re-measured) the note timing use
         preset.meta |= {k: base.meta[k] for k in ("envelope", "timing") if k in base.meta}
@@ -427,6 +448,24 @@ def train(
     save_preset(preset, out_dir, overwrite=overwrite)
     say(f"train: wrote {out_dir} in {provenance['wall_seconds']:.0f} s")
     return preset
+
+
+def _base_preset(source: str | Path, names: tuple[str, ...], seed: int, flag: str):
+    """The preset a ``flag`` run starts from: same instruments, trained with the same seed
+    (so the same held-in split)."""
+    from midivae.preset import load_preset
+
+    base = load_preset(source)
+    if base.instruments != names:
+        raise MidivaeError(
+            f"{flag} keeps the preset's model of {'+'.join(base.instruments)}; "
+            "give the same --instrument",
+            source,
+        )
+    recorded = base.meta.get("provenance", {}).get("seed", seed)
+    if recorded != seed:
+        raise MidivaeError(f"the preset was trained with --seed {recorded} (its split)", source)
+    return base
 
 
 def _calibrate(preset, val: Split) -> dict[str, float]:

@@ -122,7 +122,7 @@ def voice_share(preset, compressed: np.ndarray) -> float:
     one instrument's partials read as a second voice)."""
     from midivae.note_tracking import slot_posteriors
 
-    symbols = preset.decode_symbols(preset.encode_signal(compressed)[0])
+    symbols = preset.read_signal(compressed)
     slots = [slot_posteriors(symbols, preset, s) for s in range(len(preset.instruments))]
     melodic = [(pitches, rest, p) for pitches, rest, p in slots if rest is not None]
     if len(melodic) < 2:

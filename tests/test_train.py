@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from midivae.cli.main import cli
 from midivae.corpus import build_corpus, render
 from midivae.errors import MidivaeError
-from midivae.preset import META, load_preset
+from midivae.preset import META, READING_WEIGHTS, load_preset, save_preset
 from midivae.train import parse_instruments, split_items, train
 
 needs_fluidsynth = pytest.mark.skipif(
@@ -163,6 +163,40 @@ def test_refine_reading_keeps_the_writing_half_bit_for_bit(tiny, tmp_path):
     np.testing.assert_array_equal(before.decode_signal(z), after.decode_signal(z))
     wrong = CliRunner().invoke(cli, [*args, "--config", "tiny", "-o", str(tmp_path / "w")])
     assert wrong.exit_code == 1 and "--refine-reading keeps" in wrong.output
+
+
+@needs_fluidsynth
+def test_keep_writing_holds_two_pairs(tiny, tmp_path):
+    base = tmp_path / "base"
+    train("flute", base, corpus=[tiny], devtest=(), config="tiny", epochs=2)
+    out = tmp_path / "two"
+    args = ["train", "--instrument", "flute", "--corpus", str(tiny / "flute"), "--devtest"]
+    args += [str(tiny / "flute"), "--config", "tiny", "--epochs", "1", "--seed", "0"]
+    result = CliRunner().invoke(cli, [*args, "--keep-writing", str(base), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    before, after = load_preset(base), load_preset(out)
+    assert after.two_pairs and not before.two_pairs and (out / READING_WEIGHTS).is_file()
+    old, new = before.model.state_dict(), after.model.state_dict()
+    assert all((old[k] == new[k]).all() for k in old)  # renders, morphs, fits: the same
+    frames = np.abs(np.random.default_rng(1).normal(size=(6, before.spectral.n_bins)))
+    frames = frames.astype(np.float32)
+    np.testing.assert_array_equal(before.encode_signal(frames)[0], after.encode_signal(frames)[0])
+    reading = after.read_signal(frames)["pitch"]
+    assert not np.allclose(reading, before.read_signal(frames)["pitch"])
+    meta = json.loads((out / META).read_text())
+    assert meta["provenance"]["writing_from"]["trained"]["epochs"] == 2
+    assert meta["envelope"] == before.meta["envelope"]
+    assert meta["size_bytes"] == sum(p.stat().st_size for p in out.glob("*.safetensors"))
+    again = tmp_path / "again"
+    save_preset(after, again)  # a loaded two-pair preset saves as it loaded
+    np.testing.assert_array_equal(load_preset(again).read_signal(frames)["pitch"], reading)
+    refine = CliRunner().invoke(
+        cli, [*args, "--refine-reading", str(out), "-o", str(tmp_path / "r")]
+    )
+    assert refine.exit_code == 1 and "second pair" in refine.output
+    (out / READING_WEIGHTS).write_bytes(b"\x80\x04garbage")
+    with pytest.raises(MidivaeError, match=READING_WEIGHTS):
+        load_preset(out)
 
 
 def test_train_on_own_audio_semi_supervised(tmp_path):

@@ -204,8 +204,7 @@ def test_voice_share_counts_two_slots_apart_but_not_a_partial():
     stub = SimpleNamespace(
         vocabulary=vocab,
         instruments=vocab.instruments,
-        encode_signal=lambda frames: (frames, frames),
-        decode_symbols=lambda z: symbols,
+        read_signal=lambda frames: symbols,
     )
     assert voice_share(stub, np.zeros((4, 416))) == 0.5
 
