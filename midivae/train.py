@@ -392,7 +392,7 @@ def train(
             "preset": str(keep_writing),
             "weights_sha256": hashlib.sha256((base.path / WEIGHTS).read_bytes()).hexdigest(),
             "model_config": base.config.to_dict(),
-            "trained": {k: v for k, v in base.meta.get("provenance", {}).items() if k != "fit"},
+            "trained": _writing_provenance(base),
         }
         say(f"train: a new reading pair beside the writing pair of {base.path}")
     elif base is not None:
@@ -448,6 +448,14 @@ def train(
     save_preset(preset, out_dir, overwrite=overwrite)
     say(f"train: wrote {out_dir} in {provenance['wall_seconds']:.0f} s")
     return preset
+
+
+def _writing_provenance(base) -> dict[str, Any]:
+    """How ``base``'s writing pair was trained: its own run, or the run it was kept from."""
+    recorded = base.meta.get("provenance", {})
+    if base.two_pairs and "writing_from" in recorded:
+        return recorded["writing_from"]["trained"]
+    return {k: v for k, v in recorded.items() if k != "fit"}
 
 
 def _base_preset(source: str | Path, names: tuple[str, ...], seed: int, flag: str):

@@ -190,6 +190,16 @@ def test_keep_writing_holds_two_pairs(tiny, tmp_path):
     again = tmp_path / "again"
     save_preset(after, again)  # a loaded two-pair preset saves as it loaded
     np.testing.assert_array_equal(load_preset(again).read_signal(frames)["pitch"], reading)
+    kept = train(
+        "flute",
+        tmp_path / "kept",
+        corpus=[tiny],
+        devtest=(),
+        config="tiny",
+        epochs=1,
+        keep_writing=out,
+    )  # from a two-pair preset: the same writing pair, and how it was trained
+    assert kept.meta["provenance"]["writing_from"]["trained"]["epochs"] == 2
     refine = CliRunner().invoke(
         cli, [*args, "--refine-reading", str(out), "-o", str(tmp_path / "r")]
     )
