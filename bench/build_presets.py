@@ -25,6 +25,9 @@ MELODY = ("flute", "violin", "alto_sax", "trumpet")
 #: shipped folder -> (--instrument spec, instruments whose corpora it trains on, extra args)
 PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     **{name: (name, (name,), ()) for name in MELODY},
+    # Two pairs: the shipped violin's pair renders; a pair with signal->symbol weight 5, which
+    # reads better but renders darker, transcribes (README, Design notes).
+    "violin": ("violin", ("violin",), ("--cross-weight", "5", "--keep-writing", "violin")),
     # compact-wide for the piano's chords; the violin with it read better but rendered far
     # darker (README, Design notes). 30 epochs: its warm-up takes 25. Damping up to 48 dB per
     # octave: other pianos' top octaves are far purer than FluidR3's.

@@ -32,7 +32,12 @@ def test_loads_fits_budget_and_records_how_it_was_made(name):
     meta = json.loads((folder / "preset.json").read_text())
     assert meta["provenance"]["command"].startswith("midivae train")
     assert meta["metrics"]["headline"]
-    assert sorted(p.name for p in folder.iterdir()) == ["model.safetensors", "preset.json"]
+    files = {"model.safetensors", "preset.json"}
+    if preset.two_pairs:  # the second pair's reading half, and how the first was made
+        files.add("reading.safetensors")
+        assert "--keep-writing" in meta["provenance"]["command"]
+        assert meta["provenance"]["writing_from"]["trained"]["command"].startswith("midivae train")
+    assert {p.name for p in folder.iterdir()} == files
 
 
 def test_no_pickle_anywhere():
