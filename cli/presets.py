@@ -31,7 +31,7 @@ def presets(folders: tuple[Path, ...]) -> None:
         metrics = "  ".join(f"{k} {v:.3f}" for k, v in info["headline"].items())
         click.echo(
             f"{info['name']:<18} {'+'.join(info['instruments']):<28} "
-            f"{info['bytes'] / 1e6:5.1f} MB  {metrics}"
+            f"{info['bytes'] / 1e6:5.1f} MB  {'two pairs  ' if info['two_pairs'] else ''}{metrics}"
         )
     if failed:
         sys.exit(1)

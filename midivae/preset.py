@@ -418,7 +418,8 @@ def resolve(name_or_dir: str | Path) -> Path:
 
 
 def describe(folder: str | Path) -> dict[str, Any]:
-    """Name, instruments, size and headline metrics of a preset folder (for listings)."""
+    """Name, instruments, size, whether it holds two pairs, and headline metrics of a preset
+    folder (for listings)."""
     folder = Path(folder)
     meta = read_meta(folder)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
@@ -426,5 +427,6 @@ def describe(folder: str | Path) -> dict[str, Any]:
         "name": meta.get("name", folder.name),
         "instruments": meta.get("instruments", []),
         "bytes": size,
+        "two_pairs": "reading_model_config" in meta,
         "headline": (meta.get("metrics") or {}).get("headline", {}),
     }

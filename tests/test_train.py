@@ -187,6 +187,8 @@ def test_keep_writing_holds_two_pairs(tiny, tmp_path):
     assert meta["provenance"]["writing_from"]["trained"]["epochs"] == 2
     assert meta["envelope"] == before.meta["envelope"]
     assert meta["size_bytes"] == sum(p.stat().st_size for p in out.glob("*.safetensors"))
+    listed = CliRunner().invoke(cli, ["presets", str(out)])
+    assert listed.exit_code == 0 and "two pairs" in listed.output
     again = tmp_path / "again"
     save_preset(after, again)  # a loaded two-pair preset saves as it loaded
     np.testing.assert_array_equal(load_preset(again).read_signal(frames)["pitch"], reading)
