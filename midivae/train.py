@@ -455,7 +455,7 @@ def _writing_provenance(base) -> dict[str, Any]:
     recorded = base.meta.get("provenance", {})
     if base.two_pairs and "writing_from" in recorded:
         return recorded["writing_from"]["trained"]
-    return {k: v for k, v in recorded.items() if k != "fit"}
+    return dict(recorded)  # its fit settings too: the kept pair's augmentations
 
 
 def _base_preset(source: str | Path, names: tuple[str, ...], seed: int, flag: str):

@@ -185,6 +185,7 @@ def test_keep_writing_holds_two_pairs(tiny, tmp_path):
     assert not np.allclose(reading, before.read_signal(frames)["pitch"])
     meta = json.loads((out / META).read_text())
     assert meta["provenance"]["writing_from"]["trained"]["epochs"] == 2
+    assert meta["provenance"]["writing_from"]["trained"]["fit"] == before.meta["provenance"]["fit"]
     assert meta["envelope"] == before.meta["envelope"]
     assert meta["size_bytes"] == sum(p.stat().st_size for p in out.glob("*.safetensors"))
     listed = CliRunner().invoke(cli, ["presets", str(out)])
