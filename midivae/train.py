@@ -284,13 +284,7 @@ def train(
     from midivae import evaluate
     from midivae.model import FeatureConfig, get_config
     from midivae.model.fit import FitSettings, fit, pick_device, seed_everything
-    from midivae.preset import (
-        WEIGHTS,
-        Preset,
-        build_model,
-        round_weights,
-        save_preset,
-    )
+    from midivae.preset import Preset, build_model, round_weights, save_preset
 
     start = time.perf_counter()
     say = progress or (lambda message: None)
@@ -389,8 +383,7 @@ def train(
         raise MidivaeError("spectral settings differ from the corpora's", base.path)
     if keep_writing is not None:
         provenance["writing_from"] = {
-            "preset": str(keep_writing),
-            "weights_sha256": hashlib.sha256((base.path / WEIGHTS).read_bytes()).hexdigest(),
+            **_base_record(keep_writing, base),
             "model_config": base.config.to_dict(),
             "trained": _writing_provenance(base),
         }
@@ -399,8 +392,7 @@ def train(
         model.load_state_dict(base.model.state_dict())
         model.freeze_writing_half()
         provenance["refined_from"] = {
-            "preset": str(refine_reading),
-            "weights_sha256": hashlib.sha256((base.path / WEIGHTS).read_bytes()).hexdigest(),
+            **_base_record(refine_reading, base),
             "trained": {k: v for k, v in base.meta.get("provenance", {}).items() if k != "fit"},
             "frozen": ["symbol.encoder", "signal.decoder", "signal.logvar"],
         }
@@ -448,6 +440,14 @@ def train(
     save_preset(preset, out_dir, overwrite=overwrite)
     say(f"train: wrote {out_dir} in {provenance['wall_seconds']:.0f} s")
     return preset
+
+
+def _base_record(source: str | Path, base) -> dict[str, str]:
+    """Which preset a run started from, as given, and the hash of its weights file."""
+    from midivae.preset import WEIGHTS
+
+    digest = hashlib.sha256((base.path / WEIGHTS).read_bytes()).hexdigest()
+    return {"preset": str(source), "weights_sha256": digest}
 
 
 def _writing_provenance(base) -> dict[str, Any]:

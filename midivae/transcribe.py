@@ -100,8 +100,9 @@ def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str
         sounding = np.arange(min(len(compressed), int(AUTO_SECONDS / frame_seconds)))
     sounding = sounding[::AUTO_STRIDE]
     frames = compressed[sounding]
-    scores = {name: fit_score(cached_preset(name), frames) for name in names}
-    mixtures = [n for n in names if len(cached_preset(n).instruments) > 1]
+    presets = {name: cached_preset(name) for name in names}
+    scores = {name: fit_score(preset, frames) for name, preset in presets.items()}
+    mixtures = [n for n in names if len(presets[n].instruments) > 1]
     solos = [n for n in names if n not in mixtures]
     if not mixtures or not solos:
         return max(scores, key=scores.get), scores
@@ -110,8 +111,8 @@ def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str
     lead = scores[mixture] - scores[solo]
     if lead > MIXTURE_MARGIN:
         return mixture, scores
-    widest = max(mixtures, key=lambda n: len(cached_preset(n).instruments))
-    if lead > 0 and voice_share(cached_preset(widest), frames) >= TWO_VOICES_SHARE:
+    widest = max(mixtures, key=lambda n: len(presets[n].instruments))
+    if lead > 0 and voice_share(presets[widest], frames) >= TWO_VOICES_SHARE:
         return mixture, scores
     return solo, scores
 
