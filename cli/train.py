@@ -74,6 +74,13 @@ import click
     "with the new pair's reading half, stored beside it (one preset, two pairs).",
 )
 @click.option(
+    "--refit-velocity",
+    default=None,
+    metavar="PRESET",
+    help="Train nothing: write PRESET (name or folder) with a velocity reading measured "
+    "on fresh renders of its training library; its model and renders stay as they are.",
+)
+@click.option(
     "--cross-weight",
     type=click.FloatRange(0.0, 100.0),
     default=None,
@@ -96,6 +103,7 @@ def train(
     damping: float | None,
     refine: str | None,
     keep_writing: str | None,
+    refit_velocity: str | None,
     cross_weight: float | None,
     seed: int,
     output: Path,
@@ -119,6 +127,9 @@ def train(
     from midivae.train import train as run
 
     command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if refit_velocity is not None:
+        _refit(refit_velocity, instrument, output, command, overwrite)
+        return
     if augment is False:
         settings = FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None)
     elif augment or damping is not None or refine is None:
@@ -153,4 +164,30 @@ def train(
     click.echo(
         f"{output}: {preset.meta['size_bytes'] / 1e6:.1f} MB, "
         f"{preset.meta['provenance']['wall_seconds']:.0f} s"
+    )
+
+
+def _refit(source: str, instrument: str, output: Path, command: str, overwrite: bool) -> None:
+    """``--refit-velocity``: the preset with a newly measured velocity reading."""
+    from midivae.cli.common import log_line, report_error
+    from midivae.errors import MidivaeError
+    from midivae.train import parse_instruments
+    from midivae.velocity_fit import refit_velocity
+
+    try:
+        preset = refit_velocity(
+            source,
+            output,
+            instruments=parse_instruments(instrument),
+            command=command,
+            overwrite=overwrite,
+            progress=log_line,
+        )
+    except MidivaeError as error:
+        report_error(error)
+        sys.exit(1)
+    fit = preset.meta["velocity_reading"]["fit"]
+    click.echo(
+        f"{output}: velocity reading from {fit['items']} renders, mean error "
+        f"{fit['attack_only_mean_abs_error']:.1f} -> {fit['mean_abs_error']:.1f}"
     )

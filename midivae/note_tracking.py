@@ -28,6 +28,7 @@ from midivae.note_timing import (
     split_dips,
     split_rearticulations,
 )
+from midivae.note_velocity import note_level_db
 from midivae.scores import NoteEvent, Part
 from midivae.spectral import decompress
 
@@ -256,9 +257,20 @@ def slot_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
     return pitches, probabilities[:, -1], probabilities[:, :-1]
 
 
-def _note_velocity(velocity: np.ndarray, note: TrackedNote) -> int:
-    attack = velocity[note.start : min(note.end, note.start + VELOCITY_FRAMES)]
-    return int(np.clip(round(float(np.median(attack))), 1, 127))
+def attack_velocity(velocity: np.ndarray, note: TrackedNote) -> float:
+    """The model's velocity over a note's attack: the median of its first frames."""
+    return float(np.median(velocity[note.start : min(note.end, note.start + VELOCITY_FRAMES)]))
+
+
+def _note_velocity(
+    velocity: np.ndarray, heard: TrackedNote, timed: TrackedNote, envelope, pitch, reading
+) -> int:
+    """A note's MIDI velocity: the attack velocity of the note as heard, read with the
+    preset's velocity reading (and the timed note's peak level) when it has one."""
+    attack = attack_velocity(velocity, heard)
+    if reading is None:
+        return int(np.clip(round(attack), 1, 127))
+    return reading.read(attack, note_level_db(envelope, timed.start, timed.end), pitch)
 
 
 def program_of(instrument: str) -> int:
@@ -321,6 +333,7 @@ def notes_from_symbols(
         every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
     )
     onset_compression = onset_gain(table)  # one recording level for every slot
+    reading = preset.velocity_reading
     notes: list[NoteEvent] = []
     parts: list[Part] = []
     for slot, instrument in enumerate(preset.instruments):
@@ -355,7 +368,9 @@ def notes_from_symbols(
                 onset=note.start * frame_seconds,
                 offset=max(note.end * frame_seconds - release, (note.start + 1) * frame_seconds),
                 pitch=int(pitches[note.pitch]),
-                velocity=_note_velocity(velocity, heard),
+                velocity=_note_velocity(
+                    velocity, heard, note, envelopes[:, note.pitch], pitches[note.pitch], reading
+                ),
                 part=len(parts),
             )
             for heard, note in zip(tracked, timed, strict=True)

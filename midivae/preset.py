@@ -108,6 +108,15 @@ class Preset:
         return np.concatenate(outs)
 
     @property
+    def velocity_reading(self):
+        """The note-velocity reading measured for this preset (:mod:`midivae.note_velocity`),
+        or None: notes then keep the model's attack velocity."""
+        from midivae.note_velocity import VelocityReading
+
+        data = self.meta.get("velocity_reading")
+        return None if data is None else VelocityReading.from_dict(data)
+
+    @property
     def two_pairs(self) -> bool:
         """Whether a second pair's reading half transcribes (see ``reader``)."""
         return self.reader is not self.model
@@ -348,7 +357,12 @@ def load_preset(name_or_dir: str | Path) -> Preset:
         reader = build_model(vocabulary, spectral, features, reading_config)
         expected = {k: v for k, v in reader.state_dict().items() if k.startswith(READING_PARTS)}
         reader.load_state_dict(_checked_weights(folder / READING_WEIGHTS, expected), strict=False)
-    return Preset(model, vocabulary, spectral, features, meta, folder, reader=reader)
+    preset = Preset(model, vocabulary, spectral, features, meta, folder, reader=reader)
+    try:
+        preset.velocity_reading  # noqa: B018 (validated here, once: a bad one names the file)
+    except MidivaeError as exc:
+        raise MidivaeError(exc.message, path) from None
+    return preset
 
 
 def _checked_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

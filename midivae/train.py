@@ -424,7 +424,26 @@ def train(
         if base is None:
             preset.meta["envelope"] = measure_envelope(corpora[0]).to_dict()
         if not get_instrument(names[0]).polyphonic:
+            from midivae.velocity_fit import measure_velocity_reading
+
             preset.meta["timing"] = measure_timing(preset, val_s.magnitudes, val_s.labels)
+            manifest = corpora[0].manifest
+            try:
+                reading = measure_velocity_reading(
+                    preset,
+                    names[0],
+                    manifest.get("soundfont", "fluidr3"),
+                    seed,
+                    tiny=bool(manifest.get("tiny")),
+                    progress=say,
+                )
+            except MidivaeError as exc:  # e.g. the soundfont is not installed here
+                say(f"velocity reading: not measured ({exc})")
+                reading = None
+            if reading is not None:
+                preset.meta["velocity_reading"] = reading | {
+                    "fit": reading["fit"] | {"command": command, "git_commit": git_commit()}
+                }
     metrics = evaluate.evaluate_run(
         preset, train_s, val_s, test_s, devtest=devtest, baseline=baseline, seed=seed, progress=say
     )

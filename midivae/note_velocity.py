@@ -1,0 +1,86 @@
+"""A note's velocity from what the model reads over its attack and how loud the note gets.
+
+The model reads velocity frame by frame, and over a note's first frames it cannot tell a soft
+note from a loud one early in its attack, nor hear how loud the note grows. A preset may
+carry a *velocity reading*: a least-squares line, measured on fresh renders of its training
+library (:mod:`midivae.velocity_fit`), from three things heard per note to its MIDI velocity:
+the model's attack velocity (the median over the attack frames), the note's peak partial
+level in dB (its own pitch's envelope, :func:`midivae.note_timing.pitch_envelopes`, over
+the note), and its pitch (instruments are louder in some registers). Presets without one
+keep the attack velocity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from midivae.errors import MidivaeError
+
+#: The pitch the pitch weight is measured from (middle C).
+PITCH_ORIGIN = 60
+#: Envelope floor for the level in dB (a silent note reads -180 dB).
+LEVEL_FLOOR = 1e-9
+
+
+@dataclass(frozen=True)
+class VelocityReading:
+    """``velocity = attack * attack_velocity + level * level_db + pitch * (pitch - 60) +
+    offset``, clipped to 1-127; ``notes`` is how many notes it was fitted on."""
+
+    attack: float
+    level: float
+    pitch: float
+    offset: float
+    notes: int = 0
+
+    def read(self, attack_velocity: float, level_db: float, pitch: int) -> int:
+        value = (
+            self.attack * attack_velocity
+            + self.level * level_db
+            + self.pitch * (pitch - PITCH_ORIGIN)
+            + self.offset
+        )
+        return int(np.clip(round(value), 1, 127))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> VelocityReading:
+        """From a preset's ``velocity_reading`` (weights only; its ``fit`` record is kept
+        beside them); ``MidivaeError`` when a weight is missing or not finite."""
+        try:
+            values = {key: float(data[key]) for key in ("attack", "level", "pitch", "offset")}
+            notes = int(data.get("notes", 0))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise MidivaeError(f"velocity_reading: bad or missing weight ({exc})") from None
+        if not all(np.isfinite(v) for v in values.values()):
+            raise MidivaeError("velocity_reading: weights must be finite numbers")
+        return cls(**values, notes=notes)
+
+
+def note_level_db(envelope: np.ndarray, start: int, end: int) -> float:
+    """Peak level (dB) of a note's own partial envelope ``(n_frames,)`` over frames
+    ``start`` to ``end`` (at least its first frame)."""
+    end = min(max(end, start + 1), len(envelope))
+    start = min(start, end - 1)
+    return float(20.0 * np.log10(max(float(envelope[start:end].max()), LEVEL_FLOOR)))
+
+
+def fit_reading(attack: np.ndarray, level_db: np.ndarray, pitch: np.ndarray, velocity: np.ndarray):
+    """The least-squares :class:`VelocityReading` of true ``velocity`` per note from the
+    notes' attack velocities, peak levels and pitches; None with fewer than 20 notes or
+    when the line is degenerate (e.g. one pitch, one level)."""
+    attack, level_db, pitch, velocity = (
+        np.asarray(a, dtype=np.float64) for a in (attack, level_db, pitch, velocity)
+    )
+    if len(velocity) < 20:
+        return None
+    design = np.stack([attack, level_db, pitch - PITCH_ORIGIN, np.ones_like(attack)], axis=1)
+    weights, _, rank, _ = np.linalg.lstsq(design, velocity, rcond=None)
+    if rank < design.shape[1] or not np.all(np.isfinite(weights)):
+        return None
+    return VelocityReading(*(round(float(w), 5) for w in weights), notes=len(velocity))

@@ -1,0 +1,201 @@
+"""Measuring a preset's velocity reading (:mod:`midivae.note_velocity`) on fresh renders.
+
+The training library plays content that no corpus, bench or dev file uses (seeded apart from
+the corpora): melodic phrases with their crescendos, swells and accents, and chorale lines
+with the slow dynamics of real pieces. Each is transcribed with the preset as
+:func:`midivae.transcribe.transcribe` does with audio; every note found (same pitch, onset
+within 50 ms) gives its attack velocity, peak level and pitch against the velocity it was
+played with, and :func:`midivae.note_velocity.fit_reading` draws the line. Solo monophonic
+presets trained on a soundfont corpus only: a chord's or a mixture's notes share their
+partials' level, and the user's own audio has no library to render.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from midivae.errors import MidivaeError
+
+#: Seeds of the fit's content: apart from the corpora's (0 ...) and the benches' (5, 99).
+SEED_OFFSET = 7000
+PHRASE_SECONDS = 90.0
+#: Chorale lines (work, voice) that no corpus, bench or dev-set file plays.
+LINES: tuple[tuple[str, str], ...] = (
+    ("bach/bwv117.4", "Soprano"),
+    ("bach/bwv119.9", "Alto"),
+    ("bach/bwv12.7", "Soprano"),
+    ("bach/bwv120.6", "Tenor"),
+    ("bach/bwv121.6", "Soprano"),
+    ("bach/bwv122.6", "Alto"),
+)
+LINE_SECONDS = 20.0
+#: A found note's onset is within this of the played one (mir_eval's onset tolerance).
+ONSET_TOLERANCE_S = 0.05
+
+
+def fit_content(instrument: str, seed: int, *, tiny: bool = False) -> list:
+    """The items the fit renders: phrases, then chorale lines (``tiny``: 10 s of phrases)."""
+    from midivae.corpus.content import phrases
+    from midivae.corpus.instruments import get_instrument
+    from midivae.corpus.pieces import piece_item, score_notes
+
+    inst = get_instrument(instrument)
+    rng = np.random.default_rng(SEED_OFFSET + seed)
+    items = phrases(inst, rng, seconds=10.0 if tiny else PHRASE_SECONDS)
+    for work, voice in () if tiny else LINES:
+        raw = score_notes(work, None, (voice,), bpm=float(rng.uniform(70, 120)))
+        items.append(piece_item(raw, inst, rng, monophonic=True, seconds=LINE_SECONDS))
+    return items
+
+
+def note_readings(preset, audio: np.ndarray) -> list[tuple[float, float, float, int]]:
+    """``(onset_s, attack_velocity, peak_level_db, pitch)`` of each note ``preset`` hears in
+    in-tune ``audio`` (its velocity reading left out)."""
+    from midivae.note_timing import pitch_envelopes
+    from midivae.note_tracking import decode_notes
+    from midivae.note_velocity import note_level_db
+    from midivae.preset import Preset
+    from midivae.spectral import analyse, compress
+
+    config = preset.spectral
+    meta = {k: v for k, v in preset.meta.items() if k != "velocity_reading"}
+    plain = Preset(
+        preset.model, preset.vocabulary, config, preset.features, meta, reader=preset.reader
+    )
+    compressed = compress(analyse(np.asarray(audio, dtype=np.float64), config), config)
+    notes, _ = decode_notes(plain, compressed, audio=audio)
+    if not notes:
+        return []
+    pitches = np.unique([n.pitch for n in notes])
+    envelopes = pitch_envelopes(pitches, config, audio=audio)
+    step = config.frame_seconds
+    return [
+        (
+            n.onset,
+            float(n.velocity),
+            note_level_db(
+                envelopes[:, np.searchsorted(pitches, n.pitch)],
+                round(n.onset / step),
+                round(n.offset / step),
+            ),
+            n.pitch,
+        )
+        for n in notes
+    ]
+
+
+def _matched(heard, played) -> list[tuple[tuple, int]]:
+    """Each heard note with the velocity of the played note of its pitch nearest in onset."""
+    out = []
+    for reading in heard:
+        onset, pitch = reading[0], reading[3]
+        near = [
+            (abs(n.start - onset), n.velocity)
+            for n in played
+            if n.pitch == pitch and abs(n.start - onset) <= ONSET_TOLERANCE_S
+        ]
+        if near:
+            out.append((reading, min(near)[1]))
+    return out
+
+
+def measure_velocity_reading(
+    preset,
+    instrument: str,
+    soundfont: str,
+    seed: int,
+    *,
+    tiny: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any] | None:
+    """``preset``'s velocity reading measured on fresh renders by ``soundfont`` (a corpus
+    soundfont name), with a record of the fit; None when too few notes were found."""
+    from midivae.corpus.instruments import get_instrument
+    from midivae.corpus.render import get_soundfont, render_notes
+    from midivae.note_velocity import fit_reading
+
+    inst = get_instrument(instrument)
+    font = get_soundfont(soundfont).path()
+    rows = []
+    items = fit_content(instrument, seed, tiny=tiny)
+    for item in items:
+        notes = list(item.notes)
+        audio = render_notes(notes, program=inst.program, soundfont=font, seconds=item.length)
+        rows += _matched(note_readings(preset, audio), notes)
+    played = sum(len(item.notes) for item in items)
+    if not rows:
+        return None
+    attack, level, pitch = (np.array([r[0][k] for r in rows]) for k in (1, 2, 3))
+    truth = np.array([r[1] for r in rows], dtype=np.float64)
+    reading = fit_reading(attack, level, pitch, truth)
+    if reading is None:
+        return None
+    read = np.array([reading.read(a, b, p) for a, b, p in zip(attack, level, pitch, strict=True)])
+    line = np.polyval(np.polyfit(attack, truth, 1), attack)  # the attack velocity alone
+    record = {
+        "soundfont": soundfont,
+        "seed": SEED_OFFSET + seed,
+        "items": len(items),
+        "notes_played": played,
+        "mean_abs_error": round(float(np.mean(np.abs(read - truth))), 2),
+        "attack_only_mean_abs_error": round(float(np.mean(np.abs(line - truth))), 2),
+    }
+    if progress:
+        progress(
+            f"velocity reading: {len(rows)} of {played} notes, mean error "
+            f"{record['attack_only_mean_abs_error']:.1f} -> {record['mean_abs_error']:.1f}"
+        )
+    return reading.to_dict() | {"fit": record}
+
+
+def training_soundfont(preset) -> str:
+    """The soundfont of the corpus ``preset`` was trained on (from its provenance)."""
+    corpora = preset.meta.get("provenance", {}).get("corpora")
+    if not corpora:
+        raise MidivaeError("trained on your audio: no library to measure a velocity reading on")
+    words = shlex.split(corpora[0].get("command") or "")
+    return words[words.index("--soundfont") + 1] if "--soundfont" in words else "fluidr3"
+
+
+def refit_velocity(
+    source: str | Path,
+    out_dir: str | Path,
+    *,
+    instruments: tuple[str, ...] | None = None,
+    command: str | None = None,
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+):
+    """Write ``source`` (a preset name or folder) to ``out_dir`` with a velocity reading
+    measured at this version; its model, renders and other metadata stay as they are.
+    ``instruments``, when given, must be the preset's."""
+    from midivae.corpus.instruments import get_instrument
+    from midivae.preset import load_preset, save_preset
+    from midivae.train import git_commit
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise MidivaeError("exists, use --overwrite", out_dir)
+    preset = load_preset(source)
+    if instruments is not None and tuple(instruments) != preset.instruments:
+        raise MidivaeError(
+            f"the preset plays {'+'.join(preset.instruments)}; give the same --instrument", source
+        )
+    if len(preset.instruments) != 1 or get_instrument(preset.instruments[0]).polyphonic:
+        raise MidivaeError("a velocity reading is measured for solo melody presets", source)
+    seed = int(preset.meta.get("provenance", {}).get("seed", 0))
+    soundfont = training_soundfont(preset)
+    measured = measure_velocity_reading(
+        preset, preset.instruments[0], soundfont, seed, progress=progress
+    )
+    if measured is None:
+        raise MidivaeError("too few notes found to measure a velocity reading", source)
+    measured["fit"] |= {"command": command, "git_commit": git_commit()}
+    preset.meta["velocity_reading"] = measured
+    save_preset(preset, out_dir, overwrite=overwrite)
+    return preset

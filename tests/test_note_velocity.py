@@ -1,0 +1,131 @@
+"""Note velocity read from the attack, the note's peak level and its pitch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from midivae.cli.main import cli
+from midivae.corpus.content import Note
+from midivae.corpus.render import get_soundfont, render_notes
+from midivae.errors import MidivaeError
+from midivae.note_velocity import VelocityReading, fit_reading, note_level_db
+from midivae.preset import META, WEIGHTS, load_preset, resolve
+from midivae.transcribe import transcribe
+
+PHRASE = [Note(72, 60, 0.3, 0.8), Note(76, 85, 0.9, 1.4), Note(79, 110, 1.5, 2.1)]
+
+
+def flute_audio(notes, seconds=2.6, gain_db=0.0) -> np.ndarray:
+    font = get_soundfont("fluidr3").path()
+    return render_notes(notes, program=73, soundfont=font, seconds=seconds) * 10 ** (gain_db / 20)
+
+
+def flute_copy(tmp_path: Path, reading: dict | None) -> Path:
+    """The shipped flute preset with ``reading`` as its velocity reading (None: without)."""
+    folder = tmp_path / "flute"
+    shutil.copytree(resolve("flute"), folder)
+    meta = json.loads((folder / META).read_text())
+    meta.pop("velocity_reading", None)
+    if reading is not None:
+        meta["velocity_reading"] = reading
+    (folder / META).write_text(json.dumps(meta))
+    return folder
+
+
+def test_fit_reading_recovers_a_known_line(rng):
+    attack, level, pitch = (
+        rng.uniform(20, 120, 200),
+        rng.uniform(-60, -10, 200),
+        rng.integers(55, 90, 200),
+    )
+    truth = 0.6 * attack + 1.3 * level - 0.25 * (pitch - 60) + 70 + rng.normal(0, 0.5, 200)
+    reading = fit_reading(attack, level, pitch, truth)
+    assert reading.notes == 200
+    np.testing.assert_allclose(
+        [reading.attack, reading.level, reading.pitch, reading.offset],
+        [0.6, 1.3, -0.25, 70],
+        atol=0.1,
+    )
+    assert abs(reading.read(100.0, -20.0, 72) - (60 - 26 - 3 + 70)) <= 1
+
+
+def test_fit_reading_needs_enough_varied_notes(rng):
+    attack, level = rng.uniform(20, 120, 30), rng.uniform(-60, -10, 30)
+    assert fit_reading(attack[:10], level[:10], np.full(10, 60), attack[:10]) is None
+    assert fit_reading(attack, level, np.full(30, 60), attack) is None  # one pitch: no pitch weight
+
+
+def test_read_clips_and_bad_weights_are_refused():
+    reading = VelocityReading(attack=2.0, level=0.0, pitch=0.0, offset=0.0)
+    assert reading.read(100.0, -20.0, 60) == 127 and reading.read(-5.0, -20.0, 60) == 1
+    for bad in ({"attack": 1.0}, {"attack": "x", "level": 0, "pitch": 0, "offset": 0}, None):
+        with pytest.raises(MidivaeError):
+            VelocityReading.from_dict(bad)
+    with pytest.raises(MidivaeError, match="finite"):
+        VelocityReading.from_dict({"attack": float("nan"), "level": 0, "pitch": 0, "offset": 0})
+
+
+def test_note_level_db_is_the_peak_over_the_note():
+    envelope = np.array([0.001, 0.1, 0.01, 1.0, 0.5])
+    assert note_level_db(envelope, 1, 3) == pytest.approx(-20.0)
+    assert note_level_db(envelope, 1, 1) == pytest.approx(-20.0)  # at least its first frame
+    assert note_level_db(np.zeros(4), 0, 4) == pytest.approx(-180.0)
+
+
+def test_a_bad_velocity_reading_names_the_preset_file(tmp_path):
+    folder = flute_copy(tmp_path, {"attack": 1.0, "level": "loud", "pitch": 0, "offset": 0})
+    with pytest.raises(MidivaeError) as error:
+        load_preset(folder)
+    assert error.value.path == folder / META and "velocity_reading" in error.value.message
+
+
+def test_transcription_reads_velocity_through_the_preset_reading(tmp_path):
+    audio = flute_audio(PHRASE)
+    constant = flute_copy(tmp_path / "a", {"attack": 0, "level": 0, "pitch": 0, "offset": 77})
+    assert [n.velocity for n in transcribe(audio, preset=constant).notes] == [77, 77, 77]
+    by_level = flute_copy(tmp_path / "b", {"attack": 0, "level": 1, "pitch": 0, "offset": 120})
+    loud = transcribe(audio, preset=by_level).notes
+    quiet = transcribe(flute_audio(PHRASE, gain_db=-12.0), preset=by_level).notes
+    assert [n.pitch for n in quiet] == [72, 76, 79]
+    for a, b in zip(loud, quiet, strict=True):
+        assert a.velocity - b.velocity == pytest.approx(12, abs=1)  # 1 velocity per dB
+    plain = flute_copy(tmp_path / "c", None)
+    assert [n.velocity for n in transcribe(audio, preset=plain).notes] != [77, 77, 77]
+
+
+def test_shipped_melody_presets_carry_a_velocity_reading():
+    for name in ("flute", "violin", "alto_sax", "trumpet"):
+        preset = load_preset(name)
+        reading = preset.velocity_reading
+        assert reading is not None and reading.notes >= 100, name
+        fit = preset.meta["velocity_reading"]["fit"]
+        assert fit["mean_abs_error"] < fit["attack_only_mean_abs_error"], name
+        assert "--refit-velocity" in fit["command"], name
+
+
+def test_refit_velocity_keeps_the_model_and_measures_a_reading(tmp_path):
+    source = flute_copy(tmp_path / "src", None)
+    out = tmp_path / "refit"
+    args = ["train", "--instrument", "flute", "--refit-velocity", str(source), "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert (out / WEIGHTS).read_bytes() == (source / WEIGHTS).read_bytes()
+    meta = json.loads((out / META).read_text())
+    assert meta["provenance"] == json.loads((source / META).read_text())["provenance"]
+    fit = meta["velocity_reading"]["fit"]
+    assert fit["command"].startswith("midivae ") and fit["mean_abs_error"] > 0
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1 and "exists" in again.output
+    wrong = CliRunner().invoke(cli, [*args[:2], "violin", *args[3:-1], str(tmp_path / "w")])
+    assert wrong.exit_code == 1 and "give the same --instrument" in wrong.output
+    piano = CliRunner().invoke(
+        cli,
+        ["train", "--instrument", "piano", "--refit-velocity", "piano", "-o", str(tmp_path / "p")],
+    )
+    assert piano.exit_code == 1 and "solo melody presets" in piano.output
