@@ -8,8 +8,9 @@ command then recorded in its ``preset.json``), and finally rewrite the table bet
 Usage: ``python bench/build_presets.py [NAME ...]`` (default: all), ``--table`` to only
 regenerate the table, ``--envelopes`` to only re-measure the attack/release envelopes of
 single-instrument presets from their corpora (rendering's envelopes are not part of the
-trained weights; a full rebuild measures the same). Needs ``bash bench/setup.sh``
-(MuseScore_General) first.
+trained weights; a full rebuild measures the same), ``--velocity`` to only re-measure the
+solo melody presets' velocity readings (``midivae train --refit-velocity``; a full rebuild
+measures them in training). Needs ``bash bench/setup.sh`` (MuseScore_General) first.
 """
 
 from __future__ import annotations
@@ -174,6 +175,15 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def refit_velocity(name: str) -> None:
+    """Measure the velocity reading of ``presets/<name>`` anew (model untouched)."""
+    if name in MELODY:
+        folder = f"presets/{name}"
+        midivae(
+            "train", "--instrument", name, "--refit-velocity", folder, "-o", folder, "--overwrite"
+        )
+
+
 def write_table() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -191,13 +201,16 @@ def main() -> None:
     parser.add_argument(
         "--envelopes", action="store_true", help="only re-measure rendering envelopes"
     )
+    parser.add_argument(
+        "--velocity", action="store_true", help="only re-measure the velocity readings"
+    )
     args = parser.parse_args()
     unknown = set(args.names) - set(PRESETS)
     if unknown:
         parser.error(f"unknown presets {sorted(unknown)}")
-    if args.envelopes:
+    if args.envelopes or args.velocity:
         for name in args.names or PRESETS:
-            remeasure_envelope(name)
+            (remeasure_envelope if args.envelopes else refit_velocity)(name)
         return
     if not args.table:
         for name in args.names or PRESETS:
