@@ -21,7 +21,11 @@ the best mixture preset's fit leads the best solo preset's on each, for the choi
 ``auto acc=<a> solo_lead_max=<s> duet_lead_min=<d>``. ``dynamics`` plays the dev set's
 isolated-note files (pp / mf / ff) with FluidR3 and counts the pitches whose velocities come out
 in order, the held-in counterpart of the dev line's ``dyn_order`` (last line
-``dynamics order=<a>``; the five instruments unless others are named after it).
+``dynamics order=<a>``; the five instruments unless others are named after it). ``lines``
+plays chorale lines (``BENCH_LINES``: no corpus, dev file or velocity fit uses them) with
+the dev set's kind of dynamics (pp / mf / ff levels every few seconds, linear between),
+the held-in counterpart of the dev melodies; last line ``lines on_f1=<a> onoff_f1=<b>
+vel_f1=<c>`` (the melody instruments unless others are named after it).
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
 (default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
@@ -53,6 +57,17 @@ SECONDS = 40.0
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
 REPEAT_GAPS_S = (0.01, 0.02, 0.03, 0.05, 0.08)
 SELECTION_CHORALES = ("bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7", "bach/bwv103.6")
+BENCH_LINES = (
+    ("bach/bwv1.6", "Soprano"),
+    ("bach/bwv104.6", "Alto"),
+    ("bach/bwv108.6", "Soprano"),
+    ("bach/bwv11.6", "Tenor"),
+    ("bach/bwv113.8", "Soprano"),
+    ("bach/bwv114.7", "Alto"),
+    ("bach/bwv115.6", "Soprano"),
+    ("bach/bwv116.6", "Tenor"),
+)
+LINES_SEED = 5
 
 
 def chorale_items(inst, rng: np.random.Generator) -> list:
@@ -150,6 +165,29 @@ def repeat_scores(folder: Path | None, font) -> None:
         means.append(np.mean(row))
         print(f"{name:10s}" + "".join(f"{v:11.3f}" for v in row))
     print(f"repeats on_f1={np.mean(means):.3f}")
+
+
+def line_scores(folder: Path | None, font, names) -> None:
+    """Onset, on+off and +velocity F1 of chorale lines with dev-style dynamics, per
+    instrument (20 s each; ``BENCH_LINES``)."""
+    rng = np.random.default_rng(LINES_SEED)
+    rows = []
+    for name in names:
+        inst = get_instrument(name)
+        items = []
+        for work, voice in BENCH_LINES:
+            raw = score_notes(work, None, (voice,), bpm=float(rng.uniform(80, 120)))
+            items.append(piece_item(raw, inst, rng, monophonic=True, seconds=20.0))
+        results, _ = score_items(folder / name if folder else name, inst, items, font)
+        rows.append(
+            [np.mean([getattr(r, k) for r in results]) for k in ("on_f1", "onoff_f1", "vel_f1")]
+        )
+        print(
+            f"{name:10s} lines {len(items):2d}  on {rows[-1][0]:.3f}  "
+            f"on+off {rows[-1][1]:.3f}  +vel {rows[-1][2]:.3f}"
+        )
+    mean = np.mean(rows, axis=0)
+    print(f"lines on_f1={mean[0]:.3f} onoff_f1={mean[1]:.3f} vel_f1={mean[2]:.3f}")
 
 
 def score_audio(audio: np.ndarray, notes, preset: str | Path):
@@ -272,6 +310,10 @@ def main() -> None:
     if "dynamics" in names:
         names.remove("dynamics")
         dynamics_scores(folder, font, names or [*MELODY_INSTRUMENTS, "piano"])
+        return
+    if "lines" in names:
+        names.remove("lines")
+        line_scores(folder, font, names or list(MELODY_INSTRUMENTS))
         return
     if "auto" in names:
         names.remove("auto")
