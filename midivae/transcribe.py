@@ -49,8 +49,9 @@ TWO_VOICES_SHARE = 0.1
 PARTIAL_INTERVALS = (0, 12, 19, 24, 28, 31, 34, 36)
 SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
 #: A median note velocity at or past these suggests a level far from the reference (the
-#: example flute recording reads 103-127 normalised to -1 dBFS, 27-43 at -26 dB; a pp
-#: performance at the reference level reads ~30-45, so the quiet end is set below it).
+#: example flute recording reads 110-127 normalised to -1 dBFS, 5-29 at -26 dB; pp notes
+#: (velocity 33) at the reference level read a median 34-36 from FluidR3's melody
+#: instruments and 36-45 from MuseScore_General's, so the quiet end is set below them).
 LOUD_VELOCITY = 120
 QUIET_VELOCITY = 24
 MIN_NOTES_FOR_LEVEL = 4
