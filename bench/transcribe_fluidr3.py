@@ -356,9 +356,12 @@ def main() -> None:
             precision = np.mean([r.on_precision for r in chorales])
             recall = np.mean([r.on_recall for r in chorales])
             f1 = np.mean([r.on_f1 for r in chorales])
+            onoff = np.mean([r.onoff_f1 for r in chorales])
+            vel = np.mean([r.vel_f1 for r in chorales])
             print(
                 f"{name:10s} chorales {len(chorales):2d}  on {f1:.3f}"
-                f"  (precision {precision:.3f}, recall {recall:.3f})"
+                f"  (precision {precision:.3f}, recall {recall:.3f})  on+off {onoff:.3f}"
+                f"  +vel {vel:.3f}"
             )
             f1, found, high = isolated_scores(preset, inst, font)
             print(f"{name:10s} isolated notes  on {f1:.3f}  (from C5 up: {found} of {high} found)")

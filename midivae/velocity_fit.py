@@ -39,17 +39,23 @@ ONSET_TOLERANCE_S = 0.05
 
 
 def fit_content(instrument: str, seed: int, *, tiny: bool = False) -> list:
-    """The items the fit renders: phrases, then chorale lines (``tiny``: 10 s of phrases)."""
-    from midivae.corpus.content import phrases
+    """The items the fit renders: phrases, then chorale lines (``tiny``: 10 s of phrases).
+    A polyphonic instrument plays its own phrases (a melody over an accompaniment) and the
+    lines' chorales in four voices."""
+    from midivae.corpus.content import phrases, piano_phrases
     from midivae.corpus.instruments import get_instrument
     from midivae.corpus.pieces import piece_item, score_notes
 
     inst = get_instrument(instrument)
     rng = np.random.default_rng(SEED_OFFSET + seed)
-    items = phrases(inst, rng, seconds=10.0 if tiny else PHRASE_SECONDS)
+    make = piano_phrases if inst.polyphonic else phrases
+    items = make(inst, rng, seconds=10.0 if tiny else PHRASE_SECONDS)
     for work, voice in () if tiny else LINES:
-        raw = score_notes(work, None, (voice,), bpm=float(rng.uniform(70, 120)))
-        items.append(piece_item(raw, inst, rng, monophonic=True, seconds=LINE_SECONDS))
+        voices = None if inst.polyphonic else (voice,)
+        raw = score_notes(work, None, voices, bpm=float(rng.uniform(70, 120)))
+        items.append(
+            piece_item(raw, inst, rng, monophonic=not inst.polyphonic, seconds=LINE_SECONDS)
+        )
     return items
 
 
