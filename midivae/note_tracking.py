@@ -28,7 +28,7 @@ from midivae.note_timing import (
     split_dips,
     split_rearticulations,
 )
-from midivae.note_velocity import note_level_db
+from midivae.note_velocity import note_level
 from midivae.scores import NoteEvent, Part
 from midivae.spectral import decompress
 
@@ -270,7 +270,7 @@ def _note_velocity(
     attack = attack_velocity(velocity, heard)
     if reading is None:
         return int(np.clip(round(attack), 1, 127))
-    return reading.read(attack, note_level_db(envelope, timed.start, timed.end), pitch)
+    return reading.read(attack, note_level(envelope, timed.start, timed.end), pitch)
 
 
 def program_of(instrument: str) -> int:

@@ -4,10 +4,13 @@ The model reads velocity frame by frame, and over a note's first frames it canno
 note from a loud one early in its attack, nor hear how loud the note grows. A preset may
 carry a *velocity reading*: a least-squares line, measured on fresh renders of its training
 library (:mod:`midivae.velocity_fit`), from three things heard per note to its MIDI velocity:
-the model's attack velocity (the median over the attack frames), the note's peak partial
-level in dB (its own pitch's envelope, :func:`midivae.note_timing.pitch_envelopes`, over
-the note), and its pitch (instruments are louder in some registers). Presets without one
-keep the attack velocity.
+the model's attack velocity (the median over the attack frames), the note's peak level (its
+own pitch's partial envelope, :func:`midivae.note_timing.pitch_envelopes`, over the note) and
+its pitch (instruments are louder in some registers). The level enters as the square root
+of the peak amplitude: sample players turn velocity ``v`` into an attenuation of
+``40 log10(127 / v)`` dB (the SoundFont default, fluidsynth's), so ``v`` grows with the
+amplitude's square root, where a line in dB reads a piano's pp notes 11 velocities low.
+Presets without one keep the attack velocity.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from midivae.errors import MidivaeError
 
 #: The pitch the pitch weight is measured from (middle C).
 PITCH_ORIGIN = 60
-#: Envelope floor for the level in dB (a silent note reads -180 dB).
-LEVEL_FLOOR = 1e-9
+#: The level feature: LEVEL_SCALE * sqrt(peak amplitude) (a full-scale sine reads 100).
+LEVEL_SCALE = 100.0
 
 
 @dataclass(frozen=True)
 class VelocityReading:
-    """``velocity = attack * attack_velocity + level * level_db + pitch * (pitch - 60) +
-    offset``, clipped to 1-127; ``notes`` is how many notes it was fitted on."""
+    """``velocity = attack * attack_velocity + level * note_level + pitch * (pitch - 60) +
+    offset`` (:func:`note_level`), clipped to 1-127; ``notes`` is how many notes it was
+    fitted on."""
 
     attack: float
     level: float
@@ -36,10 +40,10 @@ class VelocityReading:
     offset: float
     notes: int = 0
 
-    def read(self, attack_velocity: float, level_db: float, pitch: int) -> int:
+    def read(self, attack_velocity: float, level: float, pitch: int) -> int:
         value = (
             self.attack * attack_velocity
-            + self.level * level_db
+            + self.level * level
             + self.pitch * (pitch - PITCH_ORIGIN)
             + self.offset
         )
@@ -62,24 +66,24 @@ class VelocityReading:
         return cls(**values, notes=notes)
 
 
-def note_level_db(envelope: np.ndarray, start: int, end: int) -> float:
-    """Peak level (dB) of a note's own partial envelope ``(n_frames,)`` over frames
-    ``start`` to ``end`` (at least its first frame)."""
+def note_level(envelope: np.ndarray, start: int, end: int) -> float:
+    """``LEVEL_SCALE * sqrt(peak)`` of a note's own partial envelope ``(n_frames,)`` (an
+    amplitude) over frames ``start`` to ``end`` (at least its first frame)."""
     end = min(max(end, start + 1), len(envelope))
     start = min(start, end - 1)
-    return float(20.0 * np.log10(max(float(envelope[start:end].max()), LEVEL_FLOOR)))
+    return float(LEVEL_SCALE * np.sqrt(max(float(envelope[start:end].max()), 0.0)))
 
 
-def fit_reading(attack: np.ndarray, level_db: np.ndarray, pitch: np.ndarray, velocity: np.ndarray):
+def fit_reading(attack: np.ndarray, level: np.ndarray, pitch: np.ndarray, velocity: np.ndarray):
     """The least-squares :class:`VelocityReading` of true ``velocity`` per note from the
-    notes' attack velocities, peak levels and pitches; None with fewer than 20 notes or
-    when the line is degenerate (e.g. one pitch, one level)."""
-    attack, level_db, pitch, velocity = (
-        np.asarray(a, dtype=np.float64) for a in (attack, level_db, pitch, velocity)
+    notes' attack velocities, levels (:func:`note_level`) and pitches; None with fewer than
+    20 notes or when the line is degenerate (e.g. one pitch, one level)."""
+    attack, level, pitch, velocity = (
+        np.asarray(a, dtype=np.float64) for a in (attack, level, pitch, velocity)
     )
     if len(velocity) < 20:
         return None
-    design = np.stack([attack, level_db, pitch - PITCH_ORIGIN, np.ones_like(attack)], axis=1)
+    design = np.stack([attack, level, pitch - PITCH_ORIGIN, np.ones_like(attack)], axis=1)
     weights, _, rank, _ = np.linalg.lstsq(design, velocity, rcond=None)
     if rank < design.shape[1] or not np.all(np.isfinite(weights)):
         return None

@@ -424,26 +424,10 @@ def train(
         if base is None:
             preset.meta["envelope"] = measure_envelope(corpora[0]).to_dict()
         if not get_instrument(names[0]).polyphonic:
-            from midivae.velocity_fit import measure_velocity_reading
-
             preset.meta["timing"] = measure_timing(preset, val_s.magnitudes, val_s.labels)
-            manifest = corpora[0].manifest
-            try:
-                reading = measure_velocity_reading(
-                    preset,
-                    names[0],
-                    manifest.get("soundfont", "fluidr3"),
-                    seed,
-                    tiny=bool(manifest.get("tiny")),
-                    progress=say,
-                )
-            except MidivaeError as exc:  # e.g. the soundfont is not installed here
-                say(f"velocity reading: not measured ({exc})")
-                reading = None
-            if reading is not None:
-                preset.meta["velocity_reading"] = reading | {
-                    "fit": reading["fit"] | {"command": command, "git_commit": git_commit()}
-                }
+        reading = _velocity_reading(preset, names[0], corpora[0].manifest, seed, command, say)
+        if reading is not None:
+            preset.meta["velocity_reading"] = reading
     metrics = evaluate.evaluate_run(
         preset, train_s, val_s, test_s, devtest=devtest, baseline=baseline, seed=seed, progress=say
     )
@@ -459,6 +443,28 @@ def train(
     save_preset(preset, out_dir, overwrite=overwrite)
     say(f"train: wrote {out_dir} in {provenance['wall_seconds']:.0f} s")
     return preset
+
+
+def _velocity_reading(preset, instrument: str, manifest: dict, seed: int, command, say):
+    """The preset's velocity reading measured on fresh renders of its corpus's soundfont,
+    with the command and commit that measured it; None when it cannot be measured here."""
+    from midivae.velocity_fit import measure_velocity_reading
+
+    try:
+        reading = measure_velocity_reading(
+            preset,
+            instrument,
+            manifest.get("soundfont", "fluidr3"),
+            seed,
+            tiny=bool(manifest.get("tiny")),
+            progress=say,
+        )
+    except MidivaeError as exc:  # e.g. the soundfont is not installed here
+        say(f"velocity reading: not measured ({exc})")
+        return None
+    if reading is None:
+        return None
+    return reading | {"fit": reading["fit"] | {"command": command, "git_commit": git_commit()}}
 
 
 def _base_record(source: str | Path, base) -> dict[str, str]:

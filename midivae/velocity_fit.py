@@ -5,9 +5,10 @@ the corpora): melodic phrases with their crescendos, swells and accents, and cho
 with the slow dynamics of real pieces. Each is transcribed with the preset as
 :func:`midivae.transcribe.transcribe` does with audio; every note found (same pitch, onset
 within 50 ms) gives its attack velocity, peak level and pitch against the velocity it was
-played with, and :func:`midivae.note_velocity.fit_reading` draws the line. Solo monophonic
-presets trained on a soundfont corpus only: a chord's or a mixture's notes share their
-partials' level, and the user's own audio has no library to render.
+played with, and :func:`midivae.note_velocity.fit_reading` draws the line. Solo presets
+trained on a soundfont corpus only (the piano plays its own phrases and four-voice chorales):
+a mixture's instruments would need their own levels apart, and the user's own audio has no
+library to render.
 """
 
 from __future__ import annotations
@@ -60,11 +61,11 @@ def fit_content(instrument: str, seed: int, *, tiny: bool = False) -> list:
 
 
 def note_readings(preset, audio: np.ndarray) -> list[tuple[float, float, float, int]]:
-    """``(onset_s, attack_velocity, peak_level_db, pitch)`` of each note ``preset`` hears in
+    """``(onset_s, attack_velocity, level, pitch)`` of each note ``preset`` hears in
     in-tune ``audio`` (its velocity reading left out)."""
     from midivae.note_timing import pitch_envelopes
     from midivae.note_tracking import decode_notes
-    from midivae.note_velocity import note_level_db
+    from midivae.note_velocity import note_level
     from midivae.preset import Preset
     from midivae.spectral import analyse, compress
 
@@ -84,7 +85,7 @@ def note_readings(preset, audio: np.ndarray) -> list[tuple[float, float, float, 
         (
             n.onset,
             float(n.velocity),
-            note_level_db(
+            note_level(
                 envelopes[:, np.searchsorted(pitches, n.pitch)],
                 round(n.onset / step),
                 round(n.offset / step),
@@ -180,7 +181,6 @@ def refit_velocity(
     """Write ``source`` (a preset name or folder) to ``out_dir`` with a velocity reading
     measured at this version; its model, renders and other metadata stay as they are.
     ``instruments``, when given, must be the preset's."""
-    from midivae.corpus.instruments import get_instrument
     from midivae.preset import load_preset, save_preset
     from midivae.train import git_commit
 
@@ -192,8 +192,8 @@ def refit_velocity(
         raise MidivaeError(
             f"the preset plays {'+'.join(preset.instruments)}; give the same --instrument", source
         )
-    if len(preset.instruments) != 1 or get_instrument(preset.instruments[0]).polyphonic:
-        raise MidivaeError("a velocity reading is measured for solo melody presets", source)
+    if len(preset.instruments) != 1:
+        raise MidivaeError("a velocity reading is measured for solo presets, not mixtures", source)
     seed = int(preset.meta.get("provenance", {}).get("seed", 0))
     soundfont = training_soundfont(preset)
     measured = measure_velocity_reading(
