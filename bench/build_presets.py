@@ -9,7 +9,7 @@ Usage: ``python bench/build_presets.py [NAME ...]`` (default: all), ``--table`` 
 regenerate the table, ``--envelopes`` to only re-measure the attack/release envelopes of
 single-instrument presets from their corpora (rendering's envelopes are not part of the
 trained weights; a full rebuild measures the same), ``--velocity`` to only re-measure the
-solo melody presets' velocity readings (``midivae train --refit-velocity``; a full rebuild
+solo presets' velocity readings (``midivae train --refit-velocity``; a full rebuild
 measures them in training). Needs ``bash bench/setup.sh`` (MuseScore_General) first.
 """
 
@@ -176,11 +176,13 @@ def table() -> str:
 
 
 def refit_velocity(name: str) -> None:
-    """Measure the velocity reading of ``presets/<name>`` anew (model untouched)."""
-    if name in MELODY:
+    """Measure the velocity reading of ``presets/<name>`` anew (model untouched; solo
+    presets only)."""
+    spec, instruments, _ = PRESETS[name]
+    if len(instruments) == 1:
         folder = f"presets/{name}"
         midivae(
-            "train", "--instrument", name, "--refit-velocity", folder, "-o", folder, "--overwrite"
+            "train", "--instrument", spec, "--refit-velocity", folder, "-o", folder, "--overwrite"
         )
 
 
