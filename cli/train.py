@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -110,7 +112,7 @@ def train(
     overwrite: bool,
 ) -> None:
     """Train a model on note corpora (or your audio) into a preset folder, with its metrics."""
-    from midivae.cli.common import log_line, report_error
+    from midivae.cli.common import log_line
     from midivae.errors import MidivaeError
     from midivae.model import CONFIGS
     from midivae.model.fit import FitSettings
@@ -128,6 +130,9 @@ def train(
 
     command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if refit_velocity is not None:
+        trains = (corpus, data, devtest, config, epochs, augment, damping, refine, keep_writing)
+        if any(v not in (None, ()) for v in trains) or cross_weight is not None:
+            raise click.UsageError("--refit-velocity trains nothing: give only --instrument and -o")
         _refit(refit_velocity, instrument, output, command, overwrite)
         return
     if augment is False:
@@ -136,8 +141,8 @@ def train(
         settings = FitSettings(damping_db_per_octave=24.0 if damping is None else damping)
     else:
         settings = None  # the refined preset's own augmentations
-    try:
-        preset = run(
+    preset = _or_exit(
+        lambda: run(
             instrument,
             output,
             corpus=corpus,
@@ -155,9 +160,7 @@ def train(
             overwrite=overwrite,
             progress=log_line,
         )
-    except MidivaeError as error:
-        report_error(error)
-        sys.exit(1)
+    )
     from midivae.evaluate import format_tables
 
     click.echo(format_tables(preset.meta["metrics"], preset.vocabulary))
@@ -169,25 +172,35 @@ def train(
 
 def _refit(source: str, instrument: str, output: Path, command: str, overwrite: bool) -> None:
     """``--refit-velocity``: the preset with a newly measured velocity reading."""
-    from midivae.cli.common import log_line, report_error
-    from midivae.errors import MidivaeError
+    from midivae.cli.common import log_line
     from midivae.train import parse_instruments
     from midivae.velocity_fit import refit_velocity
 
-    try:
-        preset = refit_velocity(
+    names = parse_instruments(instrument)
+    preset = _or_exit(
+        lambda: refit_velocity(
             source,
             output,
-            instruments=parse_instruments(instrument),
+            instruments=names,
             command=command,
             overwrite=overwrite,
             progress=log_line,
         )
-    except MidivaeError as error:
-        report_error(error)
-        sys.exit(1)
+    )
     fit = preset.meta["velocity_reading"]["fit"]
     click.echo(
         f"{output}: velocity reading from {fit['items']} renders, mean error "
         f"{fit['attack_only_mean_abs_error']:.1f} -> {fit['mean_abs_error']:.1f}"
     )
+
+
+def _or_exit(call: Callable[[], Any]) -> Any:
+    """``call()``; a MidivaeError is reported as one line and exits 1."""
+    from midivae.cli.common import report_error
+    from midivae.errors import MidivaeError
+
+    try:
+        return call()
+    except MidivaeError as error:
+        report_error(error)
+        sys.exit(1)

@@ -122,6 +122,8 @@ def test_refit_velocity_keeps_the_model_and_measures_a_reading(tmp_path):
     assert fit["command"].startswith("midivae ") and fit["mean_abs_error"] > 0
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 1 and "exists" in again.output
+    training = CliRunner().invoke(cli, [*args, "--overwrite", "--epochs", "3"])
+    assert training.exit_code == 2 and "trains nothing" in training.output
     wrong = CliRunner().invoke(cli, [*args[:2], "violin", *args[3:-1], str(tmp_path / "w")])
     assert wrong.exit_code == 1 and "give the same --instrument" in wrong.output
     duet = ["--instrument", "alto_sax+violin", "--refit-velocity", "alto_sax-violin"]
