@@ -29,6 +29,7 @@ from midivae.note_timing import (
     split_rearticulations,
 )
 from midivae.note_velocity import note_level
+from midivae.residual_reading import reread_residual
 from midivae.scores import NoteEvent, Part
 from midivae.spectral import decompress
 
@@ -295,11 +296,13 @@ def decode_notes(
     sharper note timing than the frames alone (see :func:`pitch_envelopes`): notes then
     end where their partials begin to fall (:func:`refine_offsets`). Without audio and with
     ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s`` (the
-    release that the model still hears as the note; see :func:`measure_timing`).
+    release that the model still hears as the note; see :func:`measure_timing`). A
+    polyphonic preset's keys are read twice (:mod:`midivae.residual_reading`).
     """
+    symbols = reread_residual(preset, compressed, preset.read_signal(compressed))
     return notes_from_symbols(
         preset,
-        preset.read_signal(compressed),
+        symbols,
         compressed,
         audio=audio,
         cents=cents,
