@@ -106,7 +106,9 @@ def test_shipped_solo_presets_carry_a_velocity_reading():
         assert reading is not None and reading.notes >= 100, name
         fit = preset.meta["velocity_reading"]["fit"]
         assert fit["mean_abs_error"] < fit["attack_only_mean_abs_error"], name
-        assert "--refit-velocity" in fit["command"], name
+        # measured by the preset's own training, or refitted since
+        trained = fit["command"] == preset.meta["provenance"]["command"]
+        assert trained or "--refit-velocity" in fit["command"], name
 
 
 def test_refit_velocity_keeps_the_model_and_measures_a_reading(tmp_path):
