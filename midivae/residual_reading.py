@@ -30,7 +30,7 @@ PEAK_SHARE = 0.1
 FOUND = 0.5  # a key counts as found, and goes into the chord spectrum, above this
 
 
-def keys_family(preset) -> int | None:
+def key_family_index(preset) -> int | None:
     """Index of the key (Bernoulli) family of a single-slot polyphonic preset, else None."""
     if len(preset.instruments) != 1:
         return None
@@ -57,7 +57,7 @@ def reread_residual(preset, compressed: np.ndarray, symbols: dict[str, np.ndarra
     """``symbols`` (as :meth:`Preset.read_signal` gives them for ``compressed`` frames) with
     each key's probability raised to what the residual's reading gives it (module
     docstring); unchanged for presets without keys and for empty input."""
-    keys = keys_family(preset)
+    keys = key_family_index(preset)
     if keys is None or len(compressed) == 0:
         return symbols
     family = preset.vocabulary.families[keys]
