@@ -299,7 +299,8 @@ def decode_notes(
     release that the model still hears as the note; see :func:`measure_timing`). A
     polyphonic preset's keys are read twice (:mod:`midivae.residual_reading`).
     """
-    symbols = reread_residual(preset, compressed, preset.read_signal(compressed))
+    vectors = preset.symbols_from_signal(compressed)
+    symbols = reread_residual(preset, compressed, preset.families_of(vectors), vectors)
     return notes_from_symbols(
         preset,
         symbols,

@@ -146,14 +146,15 @@ class Preset:
     def decode_symbols(self, z: np.ndarray) -> dict[str, np.ndarray]:
         """Per family key: class probabilities ``(n, classes)``, or calibrated MIDI velocity
         ``(n,)`` for a continuous family."""
-        return self._families(self.symbol_vectors(z))
+        return self.families_of(self.symbol_vectors(z))
 
     def read_signal(self, magnitudes: np.ndarray) -> dict[str, np.ndarray]:
         """Transcription's frame posteriors (as :meth:`decode_symbols`) of compressed frames
         ``(n, n_bins)``: the reading half's symbols at its posterior mean."""
-        return self._families(self.symbols_from_signal(magnitudes))
+        return self.families_of(self.symbols_from_signal(magnitudes))
 
-    def _families(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+    def families_of(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-family arrays (as :meth:`decode_symbols`) of decoded symbol vectors."""
         out = {}
         for index, family in enumerate(self.vocabulary.families):
             block = vectors[:, self.vocabulary.span(index)]

@@ -2,14 +2,15 @@
 
 The piano's frame model hears a note an octave or a twelfth above another as that note's
 partials (an upper voice over its bass is the note found least in chorales). Both halves of
-the model take part in a second look, analysis by synthesis: the keys read with
-``p > 0.5`` go through the symbol encoder and the signal decoder (the preset's own spectrum
-of that chord), ``RESIDUAL_WEIGHT`` times that spectrum is taken off the observed amplitudes,
-and the rest is read again. A key the second reading hears gets ``RESIDUAL_TRUST`` times its
-second probability, when that is more than its first, in frames where the first reading found
-a key and where the key's fundamental keeps ``PEAK_SHARE`` of the frame's peak amplitude in
-the residual. Chosen on fresh FluidR3 chorales, phrases and isolated notes, the held-in
-library (``python bench/transcribe_fluidr3.py piano``; README, Design notes).
+the model take part in a second look, analysis by synthesis: the read symbols made definite
+(``Vocabulary.decode`` then ``encode``: keys with ``p > 0.5``, one dynamics class) go through
+the symbol encoder and the signal decoder (the preset's own spectrum of that chord),
+``RESIDUAL_WEIGHT`` times that spectrum is taken off the observed amplitudes, and the rest is
+read again. A key the second reading hears gets ``RESIDUAL_TRUST`` times its second
+probability, when that is more than its first, in frames where the first reading found a key
+and where the key's fundamental keeps ``PEAK_SHARE`` of the frame's peak amplitude in the
+residual. Chosen on fresh FluidR3 chorales, phrases and isolated notes, the held-in library
+(``python bench/transcribe_fluidr3.py piano``; README, Design notes).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ RESIDUAL_TRUST = 0.7
 #: residual: the encoder reads level-normalised spectra, so a faint remainder (a high
 #: partial the decoder under-predicts) would otherwise read as a key.
 PEAK_SHARE = 0.1
-FOUND = 0.5  # a key counts as found, and goes into the chord spectrum, above this
 
 
 def key_family_index(preset) -> int | None:
@@ -38,33 +38,27 @@ def key_family_index(preset) -> int | None:
     return kinds.index("bernoulli") if "bernoulli" in kinds else None
 
 
-def chord_vectors(preset, vectors: np.ndarray, keys: int) -> np.ndarray:
-    """Read symbol vectors made definite: keys (family ``keys``) found or not, one class per
-    categorical family, continuous values as read."""
-    out = np.array(vectors, dtype=np.float32, copy=True)
-    for index, family in enumerate(preset.vocabulary.families):
-        block = out[:, preset.vocabulary.span(index)]
-        if index == keys:
-            block[:] = block > FOUND
-        elif family.kind == "categorical":
-            definite = np.zeros_like(block)
-            definite[np.arange(len(block)), block.argmax(axis=1)] = 1.0
-            block[:] = definite
-    return out
-
-
-def reread_residual(preset, compressed: np.ndarray, symbols: dict[str, np.ndarray]):
+def reread_residual(
+    preset,
+    compressed: np.ndarray,
+    symbols: dict[str, np.ndarray],
+    vectors: np.ndarray | None = None,
+):
     """``symbols`` (as :meth:`Preset.read_signal` gives them for ``compressed`` frames) with
     each key's probability raised to what the residual's reading gives it (module
-    docstring); unchanged for presets without keys and for empty input."""
+    docstring); unchanged for presets without keys and for empty input. ``vectors``: the
+    reading they came from (:meth:`Preset.symbols_from_signal`), read again when not given."""
     keys = key_family_index(preset)
     if keys is None or len(compressed) == 0:
         return symbols
-    family = preset.vocabulary.families[keys]
-    name = preset.vocabulary.key(family)
-    vectors = chord_vectors(preset, preset.symbols_from_signal(compressed), keys)
-    found = vectors[:, preset.vocabulary.span(keys)].any(axis=1)
-    mu, _ = preset.encode_symbols(vectors)
+    vocabulary = preset.vocabulary
+    family = vocabulary.families[keys]
+    name = vocabulary.key(family)
+    if vectors is None:
+        vectors = preset.symbols_from_signal(compressed)
+    chord_symbols = vocabulary.encode(vocabulary.decode(vectors))
+    found = chord_symbols[:, vocabulary.span(keys)].any(axis=1)
+    mu, _ = preset.encode_symbols(chord_symbols)
     chord = decompress(preset.decode_signal(mu), preset.spectral)
     observed = decompress(compressed, preset.spectral)
     residual = np.maximum(observed - RESIDUAL_WEIGHT * chord, 0.0)
