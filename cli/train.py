@@ -79,8 +79,9 @@ import click
     "--refit-velocity",
     default=None,
     metavar="PRESET",
-    help="Train nothing: write PRESET (name or folder) with a velocity reading measured "
-    "on fresh renders of its training library; its model and renders stay as they are.",
+    help="Train nothing: write PRESET (name or folder) with a velocity reading (and, for "
+    "the piano, a note verifier) measured on fresh renders of its training library; its "
+    "model and renders stay as they are.",
 )
 @click.option(
     "--cross-weight",
@@ -171,7 +172,8 @@ def train(
 
 
 def _refit(source: str, instrument: str, output: Path, command: str, overwrite: bool) -> None:
-    """``--refit-velocity``: the preset with a newly measured velocity reading."""
+    """``--refit-velocity``: the preset with a newly measured velocity reading (and note
+    verifier, for a polyphonic preset)."""
     from midivae.cli.common import log_line
     from midivae.train import parse_instruments
     from midivae.velocity_fit import refit_velocity
@@ -187,6 +189,12 @@ def _refit(source: str, instrument: str, output: Path, command: str, overwrite: 
             progress=log_line,
         )
     )
+    if "note_verifier" in preset.meta:
+        checked = preset.meta["note_verifier"]
+        click.echo(
+            f"{output}: note verifier threshold {checked['threshold']}, onset F1 on its "
+            f"renders {checked['fit']['tracked_f1']:.3f} -> {checked['fit']['kept_f1']:.3f}"
+        )
     fit = preset.meta["velocity_reading"]["fit"]
     click.echo(
         f"{output}: velocity reading from {fit['items']} renders, mean error "

@@ -29,6 +29,7 @@ from midivae.note_timing import (
     split_rearticulations,
 )
 from midivae.note_velocity import note_level
+from midivae.note_verifier import note_features
 from midivae.residual_reading import reread_residual
 from midivae.scores import NoteEvent, Part
 from midivae.spectral import decompress
@@ -289,6 +290,7 @@ def decode_notes(
     cents: float = 0.0,
     settings: TrackingSettings | None = None,
     calibrated: bool = True,
+    candidates: list[np.ndarray] | None = None,
 ) -> tuple[list[NoteEvent], list[Part]]:
     """Notes of every instrument slot from compressed frames ``(n_frames, n_bins)``.
 
@@ -297,7 +299,10 @@ def decode_notes(
     end where their partials begin to fall (:func:`refine_offsets`). Without audio and with
     ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s`` (the
     release that the model still hears as the note; see :func:`measure_timing`). A
-    polyphonic preset's keys are read twice (:mod:`midivae.residual_reading`).
+    polyphonic preset's keys are read twice (:mod:`midivae.residual_reading`), and its
+    notes pass its note verifier (:mod:`midivae.note_verifier`) unless ``candidates`` is a
+    list: every tracked note is then kept and its feature row appended to it, in the order
+    of the returned notes (what the verifier is fitted on).
     """
     vectors = preset.symbols_from_signal(compressed)
     symbols = reread_residual(preset, compressed, preset.families_of(vectors), vectors)
@@ -309,6 +314,7 @@ def decode_notes(
         cents=cents,
         settings=settings,
         calibrated=calibrated,
+        candidates=candidates,
     )
 
 
@@ -321,9 +327,12 @@ def notes_from_symbols(
     cents: float = 0.0,
     settings: TrackingSettings | None = None,
     calibrated: bool = True,
+    candidates: list[np.ndarray] | None = None,
 ) -> tuple[list[NoteEvent], list[Part]]:
-    """Notes of every slot from decoded ``symbols`` and the magnitudes heard with them."""
+    """Notes of every slot from decoded ``symbols`` and the magnitudes heard with them
+    (``candidates``: as :func:`decode_notes`)."""
     settings = settings or TrackingSettings()
+    verifier = preset.note_verifier if candidates is None else None
     amplitude = decompress(compressed, preset.spectral)
     if audio is not None or not calibrated:
         release = 0.0  # with audio, ends come from refine_offsets
@@ -339,6 +348,7 @@ def notes_from_symbols(
     onset_compression = onset_gain(table)  # one recording level for every slot
     reading = preset.velocity_reading
     notes: list[NoteEvent] = []
+    rows: dict[int, np.ndarray] = {}  # feature rows of polyphonic notes, by index in notes
     parts: list[Part] = []
     for slot, instrument in enumerate(preset.instruments):
         pitches, rest, probabilities = slots[slot]
@@ -362,6 +372,14 @@ def notes_from_symbols(
             pitches=pitches,
             solo=len(preset.instruments) == 1,
         )
+        if polyphonic:
+            features = note_features(tracked, timed, probabilities, onsets, envelopes, pitches)
+            if verifier is not None:
+                kept = verifier.keep(features)
+                tracked = [n for n, k in zip(tracked, kept, strict=True) if k]
+                timed = [n for n, k in zip(timed, kept, strict=True) if k]
+                features = features[kept]
+            rows |= {len(notes) + i: row for i, row in enumerate(features)}
         if audio is not None:
             timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
             if not polyphonic:
@@ -382,7 +400,10 @@ def notes_from_symbols(
         if slot_notes or len(preset.instruments) == 1:
             parts.append(Part(len(parts), instrument, program_of(instrument), False))
             notes.extend(slot_notes)
-    return sorted(notes), parts
+    order = sorted(range(len(notes)), key=notes.__getitem__)
+    if candidates is not None:
+        candidates.extend(rows[i] for i in order if i in rows)
+    return [notes[i] for i in order], parts
 
 
 def reference_notes(pitch: np.ndarray, onset: np.ndarray) -> list[tuple[int, int, int]]:

@@ -117,6 +117,15 @@ class Preset:
         return None if data is None else VelocityReading.from_dict(data)
 
     @property
+    def note_verifier(self):
+        """The check of tracked key notes measured for this (polyphonic) preset
+        (:mod:`midivae.note_verifier`), or None: every tracked note is kept."""
+        from midivae.note_verifier import NoteVerifier
+
+        data = self.meta.get("note_verifier")
+        return None if data is None else NoteVerifier.from_dict(data)
+
+    @property
     def two_pairs(self) -> bool:
         """Whether a second pair's reading half transcribes (see ``reader``)."""
         return self.reader is not self.model
@@ -361,6 +370,7 @@ def load_preset(name_or_dir: str | Path) -> Preset:
     preset = Preset(model, vocabulary, spectral, features, meta, folder, reader=reader)
     try:
         preset.velocity_reading  # noqa: B018 (validated here, once: a bad one names the file)
+        preset.note_verifier  # noqa: B018
     except MidivaeError as exc:
         raise MidivaeError(exc.message, path) from None
     return preset

@@ -425,7 +425,15 @@ def train(
             preset.meta["envelope"] = measure_envelope(corpora[0]).to_dict()
         if not get_instrument(names[0]).polyphonic:
             preset.meta["timing"] = measure_timing(preset, val_s.magnitudes, val_s.labels)
-        reading = _velocity_reading(preset, names[0], corpora[0].manifest, seed, command, say)
+        if get_instrument(names[0]).polyphonic:
+            verifier = _measured(
+                "note verifier", preset, names[0], corpora[0].manifest, seed, command, say
+            )
+            if verifier is not None:
+                preset.meta["note_verifier"] = verifier
+        reading = _measured(
+            "velocity reading", preset, names[0], corpora[0].manifest, seed, command, say
+        )
         if reading is not None:
             preset.meta["velocity_reading"] = reading
     metrics = evaluate.evaluate_run(
@@ -445,13 +453,16 @@ def train(
     return preset
 
 
-def _velocity_reading(preset, instrument: str, manifest: dict, seed: int, command, say):
-    """The preset's velocity reading measured on fresh renders of its corpus's soundfont,
-    with the command and commit that measured it; None when it cannot be measured here."""
+def _measured(what: str, preset, instrument: str, manifest: dict, seed: int, command, say):
+    """The preset's ``what`` ("velocity reading" or "note verifier") measured on fresh
+    renders of its corpus's soundfont, with the command and commit that measured it; None
+    when it cannot be measured here."""
     from midivae.velocity_fit import measure_velocity_reading
+    from midivae.verifier_fit import measure_note_verifier
 
+    measure = measure_velocity_reading if what == "velocity reading" else measure_note_verifier
     try:
-        reading = measure_velocity_reading(
+        reading = measure(
             preset,
             instrument,
             manifest.get("soundfont", "fluidr3"),
@@ -460,7 +471,7 @@ def _velocity_reading(preset, instrument: str, manifest: dict, seed: int, comman
             progress=say,
         )
     except MidivaeError as exc:  # e.g. the soundfont is not installed here
-        say(f"velocity reading: not measured ({exc})")
+        say(f"{what}: not measured ({exc})")
         return None
     if reading is None:
         return None

@@ -179,10 +179,14 @@ def refit_velocity(
     progress: Callable[[str], None] | None = None,
 ):
     """Write ``source`` (a preset name or folder) to ``out_dir`` with a velocity reading
-    measured at this version; its model, renders and other metadata stay as they are.
-    ``instruments``, when given, must be the preset's."""
+    measured at this version (a polyphonic preset's note verifier first,
+    :mod:`midivae.verifier_fit`: it decides which notes the reading is fitted on); its
+    model, renders and other metadata stay as they are. ``instruments``, when given, must
+    be the preset's."""
+    from midivae.corpus.instruments import get_instrument
     from midivae.preset import load_preset, save_preset
     from midivae.train import git_commit
+    from midivae.verifier_fit import measure_note_verifier
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
@@ -196,12 +200,14 @@ def refit_velocity(
         raise MidivaeError("a velocity reading is measured for solo presets, not mixtures", source)
     seed = int(preset.meta.get("provenance", {}).get("seed", 0))
     soundfont = training_soundfont(preset)
-    measured = measure_velocity_reading(
-        preset, preset.instruments[0], soundfont, seed, progress=progress
-    )
-    if measured is None:
-        raise MidivaeError("too few notes found to measure a velocity reading", source)
-    measured["fit"] |= {"command": command, "git_commit": git_commit()}
-    preset.meta["velocity_reading"] = measured
+    measures = [("velocity_reading", measure_velocity_reading, "found", "a velocity reading")]
+    if get_instrument(preset.instruments[0]).polyphonic:  # first: it decides the notes
+        measures.insert(0, ("note_verifier", measure_note_verifier, "tracked", "a note verifier"))
+    for key, measure, notes, what in measures:
+        measured = measure(preset, preset.instruments[0], soundfont, seed, progress=progress)
+        if measured is None:
+            raise MidivaeError(f"too few notes {notes} to measure {what}", source)
+        measured["fit"] |= {"command": command, "git_commit": git_commit()}
+        preset.meta[key] = measured
     save_preset(preset, out_dir, overwrite=overwrite)
     return preset
