@@ -94,22 +94,6 @@ def test_fixed_match_target_stops_the_matching_gradient_at_the_symbol_encoder(fi
         assert symbol_grad is not None and symbol_grad.abs().sum() > 0
 
 
-def test_encoder_dropout_acts_in_training_only_and_keeps_the_weights_layout():
-    features = FeatureConfig(mode="compressed")
-    torch.manual_seed(0)
-    plain = small_model(features)
-    dropped = small_model(features, encoder_dropout=0.5)
-    assert plain.state_dict().keys() == dropped.state_dict().keys()
-    dropped.load_state_dict(plain.state_dict())
-    x = torch.from_numpy(synthetic(32)[0])
-    with torch.no_grad():
-        reference = plain.signal.encoder(x)[0]
-        np.testing.assert_array_equal(dropped.eval().signal.encoder(x)[0], reference)
-        dropped.train()
-        first, second = dropped.signal.encoder(x)[0], dropped.signal.encoder(x)[0]
-    assert not torch.equal(first, reference) and not torch.equal(first, second)
-
-
 @pytest.mark.parametrize("mode", ["compressed", "normalised"])
 def test_training_steps_lower_total_and_both_reconstruction_losses(mode):
     torch.manual_seed(0)
