@@ -84,12 +84,6 @@ import click
     "model and renders stay as they are.",
 )
 @click.option(
-    "--encoder-dropout",
-    type=click.FloatRange(0.0, 0.9),
-    default=None,
-    help="Dropout on the signal encoder's hidden units in training (default: the config's).",
-)
-@click.option(
     "--cross-weight",
     type=click.FloatRange(0.0, 100.0),
     default=None,
@@ -113,7 +107,6 @@ def train(
     refine: str | None,
     keep_writing: str | None,
     refit_velocity: str | None,
-    encoder_dropout: float | None,
     cross_weight: float | None,
     seed: int,
     output: Path,
@@ -139,9 +132,7 @@ def train(
     command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if refit_velocity is not None:
         trains = (corpus, data, devtest, config, epochs, augment, damping, refine, keep_writing)
-        if any(v not in (None, ()) for v in trains) or _overrides(
-            cross_weight=cross_weight, encoder_dropout=encoder_dropout
-        ):
+        if any(v not in (None, ()) for v in trains) or cross_weight is not None:
             raise click.UsageError("--refit-velocity trains nothing: give only --instrument and -o")
         _refit(refit_velocity, instrument, output, command, overwrite)
         return
@@ -163,7 +154,7 @@ def train(
             device=device,
             seed=seed,
             fit_settings=settings,
-            model_overrides=_overrides(cross_weight=cross_weight, encoder_dropout=encoder_dropout),
+            model_overrides=None if cross_weight is None else {"cross_weight": cross_weight},
             refine_reading=refine,
             keep_writing=keep_writing,
             command=command,
@@ -178,12 +169,6 @@ def train(
         f"{output}: {preset.meta['size_bytes'] / 1e6:.1f} MB, "
         f"{preset.meta['provenance']['wall_seconds']:.0f} s"
     )
-
-
-def _overrides(**values: float | None) -> dict[str, float] | None:
-    """Model config fields given on the command line (None: the config's own)."""
-    given = {k: v for k, v in values.items() if v is not None}
-    return given or None
 
 
 def _refit(source: str, instrument: str, output: Path, command: str, overwrite: bool) -> None:

@@ -67,9 +67,6 @@ class ModelConfig:
         Epochs over which the prior KL weight rises from 0 to 1.
     velocity_sigma : float
         Standard deviation of the Gaussian likelihood of the continuous velocity (in [0, 1]).
-    encoder_dropout : float
-        Dropout on the signal encoder's hidden units in training (0 = none): regularises
-        the reading half, which overfits the piano's training chords.
     fixed_match_target : bool
         The matching term moves only the signal encoder: ``q(z|y)`` is its fixed target
         (gradient stopped). With both moved (the paper), the term (x10) keeps ``q(z|y)`` as
@@ -86,7 +83,6 @@ class ModelConfig:
     warmup_epochs: int = 10
     velocity_sigma: float = 0.05
     fixed_match_target: bool = False
-    encoder_dropout: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

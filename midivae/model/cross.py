@@ -60,9 +60,7 @@ class CrossModalVAE(nn.Module):
     ) -> None:
         super().__init__()
         self.config = config
-        self.signal = SignalVAE(
-            n_features, config.signal_hidden, config.latent, config.encoder_dropout
-        )
+        self.signal = SignalVAE(n_features, config.signal_hidden, config.latent)
         self.symbol = SymbolVAE(
             layout, config.symbol_hidden, config.latent, velocity_sigma=config.velocity_sigma
         )

@@ -50,30 +50,23 @@ def sample(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 class Encoder(nn.Module):
-    """MLP to a diagonal Gaussian posterior; ``dropout`` on its hidden units in training."""
+    """MLP to a diagonal Gaussian posterior."""
 
-    def __init__(self, n_in: int, hidden: Sequence[int], latent: int, dropout: float = 0.0):
+    def __init__(self, n_in: int, hidden: Sequence[int], latent: int) -> None:
         super().__init__()
         self.body = mlp([n_in, *hidden, 2 * latent])
-        self.dropout = dropout
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        for layer in self.body:
-            x = layer(x)
-            if self.dropout and isinstance(layer, nn.ReLU):
-                x = F.dropout(x, self.dropout, training=self.training)
-        mu, logvar = x.chunk(2, dim=-1)
+        mu, logvar = self.body(x).chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 6.0)
 
 
 class SignalVAE(nn.Module):
     """VAE over feature frames with a Gaussian likelihood (learned per-feature variance)."""
 
-    def __init__(
-        self, n_features: int, hidden: Sequence[int], latent: int, dropout: float = 0.0
-    ) -> None:
+    def __init__(self, n_features: int, hidden: Sequence[int], latent: int) -> None:
         super().__init__()
-        self.encoder = Encoder(n_features, hidden, latent, dropout)
+        self.encoder = Encoder(n_features, hidden, latent)
         self.decoder = mlp([latent, *reversed(hidden), n_features])
         self.logvar = nn.Parameter(torch.full((n_features,), -2.0))
 
