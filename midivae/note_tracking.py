@@ -372,7 +372,7 @@ def notes_from_symbols(
             pitches=pitches,
             solo=len(preset.instruments) == 1,
         )
-        if polyphonic:
+        if polyphonic and (verifier is not None or candidates is not None):
             features = note_features(tracked, timed, probabilities, onsets, envelopes, pitches)
             if verifier is not None:
                 kept = verifier.keep(features)

@@ -14,7 +14,7 @@ library to render.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,21 @@ def fit_content(instrument: str, seed: int, *, tiny: bool = False) -> list:
             piece_item(raw, inst, rng, monophonic=not inst.polyphonic, seconds=LINE_SECONDS)
         )
     return items
+
+
+def fit_renders(
+    instrument: str, soundfont: str, seed: int, *, tiny: bool = False
+) -> Iterator[tuple[list, np.ndarray]]:
+    """Each :func:`fit_content` item's played notes and its render by ``soundfont`` (a
+    corpus soundfont name), one at a time."""
+    from midivae.corpus.instruments import get_instrument
+    from midivae.corpus.render import get_soundfont, render_notes
+
+    program = get_instrument(instrument).program
+    font = get_soundfont(soundfont).path()
+    for item in fit_content(instrument, seed, tiny=tiny):
+        notes = list(item.notes)
+        yield notes, render_notes(notes, program=program, soundfont=font, seconds=item.length)
 
 
 def note_readings(preset, audio: np.ndarray) -> list[tuple[float, float, float, int]]:
@@ -122,19 +137,12 @@ def measure_velocity_reading(
 ) -> dict[str, Any] | None:
     """``preset``'s velocity reading measured on fresh renders by ``soundfont`` (a corpus
     soundfont name), with a record of the fit; None when too few notes were found."""
-    from midivae.corpus.instruments import get_instrument
-    from midivae.corpus.render import get_soundfont, render_notes
     from midivae.note_velocity import fit_reading
 
-    inst = get_instrument(instrument)
-    font = get_soundfont(soundfont).path()
-    rows = []
-    items = fit_content(instrument, seed, tiny=tiny)
-    for item in items:
-        notes = list(item.notes)
-        audio = render_notes(notes, program=inst.program, soundfont=font, seconds=item.length)
+    rows, items, played = [], 0, 0
+    for notes, audio in fit_renders(instrument, soundfont, seed, tiny=tiny):
         rows += _matched(note_readings(preset, audio), notes)
-    played = sum(len(item.notes) for item in items)
+        items, played = items + 1, played + len(notes)
     if not rows:
         return None
     attack, level, pitch = (np.array([r[0][k] for r in rows]) for k in (1, 2, 3))
@@ -147,7 +155,7 @@ def measure_velocity_reading(
     record = {
         "soundfont": soundfont,
         "seed": SEED_OFFSET + seed,
-        "items": len(items),
+        "items": items,
         "notes_played": played,
         "mean_abs_error": round(float(np.mean(np.abs(read - truth))), 2),
         "attack_only_mean_abs_error": round(float(np.mean(np.abs(line - truth))), 2),

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from midivae.velocity_fit import ONSET_TOLERANCE_S, SEED_OFFSET, fit_content
+from midivae.velocity_fit import ONSET_TOLERANCE_S, SEED_OFFSET, fit_renders
 
 
 def tracked_candidates(preset, audio: np.ndarray) -> tuple[list, np.ndarray]:
@@ -58,17 +58,10 @@ def measure_note_verifier(
 ) -> dict[str, Any] | None:
     """``preset``'s note verifier measured on fresh renders by ``soundfont`` (a corpus
     soundfont name), with a record of the fit; None when it cannot be fitted."""
-    from midivae.corpus.instruments import get_instrument
-    from midivae.corpus.render import get_soundfont, render_notes
     from midivae.note_verifier import fit_verifier, item_f1
 
-    inst = get_instrument(instrument)
-    font = get_soundfont(soundfont).path()
     items = []
-    content = fit_content(instrument, seed, tiny=tiny)
-    for item in content:
-        played = list(item.notes)
-        audio = render_notes(played, program=inst.program, soundfont=font, seconds=item.length)
+    for played, audio in fit_renders(instrument, soundfont, seed, tiny=tiny):
         heard, features = tracked_candidates(preset, audio)
         items.append((features, played_flags(heard, played), len(played)))
     verifier = fit_verifier(items)
@@ -77,7 +70,7 @@ def measure_note_verifier(
     record = {
         "soundfont": soundfont,
         "seed": SEED_OFFSET + seed,
-        "items": len(content),
+        "items": len(items),
         "notes_played": sum(n for _, _, n in items),
         "notes_tracked": verifier.notes,
         "tracked_f1": round(float(np.mean([item_f1(p, n, p >= 0) for _, p, n in items])), 4),
