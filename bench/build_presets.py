@@ -94,20 +94,20 @@ def build(name: str) -> None:
         *dev_args,
         *extra,
         "-o",
-        f"presets/{name}",
+        f"midivae/presets/shipped/{name}",
         "--overwrite",
     )
 
 
 def remeasure_envelope(name: str) -> None:
-    """Write the envelope measured on ``corpora/<instrument>`` into ``presets/<name>``."""
-    from midivae.corpus.envelopes import measure_envelope
-    from midivae.corpus.store import load_corpus, write_json
+    """Write the envelope measured on ``corpora/<instrument>`` into ``midivae/presets/shipped/<name>``."""
+    from midivae.training.corpus.envelopes import measure_envelope
+    from midivae.training.corpus.store import load_corpus, write_json
 
     spec, instruments, _ = PRESETS[name]
     if len(instruments) != 1:
         return  # mixtures render with their instruments' own presets
-    path = ROOT / "presets" / name / "preset.json"
+    path = ROOT / "midivae" / "presets" / "shipped" / name / "preset.json"
     meta = json.loads(path.read_text())
     meta["envelope"] = measure_envelope(load_corpus(ROOT / "corpora" / spec)).to_dict()
     meta["provenance"]["envelope_command"] = f"python bench/build_presets.py --envelopes {name}"
@@ -127,7 +127,7 @@ def table() -> str:
         "|---|---|---|---|---|---|",
     ]
     for name in PRESETS:
-        path = ROOT / "presets" / name / "preset.json"
+        path = ROOT / "midivae" / "presets" / "shipped" / name / "preset.json"
         if not path.is_file():
             rows.append(f"| {name} | not built | | | | |")
             continue
@@ -182,11 +182,11 @@ def table() -> str:
 
 
 def refit_velocity(name: str) -> None:
-    """Measure the velocity reading of ``presets/<name>`` anew (model untouched; solo
+    """Measure the velocity reading of ``midivae/presets/shipped/<name>`` anew (model untouched; solo
     presets only)."""
     spec, instruments, _ = PRESETS[name]
     if len(instruments) == 1:
-        folder = f"presets/{name}"
+        folder = f"midivae/presets/shipped/{name}"
         midivae(
             "train", "--instrument", spec, "--refit-velocity", folder, "-o", folder, "--overwrite"
         )

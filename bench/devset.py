@@ -25,10 +25,10 @@ import numpy as np
 import pretty_midi
 
 from midivae.audio import save_audio
-from midivae.corpus.content import Note
-from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
-from midivae.corpus.pieces import CHORALES, MELODIES, piece_item, score_notes
-from midivae.corpus.render import get_soundfont, render_notes
+from midivae.music import MELODY_INSTRUMENTS, get_instrument
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.pieces import CHORALES, MELODIES, piece_item, score_notes
+from midivae.training.corpus.render import get_soundfont, render_notes
 
 VERSION = 1
 SEED = 2026

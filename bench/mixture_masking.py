@@ -22,12 +22,12 @@ import sys
 
 import numpy as np
 
-from midivae.corpus import load_corpus
-from midivae.corpus.mixtures import MixtureSampler
-from midivae.metrics import _decoded, _sounding, loose_scores
-from midivae.preset import load_preset
+from midivae.presets.preset import load_preset
 from midivae.spectral import decompress
-from midivae.train import MIXTURE_EVAL_FRAMES, split_items
+from midivae.training.corpus import load_corpus
+from midivae.training.corpus.mixtures import MixtureSampler
+from midivae.training.metrics import _decoded, _sounding, loose_scores
+from midivae.training.train import MIXTURE_EVAL_FRAMES, split_items
 
 BANDS_DB = (-np.inf, -30.0, -20.0, -10.0, 0.0, 10.0, np.inf)
 FAMILIES = ("pitch_class", "octave", "dynamics")

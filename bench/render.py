@@ -31,7 +31,7 @@ from devset import build
 from scoring import midi_notes, pyin_notes, pyin_range, score
 
 from midivae.audio import load_audio
-from midivae.corpus.render import get_soundfont, render_notes
+from midivae.training.corpus.render import get_soundfont, render_notes
 
 SR = 22050
 HOP = 256
@@ -98,7 +98,7 @@ def sine_render(midi_path: Path, seconds: float) -> np.ndarray:
 
 
 def fluid_render(midi_path: Path, seconds: float) -> np.ndarray:
-    from midivae.corpus.content import Note
+    from midivae.training.corpus.content import Note
 
     midi = pretty_midi.PrettyMIDI(str(midi_path))
     font = get_soundfont("fluidr3").path()

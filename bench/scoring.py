@@ -97,7 +97,7 @@ def ordered(velocities: tuple[int | None, ...]) -> bool:
 
 def pyin_range(instrument: str) -> tuple[float, float]:
     """pYIN's f0 search range for an instrument: its playing range, two semitones wider."""
-    from midivae.corpus.instruments import get_instrument
+    from midivae.music import get_instrument
 
     inst = get_instrument(instrument)
     return 440 * 2 ** ((inst.low - 2 - 69) / 12), 440 * 2 ** ((inst.high + 2 - 69) / 12)

@@ -19,8 +19,8 @@ import sys
 
 import numpy as np
 
-from midivae.corpus.instruments import get_instrument
-from midivae.preset import load_preset, read_meta, shipped_presets, shipped_root
+from midivae.music import get_instrument
+from midivae.presets.preset import load_preset, read_meta, shipped_presets, shipped_root
 from midivae.spectral import SpectralConfig, analyse, compress
 
 SR = 22050

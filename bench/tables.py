@@ -54,10 +54,10 @@ def _summary(case: str, metrics: dict) -> dict[str, float]:
 @click.option("--epochs", type=int, default=None)
 @click.option("--seed", type=int, default=0)
 def main(cases, presets, corpora, out, config, epochs, seed) -> None:
-    from midivae.corpus import build_corpus
-    from midivae.evaluate import format_tables
-    from midivae.preset import load_preset
-    from midivae.train import parse_instruments, train
+    from midivae.presets.preset import load_preset
+    from midivae.training.corpus import build_corpus
+    from midivae.training.evaluate import format_tables
+    from midivae.training.train import parse_instruments, train
 
     summary: dict[str, float] = {}
     if presets:

@@ -39,7 +39,7 @@ def right_choices(instruments: tuple[str, ...]) -> set[str]:
     A solo needs its own preset. A duet needs a mixture preset that has a slot for each of
     its instruments; where none has (trumpet duets), any mixture preset is the best on offer.
     """
-    from midivae.preset import cached_preset, shipped_presets
+    from midivae.presets.preset import cached_preset, shipped_presets
 
     if len(instruments) == 1:
         return {instruments[0]}
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--skip-pyin", action="store_true", help="leave out the pYIN baseline")
     args = parser.parse_args()
     entries = build(DEVSET)
-    from midivae.transcribe import transcribe
+    from midivae.transcription.transcribe import transcribe
 
     # The notes, from the library in this process (the same code the CLI runs per file).
     results: dict[str, list] = {}

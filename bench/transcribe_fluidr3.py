@@ -46,11 +46,11 @@ from devset import DYNAMICS, isolated_layout
 from scoring import ONSET_TOLERANCE, ordered, score, velocity_triples
 from transcribe_room import WET_DB, in_room, room_response
 
-from midivae.corpus.content import Note, phrases, piano_phrases
-from midivae.corpus.instruments import MELODY_INSTRUMENTS, get_instrument
-from midivae.corpus.pieces import piece_item, score_notes
-from midivae.corpus.render import get_soundfont, render_notes
-from midivae.transcribe import transcribe
+from midivae.music import MELODY_INSTRUMENTS, get_instrument
+from midivae.training.corpus.content import Note, phrases, piano_phrases
+from midivae.training.corpus.pieces import piece_item, score_notes
+from midivae.training.corpus.render import get_soundfont, render_notes
+from midivae.transcription.transcribe import transcribe
 
 SEED = 99
 SECONDS = 40.0
@@ -260,9 +260,9 @@ def duet_scores(preset: str | Path, font, pairs=None) -> None:
 
 def auto_choices(font) -> None:
     """``auto``'s choice on fresh solos and duets, and the mixture presets' lead in fit."""
-    from midivae.preset import cached_preset, shipped_presets
+    from midivae.presets.preset import cached_preset, shipped_presets
     from midivae.spectral import SpectralConfig, analyse, compress
-    from midivae.transcribe import choose_preset
+    from midivae.transcription.choice import choose_preset
 
     names = shipped_presets()
     items: list[tuple[tuple[str, ...], list]] = []

@@ -24,7 +24,7 @@ from scoring import midi_notes, pyin_notes, pyin_range, score
 
 from midivae.audio import load_audio
 from midivae.spectral import SpectralConfig
-from midivae.transcribe import transcribe
+from midivae.transcription.transcribe import transcribe
 
 WET_DB = -6.0  # the tail's energy against the direct sound, by default
 

@@ -1,5 +1,15 @@
 """midivae: audio <-> MIDI through cross-modal variational auto-encoders.
 
+The public API::
+
+    import midivae
+
+    result = midivae.transcribe("take1.wav")          # -> Transcription (notes, parts)
+    result.save("take1.mid")                          # or .musicxml
+    midivae.render("score.mid").save("score.wav")     # -> Rendering (audio, rate, stems)
+    preset = midivae.load_preset("flute")             # a shipped name or a preset folder
+    midivae.train("flute", "my_flute", epochs=5)      # -> a new preset folder
+
 Heavy modules (torch, numba kernels) are imported on first use, never at import time.
 """
 
@@ -9,10 +19,26 @@ from midivae.errors import MidivaeError
 
 __version__ = "0.1.0"
 
-__all__ = ["MidivaeError", "__version__", "load_preset", "train"]
+__all__ = [
+    "MidivaeError",
+    "Rendering",
+    "Transcription",
+    "__version__",
+    "load_preset",
+    "render",
+    "train",
+    "transcribe",
+]
 
 #: Public names imported on first use (torch loads only then): name -> module.
-_LAZY = {"load_preset": "midivae.preset", "train": "midivae.train"}
+_LAZY = {
+    "transcribe": "midivae.transcription.transcribe",
+    "Transcription": "midivae.transcription.transcribe",
+    "render": "midivae.rendering.render",
+    "Rendering": "midivae.rendering.render",
+    "load_preset": "midivae.presets.preset",
+    "train": "midivae.training.train",
+}
 
 
 def __getattr__(name: str):
@@ -21,3 +47,7 @@ def __getattr__(name: str):
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'midivae' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

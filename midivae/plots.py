@@ -213,9 +213,9 @@ def preset_map(folder: str | Path, target: str | Path, *, overwrite: bool = Fals
     20 draws of each posterior are projected on their first two principal axes and coloured by
     pitch class, octave and dynamics.
     """
-    from midivae.corpus.instruments import get_instrument
-    from midivae.preset import load_preset
-    from midivae.render import symbol_vector
+    from midivae.music import get_instrument
+    from midivae.presets.preset import load_preset
+    from midivae.rendering.render import symbol_vector
 
     preset = load_preset(folder)
     instrument = get_instrument(preset.instruments[0])

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from midivae.errors import MidivaeError
+from midivae.music import DYNAMICS_NAMES
 
 KINDS = ("categorical", "bernoulli", "continuous")
 PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-DYNAMICS_NAMES = ("pp", "mf", "ff")
 REST = "rest"
 #: MIDI velocity scale of the continuous ``velocity`` family (value = velocity / 127).
 VELOCITY_SCALE = 127.0

@@ -11,11 +11,21 @@ import pretty_midi
 import pytest
 from click.testing import CliRunner
 
-from midivae.corpus import augment, build, build_corpus, content, labels, load_corpus, render, store
-from midivae.corpus.instruments import INSTRUMENTS, MELODY_INSTRUMENTS, get_instrument
-from midivae.corpus.mixtures import MixtureSampler
 from midivae.errors import MidivaeError
+from midivae.music import INSTRUMENTS, MELODY_INSTRUMENTS, dynamics_class, get_instrument
 from midivae.spectral import SpectralConfig, compress
+from midivae.spectral.shift import detune
+from midivae.training.corpus import (
+    augment,
+    build,
+    build_corpus,
+    content,
+    labels,
+    load_corpus,
+    render,
+    store,
+)
+from midivae.training.corpus.mixtures import MixtureSampler
 
 CONFIG = SpectralConfig()
 RENDER_BATCH = build.render_batch
@@ -65,7 +75,7 @@ def test_training_content_covers_range_dynamics_and_durations(name):
     assert {n.pitch for n in isolated} == set(inst.pitches)
     assert len({n.velocity for n in isolated}) >= 5
     assert len({round(n.end - n.start, 3) for n in isolated}) >= 3
-    assert set(labels.dynamics_class(np.array([n.velocity for n in isolated]))) == {0, 1, 2}
+    assert set(dynamics_class(np.array([n.velocity for n in isolated]))) == {0, 1, 2}
     phrases = [i for i in items if i.kind == content.PHRASE]
     assert len(phrases) >= 20
     for item in items:
@@ -100,7 +110,7 @@ def test_content_is_deterministic_from_the_seed():
 
 
 def test_devtest_content_uses_real_music_in_range():
-    from midivae.corpus.pieces import devtest_content
+    from midivae.training.corpus.pieces import devtest_content
 
     for name in ("alto_sax", "piano"):
         inst = get_instrument(name)
@@ -110,7 +120,7 @@ def test_devtest_content_uses_real_music_in_range():
         for item in pieces:
             assert all(inst.low <= n.pitch <= inst.high for n in item.notes)
         velocities = {n.velocity for i in items if i.kind == content.ISOLATED for n in i.notes}
-        assert set(labels.dynamics_class(np.array(sorted(velocities)))) == {0, 1, 2}
+        assert set(dynamics_class(np.array(sorted(velocities)))) == {0, 1, 2}
 
 
 # --- labels ----------------------------------------------------------------------------
@@ -132,7 +142,7 @@ def test_note_labels_follow_note_on_and_note_off():
 
 
 def test_dynamics_classes():
-    assert labels.dynamics_class(np.array([1, 55, 56, 95, 96, 127])).tolist() == [0, 0, 1, 1, 2, 2]
+    assert dynamics_class(np.array([1, 55, 56, 95, 96, 127])).tolist() == [0, 0, 1, 1, 2, 2]
 
 
 # --- a tiny fluidsynth build -----------------------------------------------------------
@@ -300,7 +310,7 @@ def test_augmentations():
     amp = np.zeros((200, CONFIG.n_bins), np.float32)
     amp[50:100, 200] = 0.1
     np.testing.assert_allclose(augment.gain(amp, -20.0), amp * 0.1, rtol=1e-6)
-    shifted = augment.detune(amp, 25.0, CONFIG)  # a quarter semitone = one bin
+    shifted = detune(amp, 25.0, CONFIG)  # a quarter semitone = one bin
     assert shifted[60].argmax() == 201 and shifted[60].max() == pytest.approx(0.1)
     wet = augment.reverb(amp, 1.0, -6.0, CONFIG)
     assert wet[110, 200] > 1e-3 and np.all(wet >= amp - 1e-7)

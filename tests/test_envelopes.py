@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from midivae.corpus.envelopes import Envelope, measure_envelope
+from midivae.rendering.envelope import Envelope
+from midivae.training.corpus.envelopes import measure_envelope
 
 
 def test_gains_shape_and_round_trip():
@@ -19,7 +20,7 @@ def test_gains_shape_and_round_trip():
 
 
 def test_measured_on_fluidr3_flute(tmp_path):
-    from midivae.corpus import build_corpus, load_corpus
+    from midivae.training.corpus import build_corpus, load_corpus
 
     corpus = load_corpus(build_corpus("flute", tmp_path / "flute", tiny=True))
     envelope = measure_envelope(corpus)

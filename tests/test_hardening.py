@@ -26,7 +26,7 @@ from click.testing import CliRunner, Result
 from conftest import SR, harmonic_tone
 
 from midivae.cli.main import cli
-from midivae.preset import shipped_presets, shipped_root
+from midivae.presets.preset import shipped_presets, shipped_root
 
 FLUTE = ("--instrument", "flute")  # one small preset keeps every run fast
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from midivae.latent import TrajectorySettings, note_trajectory, ornstein_uhlenbeck
+from midivae.rendering.trajectories import TrajectorySettings, note_trajectory, ornstein_uhlenbeck
 
 
 def test_modes(rng):

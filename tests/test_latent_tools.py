@@ -8,18 +8,18 @@ from click.testing import CliRunner
 
 from midivae.audio import save_audio
 from midivae.cli.main import cli
-from midivae.corpus.content import Note
-from midivae.corpus.render import get_soundfont, render_notes
-from midivae.latent import interpolate_posteriors, shorten_rests, smooth_walk
-from midivae.latent_tools import (
+from midivae.presets.preset import load_preset
+from midivae.rendering.latent_space import (
     ExploreSettings,
     MorphSettings,
     explore,
     morph,
     segment_weights,
 )
-from midivae.preset import load_preset
+from midivae.rendering.trajectories import interpolate_posteriors, shorten_rests, smooth_walk
 from midivae.spectral import analyse, compress
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.render import get_soundfont, render_notes
 
 SR = 22050
 FLUTE = 73

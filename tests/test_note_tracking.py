@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from midivae.note_timing import (
+from midivae.spectral import SpectralConfig, analyse
+from midivae.transcription.hmm import (
+    drop_misread_transients,
+    merge_undipped_repeats,
+    track_monophonic,
+    track_polyphonic,
+)
+from midivae.transcription.timing import (
     TrackedNote,
     TrackingSettings,
     onset_strength,
@@ -16,13 +23,6 @@ from midivae.note_timing import (
     split_dips,
     split_rearticulations,
 )
-from midivae.note_tracking import (
-    drop_misread_transients,
-    merge_undipped_repeats,
-    track_monophonic,
-    track_polyphonic,
-)
-from midivae.spectral import SpectralConfig, analyse
 
 
 def posteriors(sequence: list[tuple[int, int]], n_pitches: int = 5, noise: float = 0.0, rng=None):

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from midivae.cli.main import cli
-from midivae.corpus.content import Note
-from midivae.corpus.render import get_soundfont, render_notes
 from midivae.errors import MidivaeError
-from midivae.note_velocity import VelocityReading, fit_reading, note_level
-from midivae.preset import META, WEIGHTS, load_preset, resolve
-from midivae.transcribe import transcribe
+from midivae.model.velocity_regression import VelocityReading, fit_reading, note_level
+from midivae.presets.preset import META, WEIGHTS, load_preset, resolve
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.render import get_soundfont, render_notes
+from midivae.transcription.transcribe import transcribe
 
 PHRASE = [Note(72, 60, 0.3, 0.8), Note(76, 85, 0.9, 1.4), Note(79, 110, 1.5, 2.1)]
 

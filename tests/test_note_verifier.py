@@ -8,14 +8,20 @@ import shutil
 import numpy as np
 import pytest
 
-from midivae.corpus.content import Note
-from midivae.corpus.render import get_soundfont, render_notes
 from midivae.errors import MidivaeError
-from midivae.note_timing import TrackedNote
-from midivae.note_verifier import FEATURES, THRESHOLDS, NoteVerifier, fit_verifier, note_features
-from midivae.preset import META, cached_preset, load_preset, resolve
-from midivae.transcribe import transcribe
-from midivae.verifier_fit import played_flags, tracked_candidates
+from midivae.model.note_verifier import (
+    FEATURES,
+    THRESHOLDS,
+    NoteVerifier,
+    fit_verifier,
+    note_features,
+)
+from midivae.presets.preset import META, cached_preset, load_preset, resolve
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.render import get_soundfont, render_notes
+from midivae.training.verifier_fit import played_flags, tracked_candidates
+from midivae.transcription.timing import TrackedNote
+from midivae.transcription.transcribe import transcribe
 
 
 def _items(rng, n_items=6, per_item=40):

@@ -30,12 +30,15 @@ def test_wheel_holds_cli_and_presets_under_midivae(tmp_path):
     (wheel,) = tmp_path.glob("midivae-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "midivae/cli/main.py" in names
-    assert "midivae/presets/__init__.py" in names
-    assert "midivae/spectral/transform.py" in names
-    for preset in (ROOT / "presets").iterdir():
-        if preset.is_dir():
-            assert f"midivae/presets/{preset.name}/model.safetensors" in names
-            assert f"midivae/presets/{preset.name}/preset.json" in names
+    assert "midivae/__main__.py" in names
+    # every module of the checkout is in the wheel (a new subpackage cannot be left out)
+    for module in (ROOT / "midivae").rglob("*.py"):
+        assert module.relative_to(ROOT).as_posix() in names, module
+    shipped = [p for p in (ROOT / "midivae" / "presets" / "shipped").iterdir() if p.is_dir()]
+    assert len(shipped) >= 7
+    for preset in shipped:
+        for file in preset.iterdir():
+            assert f"midivae/presets/shipped/{preset.name}/{file.name}" in names
     tops = {name.split("/")[0] for name in names}
     assert tops <= {"midivae"} | {t for t in tops if t.endswith(".dist-info")}, tops
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -52,7 +52,7 @@ def test_plot_command_draws_each_kind(tmp_path):
     cases = [
         (root / "examples" / "example_score.mid", "piano roll"),
         (root / "examples" / "example_recording.flac", "spectrogram"),
-        (root / "presets" / "flute", "latent map"),
+        (root / "midivae" / "presets" / "shipped" / "flute", "latent map"),
     ]
     for number, (source, what) in enumerate(cases):
         target = tmp_path / f"{number}.png"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from midivae.cli.main import cli
 from midivae.errors import MidivaeError
 from midivae.model import FeatureConfig, get_config
-from midivae.preset import (
+from midivae.presets.preset import (
     META,
     WEIGHTS,
     Preset,

@@ -11,8 +11,8 @@ import pretty_midi
 import pytest
 from conftest import interrupt_cli
 
-from midivae.latent import TrajectorySettings
-from midivae.render import RenderSettings, hold_in_symbol, render_score, symbol_vector
+from midivae.rendering.render import RenderSettings, hold_in_symbol, render_score, symbol_vector
+from midivae.rendering.trajectories import TrajectorySettings
 from midivae.scores import NoteEvent, Part, Score
 from midivae.spectral import SpectralConfig, analyse
 
@@ -65,8 +65,8 @@ def test_modes_seeds_and_determinism():
 
 @pytest.mark.parametrize("mode", ["sample", "walk"])
 def test_latent_frames_read_back_as_the_intended_symbol(mode):
-    from midivae.latent import note_trajectory
-    from midivae.preset import load_preset
+    from midivae.presets.preset import load_preset
+    from midivae.rendering.trajectories import note_trajectory
 
     preset = load_preset("flute")
     rng = np.random.default_rng(0)
@@ -132,7 +132,7 @@ def test_errors(tmp_path):
 
 
 def test_pitch_bend_shifts_the_spectrum():
-    from midivae.render import bend_frames
+    from midivae.rendering.render import bend_frames
 
     frames = np.zeros((4, CONFIG.n_bins), dtype=np.float32)
     frames[:, 100] = 1.0
@@ -141,7 +141,7 @@ def test_pitch_bend_shifts_the_spectrum():
 
 
 def test_articulation_gate_dips_between_repeats_and_spares_legato():
-    from midivae.render import ARTICULATION_FLOOR, articulation_gate
+    from midivae.rendering.render import ARTICULATION_FLOOR, articulation_gate
 
     sr = 22050
     repeats = [NoteEvent(0.2, 0.6, 69, 90), NoteEvent(0.67, 1.0, 69, 90)]

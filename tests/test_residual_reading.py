@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from midivae.corpus.content import Note
-from midivae.corpus.render import get_soundfont, render_notes
-from midivae.preset import cached_preset
-from midivae.residual_reading import reread_residual
+from midivae.presets.preset import cached_preset
 from midivae.spectral import SpectralConfig, analyse, compress
-from midivae.transcribe import transcribe
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.render import get_soundfont, render_notes
+from midivae.transcription.residual import reread_residual
+from midivae.transcription.transcribe import transcribe
 
 
 def _piano(notes: list[Note], seconds: float) -> np.ndarray:

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from midivae.corpus.content import Note
-from midivae.corpus.instruments import get_instrument
-from midivae.corpus.render import get_soundfont, render_notes
-from midivae.preset import load_preset, shipped_presets
-from midivae.transcribe import transcribe
+from midivae.music import get_instrument
+from midivae.presets.preset import load_preset, shipped_presets
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.render import get_soundfont, render_notes
+from midivae.transcription.transcribe import transcribe
 
-PRESETS = Path(__file__).resolve().parents[1] / "presets"
+PRESETS = Path(__file__).resolve().parents[1] / "midivae" / "presets" / "shipped"
 EXPECTED = {"flute", "violin", "alto_sax", "trumpet", "piano", "alto_sax-violin", "ensemble"}
 MB = 1024 * 1024
 

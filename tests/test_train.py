@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from midivae.cli.main import cli
-from midivae.corpus import build_corpus, render
 from midivae.errors import MidivaeError
-from midivae.preset import META, READING_WEIGHTS, load_preset, save_preset
-from midivae.train import parse_instruments, split_items, train
+from midivae.presets.preset import META, READING_WEIGHTS, load_preset, save_preset
+from midivae.training.corpus import build_corpus, render
+from midivae.training.train import parse_instruments, split_items, train
 
 needs_fluidsynth = pytest.mark.skipif(
     shutil.which("fluidsynth") is None or not Path(render.SOUNDFONTS["fluidr3"].files[0]).is_file(),
@@ -242,8 +242,8 @@ def test_train_on_own_audio_semi_supervised(tmp_path):
 
 
 def test_metrics_dynamics_order_loose_ratio_and_isd():
-    from midivae.metrics import dynamics_order, is_divergence, loose_scores
     from midivae.symbols import Vocabulary
+    from midivae.training.metrics import dynamics_order, itakura_saito_divergence, loose_scores
 
     velocity = np.array([33, 80, 112, 33, 80, 112])
     group = np.array([0, 0, 0, 1, 1, 1])
@@ -252,8 +252,8 @@ def test_metrics_dynamics_order_loose_ratio_and_isd():
     wrong = dynamics_order(np.array([0.9, 0.5, 0.1, 0.2, 0.3, 0.4]), velocity, group)
     assert wrong["pairwise"] == 0.5 and wrong["whole"] == 0.5
     x = np.log1p(1000 * np.full((2, 8), 0.01))
-    assert np.allclose(is_divergence(x, x, 1000.0), 0.0)
-    assert np.all(is_divergence(x, x * 0.9, 1000.0) > 0)
+    assert np.allclose(itakura_saito_divergence(x, x, 1000.0), 0.0)
+    assert np.all(itakura_saito_divergence(x, x * 0.9, 1000.0) > 0)
     vocab = Vocabulary.standard([("a", 60, 71, False), ("b", 60, 71, False)])
     labels = {"pitch": np.array([[60, 64]]), "velocity": np.array([[80, 80]])}
     labels |= {

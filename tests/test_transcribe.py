@@ -11,9 +11,9 @@ import pretty_midi
 import pytest
 import soundfile as sf
 
-from midivae.corpus.content import Note
-from midivae.corpus.render import get_soundfont, render_notes
-from midivae.transcribe import transcribe
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.render import get_soundfont, render_notes
+from midivae.transcription.transcribe import transcribe
 
 SR = 22050
 PHRASE = [Note(72, 60, 0.3, 0.8), Note(76, 85, 0.9, 1.4), Note(79, 110, 1.5, 2.1)]
@@ -140,7 +140,7 @@ def test_dc_offset_is_removed(phrase_audio):
 
 
 def test_level_hint_when_velocities_saturate():
-    from midivae.transcribe import level_notices
+    from midivae.transcription.transcribe import level_notices
 
     def notes(velocities):
         return [SimpleNamespace(velocity=v) for v in velocities]
@@ -183,8 +183,8 @@ def test_folder_two_at_a_time_matches_one_at_a_time(tmp_path, phrase_audio):
 
 
 def test_voice_share_counts_two_slots_apart_but_not_a_partial():
-    from midivae.train import vocabulary_for
-    from midivae.transcribe import voice_share
+    from midivae.training.train import vocabulary_for
+    from midivae.transcription.choice import voice_share
 
     vocab = vocabulary_for(("flute", "violin"))
 
@@ -223,7 +223,7 @@ def test_auto_sends_a_duet_to_the_ensemble():
 def test_auto_takes_a_mixture_that_leads_a_little_when_it_hears_two_voices(
     monkeypatch, share, chosen
 ):
-    import midivae.transcribe as module
+    import midivae.transcription.choice as module
 
     fits = {"trumpet": -0.6, "flute": -0.9, "ensemble": -0.4, "alto_sax-violin": -1.0}
     monkeypatch.setattr(module, "fit_score", lambda preset, frames: fits[preset.name])

@@ -7,7 +7,7 @@ import pytest
 from conftest import SR
 
 from midivae.spectral import analyse
-from midivae.tuning import estimate_offset_cents, reference_hz
+from midivae.transcription.tuning import estimate_offset_cents, reference_hz
 
 
 def melody(a4: float, seconds: float = 3.0) -> np.ndarray:

@@ -113,10 +113,9 @@ class FitResult:
 
 
 def pick_device(name: str) -> torch.device:
-    """``auto`` = CUDA when present, else CPU (two threads at most)."""
+    """``auto`` = CUDA when present, else CPU."""
     from midivae.errors import MidivaeError
 
-    torch.set_num_threads(min(2, torch.get_num_threads()))
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():

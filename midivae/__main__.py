@@ -1,0 +1,6 @@
+"""``python -m midivae``: the command-line tool."""
+
+from midivae.cli.main import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Measuring a polyphonic preset's note verifier (:mod:`midivae.model.note_verifier`) on fresh renders.
+
+The training library plays the velocity fit's content (:func:`midivae.training.velocity_fit.fit_content`:
+the instrument's own phrases and four-voice chorales that no corpus, bench or dev file
+uses); each render is transcribed as :func:`midivae.transcription.transcribe.transcribe` does with audio,
+keeping every tracked note, and a note counts as played when a played note of its pitch
+starts within 50 ms of it (each played note once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from midivae.training.velocity_fit import ONSET_TOLERANCE_S, SEED_OFFSET, fit_renders
+
+
+def tracked_candidates(preset, audio: np.ndarray) -> tuple[list, np.ndarray]:
+    """Every note ``preset`` tracks in in-tune ``audio`` (no verifier) and their features."""
+    from midivae.spectral import analyse, compress
+    from midivae.transcription.notes import decode_notes
+
+    config = preset.spectral
+    compressed = compress(analyse(np.asarray(audio, dtype=np.float64), config), config)
+    rows: list[np.ndarray] = []
+    notes, _ = decode_notes(preset, compressed, audio=audio, candidates=rows)
+    return notes, np.array(rows).reshape(len(notes), -1)
+
+
+def played_flags(heard, played) -> np.ndarray:
+    """Whether each heard note matches a played one (same pitch, onset within 50 ms; each
+    played note matched once, in the heard notes' order)."""
+    used: set[int] = set()
+    flags = np.zeros(len(heard))
+    for i, note in enumerate(heard):
+        for k, truth in enumerate(played):
+            if (
+                k not in used
+                and truth.pitch == note.pitch
+                and abs(truth.start - note.onset) <= ONSET_TOLERANCE_S
+            ):
+                used.add(k)
+                flags[i] = 1.0
+                break
+    return flags
+
+
+def measure_note_verifier(
+    preset,
+    instrument: str,
+    soundfont: str,
+    seed: int,
+    *,
+    tiny: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any] | None:
+    """``preset``'s note verifier measured on fresh renders by ``soundfont`` (a corpus
+    soundfont name), with a record of the fit; None when it cannot be fitted."""
+    from midivae.model.note_verifier import fit_verifier, item_f1
+
+    items = []
+    for played, audio in fit_renders(instrument, soundfont, seed, tiny=tiny):
+        heard, features = tracked_candidates(preset, audio)
+        items.append((features, played_flags(heard, played), len(played)))
+    verifier = fit_verifier(items)
+    if verifier is None:
+        return None
+    record = {
+        "soundfont": soundfont,
+        "seed": SEED_OFFSET + seed,
+        "items": len(items),
+        "notes_played": sum(n for _, _, n in items),
+        "notes_tracked": verifier.notes,
+        "tracked_f1": round(float(np.mean([item_f1(p, n, p >= 0) for _, p, n in items])), 4),
+        "kept_f1": round(float(np.mean([item_f1(p, n, verifier.keep(f)) for f, p, n in items])), 4),
+    }
+    if progress:
+        progress(
+            f"note verifier: {verifier.notes} tracked notes, threshold {verifier.threshold}, "
+            f"onset F1 on its renders {record['tracked_f1']:.3f} -> {record['kept_f1']:.3f}"
+        )
+    return verifier.to_dict() | {"fit": record}

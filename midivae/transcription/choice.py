@@ -1,0 +1,91 @@
+"""``--instrument auto``: which shipped preset fits a recording best.
+
+Every candidate preset scores the first seconds of sound by its signal decoder's
+log-likelihood per bin; a mixture preset must lead the solo presets clearly, or lead while
+the widest mixture preset hears two voices that are not one instrument's partials.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from midivae.music import PARTIALS_UP_TO_8
+from midivae.spectral import SpectralConfig
+
+AUTO_SECONDS = 10.0
+#: ``auto`` scores every tenth sounding frame (116 ms apart, ~86 frames in 10 s): scoring
+#: every shipped preset was a quarter of the dev-set batch's time at every fifth frame, and
+#: every tenth (or twentieth) frame makes the same 50 choices on the dev set.
+AUTO_STRIDE = 10
+#: Per-bin log-likelihood under which no preset is taken to fit. Seen on the dev set: a
+#: recording's own preset scores about -0.8 to +0.2, another instrument's -1.6 to -15, noise
+#: below -25.
+POOR_FIT = -1.5
+#: A mixture preset is chosen when it fits this much better than the best solo preset: on
+#: the dev set's solos mixtures came within +0.12 of the right solo preset (on fresh FluidR3
+#: solos within +0.15, ``python bench/transcribe_fluidr3.py auto``) ...
+MIXTURE_MARGIN = 0.3
+#: ... or when it fits better at all and the widest mixture preset hears two or more voices
+#: in this share of the frames: on fresh FluidR3 solos it heard two in at most 4 % (the
+#: piano's 19 %, which fits its own preset far better), on duets in 2-38 %, while the fits
+#: of half the duets led by under 0.3 (same bench).
+TWO_VOICES_SHARE = 0.1
+SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
+
+
+def fit_score(preset, compressed: np.ndarray) -> float:
+    """Mean log-likelihood per bin of sounding frames under the preset (higher fits better)."""
+    mu, _ = preset.encode_signal(compressed)
+    return float(np.mean(preset.log_likelihood(compressed, mu)) / compressed.shape[1])
+
+
+def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str]):
+    """The preset that fits the first ``AUTO_SECONDS`` of sound best, and all scores.
+
+    A mixture preset must lead the best solo preset by ``MIXTURE_MARGIN``, or lead at all
+    while the widest mixture preset hears two voices in ``TWO_VOICES_SHARE`` of the frames.
+    """
+    from midivae.presets.preset import cached_preset
+
+    frame_seconds = SpectralConfig().frame_seconds
+    sounding = np.flatnonzero(amplitude.max(axis=1) > SILENCE)[: int(AUTO_SECONDS / frame_seconds)]
+    if len(sounding) == 0:
+        sounding = np.arange(min(len(compressed), int(AUTO_SECONDS / frame_seconds)))
+    sounding = sounding[::AUTO_STRIDE]
+    frames = compressed[sounding]
+    presets = {name: cached_preset(name) for name in names}
+    scores = {name: fit_score(preset, frames) for name, preset in presets.items()}
+    mixtures = [n for n in names if len(presets[n].instruments) > 1]
+    solos = [n for n in names if n not in mixtures]
+    if not mixtures or not solos:
+        return max(scores, key=scores.get), scores
+    solo = max(solos, key=scores.get)
+    mixture = max(mixtures, key=scores.get)
+    lead = scores[mixture] - scores[solo]
+    if lead > MIXTURE_MARGIN:
+        return mixture, scores
+    widest = max(mixtures, key=lambda n: len(presets[n].instruments))
+    if lead > 0 and voice_share(presets[widest], frames) >= TWO_VOICES_SHARE:
+        return mixture, scores
+    return solo, scores
+
+
+def voice_share(preset, compressed: np.ndarray) -> float:
+    """Share of frames in which a mixture preset hears two voices (slots with p > 0.5) whose
+    most likely pitches are not a partial of one another (a unison, an octave, a twelfth...:
+    one instrument's partials read as a second voice)."""
+    from midivae.transcription.notes import slot_posteriors
+
+    symbols = preset.read_signal(compressed)
+    slots = [slot_posteriors(symbols, preset, s) for s in range(len(preset.instruments))]
+    melodic = [(pitches, rest, p) for pitches, rest, p in slots if rest is not None]
+    if len(melodic) < 2:
+        return 0.0
+    on = np.stack([rest < 0.5 for _, rest, _ in melodic], axis=1)
+    pitch = np.stack([pitches[np.argmax(p, axis=1)] for pitches, _, p in melodic], axis=1)
+    two = np.zeros(len(on), bool)
+    for a in range(on.shape[1]):
+        for b in range(a + 1, on.shape[1]):
+            interval = np.abs(pitch[:, a] - pitch[:, b])
+            two |= on[:, a] & on[:, b] & ~np.isin(interval, PARTIALS_UP_TO_8)
+    return float(np.mean(two))

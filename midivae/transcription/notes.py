@@ -1,0 +1,193 @@
+"""Symbol posteriors -> notes with velocities: the transcription's note decoding.
+
+Every instrument slot's posteriors go through the note HMM (:mod:`midivae.transcription.hmm`);
+the notes are then timed from their own partials
+(:mod:`midivae.transcription.timing`: onsets moved back to where the partials began to rise, ends
+at their release, legato repeats split), a polyphonic preset's notes pass its note verifier, and each note's
+velocity is read from its attack.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from midivae.model.note_verifier import note_features
+from midivae.model.velocity_regression import note_level
+from midivae.scores import NoteEvent, Part
+from midivae.spectral import decompress
+from midivae.transcription.hmm import track_monophonic, track_polyphonic
+from midivae.transcription.residual import reread_residual
+from midivae.transcription.timing import (
+    TrackedNote,
+    TrackingSettings,
+    onset_gain,
+    onset_strength,
+    pitch_envelopes,
+    refine_offsets,
+    refine_onsets,
+    split_dips,
+    split_rearticulations,
+)
+
+VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
+
+
+def slot_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
+    """``(MIDI pitch of each column, rest probability, column probabilities)`` of a slot;
+    the rest is None for a polyphonic slot, whose columns are independent keys."""
+    prefix = preset.vocabulary.slot_prefix(slot)
+    if prefix + "keys" in symbols:
+        keys = symbols[prefix + "keys"]
+        first = preset.vocabulary.family(prefix + "keys").offset
+        return first + np.arange(keys.shape[1]), None, keys
+    family = preset.vocabulary.family(prefix + "pitch")
+    probabilities = symbols[prefix + "pitch"]
+    pitches = family.offset + np.arange(probabilities.shape[1] - 1)
+    return pitches, probabilities[:, -1], probabilities[:, :-1]
+
+
+def attack_velocity(velocity: np.ndarray, note: TrackedNote) -> float:
+    """The model's velocity over a note's attack: the median of its first frames."""
+    return float(np.median(velocity[note.start : min(note.end, note.start + VELOCITY_FRAMES)]))
+
+
+def _note_velocity(
+    velocity: np.ndarray, heard: TrackedNote, timed: TrackedNote, envelope, pitch, reading
+) -> int:
+    """A note's MIDI velocity: the attack velocity of the note as heard, read with the
+    preset's velocity reading (and the timed note's peak level) when it has one."""
+    attack = attack_velocity(velocity, heard)
+    if reading is None:
+        return int(np.clip(round(attack), 1, 127))
+    return reading.read(attack, note_level(envelope, timed.start, timed.end), pitch)
+
+
+def program_of(instrument: str) -> int:
+    """The GM program of a corpus instrument."""
+    from midivae.music import get_instrument
+
+    return get_instrument(instrument).program
+
+
+def decode_notes(
+    preset,
+    compressed: np.ndarray,
+    *,
+    audio: np.ndarray | None = None,
+    cents: float = 0.0,
+    settings: TrackingSettings | None = None,
+    calibrated: bool = True,
+    candidates: list[np.ndarray] | None = None,
+) -> tuple[list[NoteEvent], list[Part]]:
+    """Notes of every instrument slot from compressed frames ``(n_frames, n_bins)``.
+
+    ``audio`` (the samples the frames came from; ``cents`` their tuning offset) gives
+    sharper note timing than the frames alone (see :func:`pitch_envelopes`): notes then
+    end where their partials begin to fall (:func:`refine_offsets`). Without audio and with
+    ``calibrated``, note ends move by the preset's measured ``timing.offset_shift_s`` (the
+    release that the model still hears as the note; see :func:`measure_timing`). A
+    polyphonic preset's keys are read twice (:mod:`midivae.transcription.residual`), and its
+    notes pass its note verifier (:mod:`midivae.model.note_verifier`) unless ``candidates`` is a
+    list: every tracked note is then kept and its feature row appended to it, in the order
+    of the returned notes (what the verifier is fitted on).
+    """
+    vectors = preset.symbols_from_signal(compressed)
+    symbols = reread_residual(preset, compressed, preset.families_of(vectors), vectors)
+    return notes_from_symbols(
+        preset,
+        symbols,
+        compressed,
+        audio=audio,
+        cents=cents,
+        settings=settings,
+        calibrated=calibrated,
+        candidates=candidates,
+    )
+
+
+def notes_from_symbols(
+    preset,
+    symbols: dict[str, np.ndarray],
+    compressed: np.ndarray,
+    *,
+    audio: np.ndarray | None = None,
+    cents: float = 0.0,
+    settings: TrackingSettings | None = None,
+    calibrated: bool = True,
+    candidates: list[np.ndarray] | None = None,
+) -> tuple[list[NoteEvent], list[Part]]:
+    """Notes of every slot from decoded ``symbols`` and the magnitudes heard with them
+    (``candidates``: as :func:`decode_notes`)."""
+    settings = settings or TrackingSettings()
+    verifier = preset.note_verifier if candidates is None else None
+    amplitude = decompress(compressed, preset.spectral)
+    if audio is not None or not calibrated:
+        release = 0.0  # with audio, ends come from refine_offsets
+    else:
+        release = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0)
+    frame_seconds = preset.spectral.frame_seconds
+    frame_level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9) if audio is None else None
+    slots = [slot_posteriors(symbols, preset, slot) for slot in range(len(preset.instruments))]
+    every_pitch = np.unique(np.concatenate([s[0] for s in slots]))  # one envelope per pitch
+    table = pitch_envelopes(
+        every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
+    )
+    onset_compression = onset_gain(table)  # one recording level for every slot
+    reading = preset.velocity_reading
+    notes: list[NoteEvent] = []
+    rows: dict[int, np.ndarray] = {}  # feature rows of polyphonic notes, by index in notes
+    parts: list[Part] = []
+    for slot, instrument in enumerate(preset.instruments):
+        pitches, rest, probabilities = slots[slot]
+        velocity = symbols.get(preset.vocabulary.slot_prefix(slot) + "velocity")
+        polyphonic = rest is None
+        envelopes = table[:, np.searchsorted(every_pitch, pitches)]
+        onsets = onset_strength(envelopes, gain=onset_compression)
+        if polyphonic:
+            tracked = track_polyphonic(probabilities, onsets, settings)
+        else:
+            # repeats must dip: in each pitch's own envelope, or (frames only) the frame level
+            level = frame_level if audio is None else 20.0 * np.log10(envelopes + 1e-9)
+            tracked = track_monophonic(rest, probabilities, onsets, settings, level)
+        if velocity is None:
+            velocity = np.full(len(compressed), 80.0)
+        timed = refine_onsets(
+            tracked,
+            envelopes,
+            settings,
+            polyphonic=polyphonic,
+            pitches=pitches,
+            solo=len(preset.instruments) == 1,
+        )
+        if polyphonic and (verifier is not None or candidates is not None):
+            features = note_features(tracked, timed, probabilities, onsets, envelopes, pitches)
+            if verifier is not None:
+                kept = verifier.keep(features)
+                tracked = [n for n, k in zip(tracked, kept, strict=True) if k]
+                timed = [n for n, k in zip(timed, kept, strict=True) if k]
+                features = features[kept]
+            rows |= {len(notes) + i: row for i, row in enumerate(features)}
+        if audio is not None:
+            timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
+            if not polyphonic:
+                tracked, timed = split_rearticulations(tracked, timed, envelopes, settings)
+                tracked, timed = split_dips(tracked, timed, envelopes, settings)
+        slot_notes = [
+            NoteEvent(
+                onset=note.start * frame_seconds,
+                offset=max(note.end * frame_seconds - release, (note.start + 1) * frame_seconds),
+                pitch=int(pitches[note.pitch]),
+                velocity=_note_velocity(
+                    velocity, heard, note, envelopes[:, note.pitch], pitches[note.pitch], reading
+                ),
+                part=len(parts),
+            )
+            for heard, note in zip(tracked, timed, strict=True)
+        ]
+        if slot_notes or len(preset.instruments) == 1:
+            parts.append(Part(len(parts), instrument, program_of(instrument), False))
+            notes.extend(slot_notes)
+    order = sorted(range(len(notes)), key=notes.__getitem__)
+    if candidates is not None:
+        candidates.extend(rows[i] for i in order if i in rows)
+    return [notes[i] for i in order], parts

@@ -1,0 +1,232 @@
+"""Audio -> NSGT frames -> q(z|x) -> per-frame symbol posteriors -> notes -> MIDI / MusicXML.
+
+The pipeline: load and analyse the audio; scale by ``--gain-db`` (how far the recording is
+from the reference level the presets were trained at); estimate the reference pitch and
+retune the frames to A4 = 440 Hz; encode with the preset's signal encoder and decode the
+posterior mean with its symbol decoder; turn each slot's frame posteriors into notes with the
+HMM of :mod:`midivae.transcription.notes` (onset evidence from the partials' flux); give each note
+the calibrated velocity the model reads over its attack. ``--instrument auto`` compares the
+shipped presets on the first seconds of sound by the signal decoder's log-likelihood per bin
+(and counts the voices the ensemble preset hears there, for duets).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from midivae.audio import load_audio, remove_dc
+from midivae.errors import MidivaeError
+from midivae.scores import NoteEvent, Part, write_midi, write_musicxml
+from midivae.spectral import SpectralConfig, analyse, compress
+from midivae.transcription.choice import POOR_FIT, SILENCE, choose_preset
+from midivae.transcription.notes import TrackingSettings, decode_notes, program_of
+from midivae.transcription.tuning import estimate_offset_cents, reference_hz
+
+logger = logging.getLogger("midivae")
+
+#: A median note velocity at or past these suggests a level far from the reference (the
+#: example flute recording reads 110-127 normalised to -1 dBFS, 5-29 at -26 dB; pp notes
+#: (velocity 33) at the reference level read a median 34-36 from FluidR3's melody
+#: instruments and 36-45 from MuseScore_General's, so the quiet end is set below them).
+LOUD_VELOCITY = 120
+QUIET_VELOCITY = 24
+MIN_NOTES_FOR_LEVEL = 4
+DC_NOTICE = 1e-2  # a DC offset this large (-40 dBFS) is reported when removed (8-bit WAVs
+#: decode with -0.004: removed, not worth a notice)
+RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
+
+
+MIDI_SUFFIXES = (".mid", ".midi")
+OUTPUT_SUFFIXES = (*MIDI_SUFFIXES, ".musicxml", ".xml", ".mxl")
+
+
+def check_output_suffix(target: Path) -> None:
+    """A MidivaeError unless ``target`` names a MIDI or MusicXML file."""
+    if Path(target).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise MidivaeError("output must end in .mid or .musicxml", target)
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """Notes and what was decided on the way.
+
+    ``notes`` are sorted by onset; each names its part (an index into ``parts``, one per
+    instrument heard). ``fit`` is the chosen preset's fit per bin when ``auto`` chose it.
+
+    Examples
+    --------
+    >>> result = midivae.transcribe("take1.wav")  # doctest: +SKIP
+    >>> result.save("take1.mid")  # doctest: +SKIP
+    """
+
+    notes: list[NoteEvent]
+    parts: list[Part]
+    preset: str
+    reference_hz: float
+    seconds: float
+    fit: float | None = None
+    notices: list[str] = field(default_factory=list)
+    frames: np.ndarray | None = field(default=None, repr=False)  # compressed, retuned
+
+    def to_midi(self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False):
+        """Write the notes as a MIDI file (atomically; an existing file only with
+        ``overwrite``)."""
+        write_midi(
+            self.notes, Path(path), tempo_bpm=tempo_bpm, parts=self.parts, overwrite=overwrite
+        )
+
+    def to_musicxml(
+        self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False
+    ) -> None:
+        """Write the notes as MusicXML, quantised at ``tempo_bpm``."""
+        write_musicxml(
+            self.notes, Path(path), tempo_bpm=tempo_bpm, parts=self.parts, overwrite=overwrite
+        )
+
+    def save(self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False):
+        """Write MIDI or MusicXML, by the suffix of ``path``."""
+        path = Path(path)
+        check_output_suffix(path)
+        write = self.to_midi if path.suffix.lower() in MIDI_SUFFIXES else self.to_musicxml
+        write(path, tempo_bpm=tempo_bpm, overwrite=overwrite)
+
+    def summary(self) -> str:
+        """One line: how many notes, by which preset, at which reference pitch."""
+        return f"{len(self.notes)} notes, {self.preset}, A4 = {self.reference_hz:.1f} Hz"
+
+
+def _shift_frames(amplitude: np.ndarray, cents: float, config: SpectralConfig) -> np.ndarray:
+    """Move every frame by ``cents`` (fractional bins, linear interpolation)."""
+    from midivae.spectral.shift import detune
+
+    return detune(amplitude, cents, config)
+
+
+def level_notices(notes: list) -> list[str]:
+    """A hint when most velocities sit at an end of the range: the recording is probably far
+    from the reference level (README, Levels), where velocities saturate and, when quiet,
+    repeated notes can merge."""
+    if len(notes) < MIN_NOTES_FOR_LEVEL:
+        return []
+    median = float(np.median([n.velocity for n in notes]))
+    if median >= LOUD_VELOCITY:
+        return [
+            f"median velocity {median:.0f}: the recording is probably louder than the "
+            "reference level; if so, say by how much with --gain-db (e.g. --gain-db 12)"
+        ]
+    if median <= QUIET_VELOCITY:
+        return [
+            f"median velocity {median:.0f}: the recording is probably quieter than the "
+            "reference level; if so, say by how much with --gain-db (e.g. --gain-db -20)"
+        ]
+    return []
+
+
+def transcribe(
+    source: str | Path | np.ndarray,
+    *,
+    instrument: str = "auto",
+    preset: str | Path | None = None,
+    gain_db: float = 0.0,
+    settings: TrackingSettings | None = None,
+    candidates: list[str] | None = None,
+) -> Transcription:
+    """Transcribe an audio file (or mono audio at 22050 Hz) into notes.
+
+    Parameters
+    ----------
+    source : path or np.ndarray
+        The recording.
+    instrument : str
+        A shipped preset name (``midivae presets`` lists them), or ``"auto"``: the shipped
+        preset that fits the first seconds of sound best.
+    preset : str or Path, optional
+        A preset folder (or shipped name) to use instead of ``instrument``.
+    gain_db : float
+        How many dB the recording is above the presets' reference level (it is attenuated
+        by that much before analysis; negative values boost).
+    settings : TrackingSettings, optional
+        Note-tracking costs.
+    candidates : list of str, optional
+        Presets that ``auto`` chooses from (default: every shipped preset).
+
+    Examples
+    --------
+    >>> result = midivae.transcribe("take1.wav", instrument="flute")  # doctest: +SKIP
+    >>> [(n.onset, n.pitch, n.velocity) for n in result.notes][:2]  # doctest: +SKIP
+    [(0.52, 72, 81), (1.01, 74, 84)]
+    """
+    if preset is None:
+        preset = instrument
+    from midivae.presets.preset import cached_preset, shipped_presets
+
+    config = SpectralConfig()
+    audio = source if isinstance(source, np.ndarray) else load_audio(source)
+    audio, offset_dc = remove_dc(audio)
+    if gain_db:
+        audio = audio * np.float32(10.0 ** (-gain_db / 20.0))
+    amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
+    notices = []
+    if abs(offset_dc) >= DC_NOTICE:
+        notices.append(f"removed a DC offset of {offset_dc:+.4f}")
+    offset = estimate_offset_cents(amplitude, config)
+    if abs(offset) >= RETUNE_CENTS:
+        amplitude = _shift_frames(amplitude, -offset, config)
+        notices.append(f"tuning: A4 = {reference_hz(offset):.1f} Hz ({offset:+.0f} cents)")
+    compressed = compress(amplitude, config)
+    fit = None
+    silent = amplitude.max() <= SILENCE
+    if str(preset) == "auto":
+        names = candidates or shipped_presets()
+        if not names:
+            raise MidivaeError("no shipped presets to choose from; use --preset DIR", "auto")
+        if silent:  # nothing to choose by, and no notes either way
+            preset = names[0]
+        else:
+            preset, scores = choose_preset(compressed, amplitude, names)
+            fit = scores[preset]
+            notices.append(f"instrument: {preset} (fit {fit:.2f} per bin)")
+            if fit < POOR_FIT:
+                notices.append("no preset fits well; the notes may be unreliable")
+    model = cached_preset(str(preset))
+    if model.spectral != config:
+        raise MidivaeError("preset analyses audio differently from this version", str(preset))
+    if silent:
+        notices.append("silence: no notes")
+        notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
+    else:
+        notes, parts = decode_notes(model, compressed, audio=audio, cents=offset, settings=settings)
+        notices.extend(level_notices(notes))
+    where = "" if isinstance(source, np.ndarray) else f"{source}: "
+    for notice in notices:
+        logger.info(where + notice)
+    return Transcription(
+        notes=notes,
+        parts=parts,
+        preset=model.name,
+        reference_hz=reference_hz(offset),
+        seconds=len(audio) / config.sample_rate,
+        fit=fit,
+        notices=notices,
+        frames=compressed,
+    )
+
+
+def transcribe_file(
+    source: Path,
+    target: Path,
+    *,
+    preset: str | Path = "auto",
+    gain_db: float = 0.0,
+    tempo_bpm: float = 120.0,
+    overwrite: bool = False,
+) -> Transcription:
+    """Transcribe ``source`` into ``target`` (``.mid`` or ``.musicxml`` by suffix)."""
+    check_output_suffix(target)
+    result = transcribe(source, preset=preset, gain_db=gain_db)
+    result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
+    return result

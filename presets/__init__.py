@@ -1,1 +1,0 @@
-"""Shipped presets, installed as package data ``midivae/presets`` (one folder per preset)."""

@@ -1,0 +1,80 @@
+"""The public API, called the way the README shows it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile
+
+import midivae
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def test_import_is_light_and_names_the_api():
+    code = "import sys, midivae; print(sorted(m for m in ('torch', 'numba') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert {"transcribe", "render", "load_preset", "train", "Transcription"} <= set(dir(midivae))
+    with pytest.raises(AttributeError):
+        midivae.no_such_name  # noqa: B018
+
+
+@pytest.mark.presets
+def test_transcribe_then_save_as_the_readme_shows(tmp_path):
+    result = midivae.transcribe(str(EXAMPLES / "example_recording.flac"))
+    assert isinstance(result, midivae.Transcription)
+    assert result.preset == "flute" and len(result.notes) >= 14
+    assert all(result.parts[n.part].name == "flute" for n in result.notes)
+    result.save(tmp_path / "take.mid")
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "take.mid"))
+    assert [n.pitch for n in midi.instruments[0].notes] == [n.pitch for n in result.notes]
+    result.save(tmp_path / "take.musicxml")
+    assert (tmp_path / "take.musicxml").read_text().lstrip().startswith("<?xml")
+    with pytest.raises(midivae.MidivaeError, match="exists"):
+        result.save(tmp_path / "take.mid")
+    with pytest.raises(midivae.MidivaeError, match=r"\.mid or \.musicxml"):
+        result.save(tmp_path / "take.txt")
+
+
+@pytest.mark.presets
+def test_transcribe_takes_an_array_and_an_instrument():
+    audio, rate = soundfile.read(EXAMPLES / "example_recording.flac", dtype="float32")
+    assert rate == 22050
+    by_name = midivae.transcribe(audio, instrument="flute")
+    assert by_name.preset == "flute" and by_name.fit is None
+    assert [n.pitch for n in by_name.notes] == [
+        n.pitch for n in midivae.transcribe(EXAMPLES / "example_recording.flac").notes
+    ]
+
+
+@pytest.mark.presets
+def test_render_then_save_as_the_readme_shows(tmp_path):
+    rendering = midivae.render(EXAMPLES / "example_score.musicxml", seed=0)
+    assert isinstance(rendering, midivae.Rendering)
+    assert rendering.sample_rate == 22050 and rendering.audio.dtype == np.float32
+    assert list(rendering.stems) == ["violin"] and rendering.seconds > 5
+    assert 0.01 < np.max(np.abs(rendering.audio)) < 1.0
+    rendering.save(tmp_path / "score.wav", stems=True)
+    saved, rate = soundfile.read(tmp_path / "score.wav", dtype="float32")
+    assert rate == 22050 and len(saved) == len(rendering.audio)
+    assert (tmp_path / "score.violin.wav").is_file()
+
+
+def test_load_preset_by_name():
+    preset = midivae.load_preset("flute")
+    assert preset.name == "flute" and preset.instruments == ("flute",)
+    with pytest.raises(midivae.MidivaeError):
+        midivae.load_preset("kazoo")
+
+
+def test_train_is_the_training_entry():
+    from midivae.training.train import train
+
+    assert midivae.train is train
