@@ -13,9 +13,9 @@ from pathlib import Path
 import music21
 
 from midivae.audio import save_audio
-from midivae.corpus.content import Note
-from midivae.corpus.instruments import get_instrument
-from midivae.corpus.render import get_soundfont, render_notes
+from midivae.music import get_instrument
+from midivae.training.corpus.content import Note
+from midivae.training.corpus.render import get_soundfont, render_notes
 
 HERE = Path(__file__).resolve().parent
 ODE = [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64, 64, 62, 62]

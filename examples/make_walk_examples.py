@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from midivae.audio import save_audio
-from midivae.latent import TrajectorySettings
-from midivae.render import RenderSettings, render_score
+from midivae.rendering.render import RenderSettings, render_score
+from midivae.rendering.trajectories import TrajectorySettings
 from midivae.scores import read_score
 
 HERE = Path(__file__).resolve().parent
