@@ -1,4 +1,4 @@
-"""Rebuild every shipped preset from scratch and regenerate the README's preset table.
+"""Rebuild every shipped preset from scratch and regenerate the README's presets table.
 
 For each preset: build its FluidR3_GM training corpora and MuseScore_General dev-test corpora
 (``midivae corpus build``, cached under ``corpora/``), train it (``midivae train``, the exact
@@ -9,7 +9,7 @@ Usage: ``python bench/build_presets.py [NAME ...]`` (default: all), ``--table`` 
 regenerate the table, ``--envelopes`` to only re-measure the attack/release envelopes of
 single-instrument presets from their corpora (rendering's envelopes are not part of the
 trained weights; a full rebuild measures the same), ``--velocity`` to only re-measure the
-solo presets' velocity readings (``midivae train --refit-velocity``; a full rebuild
+solo presets' velocity regressions (``midivae train --refit-velocity``; a full rebuild
 measures them in training). Needs ``bash bench/setup.sh`` (MuseScore_General) first.
 """
 
@@ -26,16 +26,16 @@ MELODY = ("flute", "violin", "alto_sax", "trumpet")
 #: shipped folder -> (--instrument spec, instruments whose corpora it trains on, extra args)
 PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # Without the damping augmentation: with it the decoder learns darker frames and renders
-    # far worse (README, Presets); without it they read as well and render as well as the
+    # far worse (docs/presets.md); without it they read as well and render as well as the
     # pairs trained at older commits (flute synthetic tones 0.943 -> 0.981). The shipped
     # trumpet is still the pair trained at 68e6d32: its HEAD build renders MuseScore's trumpet
-    # score worse (README, Presets).
+    # score worse (docs/presets.md).
     **{name: (name, (name,), ("--damping", "0")) for name in MELODY},
     # Two pairs: the shipped violin's pair renders; a pair with signal->symbol weight 5, which
-    # reads better but renders darker, transcribes (README, Design notes).
+    # reads better but renders darker, transcribes (docs/experiments.md).
     "violin": ("violin", ("violin",), ("--cross-weight", "5", "--keep-writing", "violin")),
     # compact-wide for the piano's chords; the violin with it read better but rendered far
-    # darker (README, Design notes). 30 epochs: its warm-up takes 25. Damping up to 48 dB per
+    # darker (docs/experiments.md). 30 epochs: its warm-up takes 25. Damping up to 48 dB per
     # octave: other pianos' top octaves are far purer than FluidR3's.
     "piano": (
         "piano",
@@ -49,7 +49,7 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("alto_sax", "violin"),
         ("--epochs", "40", "--no-augment"),
     ),
-    # The ensemble's matching term is a fixed target (README, Design notes): held-in loose
+    # The ensemble's matching term is a fixed target (docs/experiments.md): held-in loose
     # pitch class 75.0 -> 82.5 %, fresh FluidR3 duets 0.673 -> 0.712; 50 epochs instead of
     # 30: 84.8 %, 0.748.
     "ensemble": (
@@ -100,7 +100,8 @@ def build(name: str) -> None:
 
 
 def remeasure_envelope(name: str) -> None:
-    """Write the envelope measured on ``corpora/<instrument>`` into ``midivae/presets/shipped/<name>``."""
+    """Write the envelope measured on ``corpora/<instrument>`` into
+    ``midivae/presets/shipped/<name>``."""
     from midivae.training.corpus.envelopes import measure_envelope
     from midivae.training.corpus.store import load_corpus, write_json
 
@@ -120,7 +121,7 @@ def _pct(value: float | None) -> str:
 
 
 def table() -> str:
-    """The README's preset table, from the shipped ``preset.json`` files."""
+    """The README's presets table, from the shipped ``preset.json`` files."""
     rows = [
         "| preset | size | train (s) | held-in pitch class / octave / dynamics | "
         "dev-test pitch class / octave / order (baseline pitch class) | targets |",
@@ -182,8 +183,8 @@ def table() -> str:
 
 
 def refit_velocity(name: str) -> None:
-    """Measure the velocity reading of ``midivae/presets/shipped/<name>`` anew (model untouched; solo
-    presets only)."""
+    """Measure the velocity regression of ``midivae/presets/shipped/<name>`` anew (model
+    untouched; solo presets only)."""
     spec, instruments, _ = PRESETS[name]
     if len(instruments) == 1:
         folder = f"midivae/presets/shipped/{name}"
@@ -210,7 +211,7 @@ def main() -> None:
         "--envelopes", action="store_true", help="only re-measure rendering envelopes"
     )
     parser.add_argument(
-        "--velocity", action="store_true", help="only re-measure the velocity readings"
+        "--velocity", action="store_true", help="only re-measure the velocity regressions"
     )
     args = parser.parse_args()
     unknown = set(args.names) - set(PRESETS)

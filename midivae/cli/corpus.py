@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from midivae.cli.options import shown_option
 from midivae.music import INSTRUMENTS
 from midivae.training.corpus.render import SOUNDFONTS
 
@@ -20,12 +21,11 @@ def corpus() -> None:
 @click.option(
     "--instrument", required=True, type=click.Choice(list(INSTRUMENTS)), help="Instrument."
 )
-@click.option(
+@shown_option(
     "--soundfont",
-    type=click.Choice(list(SOUNDFONTS)),
-    default="fluidr3",
-    show_default=True,
-    help="fluidr3 = training corpus, musescore = dev-test set.",
+    click.Choice(list(SOUNDFONTS)),
+    "fluidr3",
+    "fluidr3 = training corpus, musescore = dev-test set.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Content seed.")
 @click.option(

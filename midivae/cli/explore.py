@@ -8,28 +8,23 @@ from pathlib import Path
 import click
 
 from midivae.cli.common import report_error
-from midivae.cli.presets_option import preset_choice
+from midivae.cli.options import model_options, output_option, preset_choice, shown_option
 from midivae.errors import MidivaeError
 
 
 @click.command()
-@click.option("--instrument", default=None, help="Shipped preset to explore.")
-@click.option(
-    "--preset",
-    "preset_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Preset folder to explore.",
+@model_options(
+    instrument_default=None,
+    instrument_help="Shipped preset to explore.",
+    preset_help="Preset folder to explore.",
 )
-@click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .wav or .flac."
-)
+@output_option("Output .wav or .flac.", required=True)
 @click.option("--seconds", type=click.FloatRange(0.5, 600.0), default=10.0, show_default=True)
-@click.option(
+@shown_option(
     "--smoothness",
-    type=click.FloatRange(0.05, 10.0),
-    default=0.5,
-    show_default=True,
-    help="Seconds over which the walk moves about one prior standard deviation.",
+    click.FloatRange(0.05, 10.0),
+    0.5,
+    "Seconds over which the walk moves about one prior standard deviation.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of walk and phase.")
 @click.option(

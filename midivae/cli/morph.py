@@ -8,39 +8,31 @@ from pathlib import Path
 import click
 
 from midivae.cli.common import report_error
-from midivae.cli.presets_option import preset_choice
+from midivae.cli.options import model_options, output_option, preset_choice, shown_option
 from midivae.errors import MidivaeError
 
 
 @click.command()
 @click.argument("first", type=click.Path(path_type=Path))
 @click.argument("second", type=click.Path(path_type=Path))
-@click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .wav or .flac."
-)
+@output_option("Output .wav or .flac.", required=True)
 @click.option("--steps", type=click.IntRange(2, 200), default=8, show_default=True)
-@click.option(
+@shown_option(
     "--seconds-per-step",
-    type=click.FloatRange(0.05, 10.0),
-    default=0.5,
-    show_default=True,
-    help="How long each step of the path is held.",
+    click.FloatRange(0.05, 10.0),
+    0.5,
+    "How long each step of the path is held.",
 )
-@click.option(
+@shown_option(
     "--clarity",
-    type=click.FloatRange(0.0, 10.0),
-    default=0.5,
-    show_default=True,
-    help="Pull of each step towards a clearly read note (0: the straight latent line).",
+    click.FloatRange(0.0, 10.0),
+    0.5,
+    "Pull of each step towards a clearly read note (0: the straight latent line).",
 )
-@click.option(
-    "--instrument", default="auto", show_default=True, help="Shipped preset, or auto (best fit)."
-)
-@click.option(
-    "--preset",
-    "preset_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Use this preset folder.",
+@model_options(
+    instrument_default="auto",
+    instrument_help="Shipped preset, or auto (best fit).",
+    preset_help="Use this preset folder.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the phase start.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")

@@ -7,51 +7,38 @@ from pathlib import Path
 import click
 
 from midivae.cli.batch import jobs_option, run_batch
-from midivae.cli.presets_option import preset_choice
+from midivae.cli.options import model_options, output_option, preset_choice, shown_option
 from midivae.cli.threads import one_torch_thread
 
 
 @click.command()
 @click.argument("scores", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Output file (one score) or folder (several). Suffix .wav or .flac.",
+@output_option("Output file (one score) or folder (several). Suffix .wav or .flac.")
+@model_options(
+    instrument_default=None,
+    instrument_help="Play every part with this shipped preset "
+    "(default: by each part's GM program).",
+    preset_help="Play every part with this preset folder.",
 )
-@click.option(
-    "--instrument",
-    default=None,
-    help="Play every part with this shipped preset (default: by each part's GM program).",
-)
-@click.option(
-    "--preset",
-    "preset_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Play every part with this preset folder.",
-)
-@click.option(
+@shown_option(
     "--mode",
-    type=click.Choice(["mean", "sample", "walk"]),
-    default="mean",
-    show_default=True,
-    help="Latent trajectory per note: posterior mean, one seeded "
+    click.Choice(["mean", "sample", "walk"]),
+    "mean",
+    "Latent trajectory per note: posterior mean, one seeded "
     "draw, or a smooth seeded random walk inside the posterior.",
 )
-@click.option(
+@shown_option(
     "--walk-scale",
-    type=click.FloatRange(0.0, 4.0),
-    default=1.0,
-    show_default=True,
-    help="How far the walk strays, in posterior standard deviations.",
+    click.FloatRange(0.0, 4.0),
+    1.0,
+    "How far the walk strays, in posterior standard deviations.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of sample, walk, phase.")
-@click.option(
+@shown_option(
     "--sample-rate",
-    type=click.IntRange(8000, 192000),
-    default=22050,
-    show_default=True,
-    help="Output rate (the models work at 22050 Hz; other rates are resampled for DAW import).",
+    click.IntRange(8000, 192000),
+    22050,
+    "Output rate (the models work at 22050 Hz; other rates are resampled for DAW import).",
 )
 @click.option("--stems", is_flag=True, help="Also write one file per instrument beside the mix.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from midivae.cli.options import shown_option
+
 
 @click.command()
 @click.option(
@@ -40,12 +42,8 @@ import click
     default=None,
     help="Most epochs (default 40; early stopping usually ends sooner).",
 )
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="auto = CUDA when present, else CPU.",
+@shown_option(
+    "--device", click.Choice(["auto", "cpu", "cuda"]), "auto", "auto = CUDA when present, else CPU."
 )
 @click.option(
     "--augment/--no-augment",
@@ -79,7 +77,7 @@ import click
     "--refit-velocity",
     default=None,
     metavar="PRESET",
-    help="Train nothing: write PRESET (name or folder) with a velocity reading (and, for "
+    help="Train nothing: write PRESET (name or folder) with a velocity regression (and, for "
     "the piano, a note verifier) measured on fresh renders of its training library; its "
     "model and renders stay as they are.",
 )
@@ -175,7 +173,7 @@ def train(
 
 
 def _refit(source: str, instrument: str, output: Path, command: str, overwrite: bool) -> None:
-    """``--refit-velocity``: the preset with a newly measured velocity reading (and note
+    """``--refit-velocity``: the preset with a newly measured velocity regression (and note
     verifier, for a polyphonic preset)."""
     from midivae.cli.common import log_line
     from midivae.training.train import parse_instruments
@@ -198,9 +196,9 @@ def _refit(source: str, instrument: str, output: Path, command: str, overwrite: 
             f"{output}: note verifier threshold {checked['threshold']}, onset F1 on its "
             f"renders {checked['fit']['tracked_f1']:.3f} -> {checked['fit']['kept_f1']:.3f}"
         )
-    fit = preset.meta["velocity_reading"]["fit"]
+    fit = preset.meta["velocity_regression"]["fit"]
     click.echo(
-        f"{output}: velocity reading from {fit['items']} renders, mean error "
+        f"{output}: velocity regression from {fit['items']} renders, mean error "
         f"{fit['attack_only_mean_abs_error']:.1f} -> {fit['mean_abs_error']:.1f}"
     )
 

@@ -8,42 +8,25 @@ import click
 
 from midivae.audio import AUDIO_SUFFIXES
 from midivae.cli.batch import jobs_option, run_batch
-from midivae.cli.presets_option import preset_choice
+from midivae.cli.options import model_options, output_option, preset_choice, shown_option
 
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Output file (one input) or folder (several). Suffix .mid or .musicxml.",
+@output_option("Output file (one input) or folder (several). Suffix .mid or .musicxml.")
+@model_options(
+    instrument_default="auto",
+    instrument_help="A shipped preset name, or auto: the one that fits the first 10 s best.",
+    preset_help="Any preset folder (e.g. one made by `midivae train`).",
 )
-@click.option(
-    "--instrument",
-    default="auto",
-    show_default=True,
-    help="A shipped preset name, or auto: the one that fits the first 10 s best.",
-)
-@click.option(
-    "--preset",
-    "preset_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Any preset folder (e.g. one made by `midivae train`).",
-)
-@click.option(
+@shown_option(
     "--tempo",
-    type=click.FloatRange(20, 400),
-    default=120.0,
-    show_default=True,
-    help="Tempo written to the MIDI file and used to quantise MusicXML.",
+    click.FloatRange(20, 400),
+    120.0,
+    "Tempo written to the MIDI file and used to quantise MusicXML.",
 )
-@click.option(
-    "--gain-db",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="How far (dB) the recording is above the presets' reference level.",
+@shown_option(
+    "--gain-db", float, 0.0, "How far (dB) the recording is above the presets' reference level."
 )
 @click.option("--plot", is_flag=True, help="Also write <stem>.png: spectrogram with the notes.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")

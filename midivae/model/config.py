@@ -2,7 +2,7 @@
 
 ``paper`` reproduces the paper's sizes (latent 32, signal 2 x 2000, symbol 2 x 800;
 ``paper-mixture`` 5000 / 800, ``paper-mixture3`` 5000 / 1500); ``compact``, ``compact-wide``
-and ``compact-mixture`` are the shipped sizes, chosen by measurement (see the README); they add
+and ``compact-mixture`` are the shipped sizes, chosen by measurement (see docs/experiments.md); they add
 the cross term (symbols decoded from ``q(z|x)``), which measured better dynamics and
 note / rest decisions on the held-in split. ``compact-mixture-fixed`` (with
 ``fixed_match_target``) is the ensemble's; ``compact-fixed`` is measured, not shipped.
@@ -71,7 +71,7 @@ class ModelConfig:
         The matching term moves only the signal encoder: ``q(z|y)`` is its fixed target
         (gradient stopped). With both moved (the paper), the term (x10) keeps ``q(z|y)`` as
         vague as ``q(z|x)``, and the symbol VAE loses what it should encode (the violin's
-        symbol->symbol pitch 96.6 %, the piano's keys F1 69 %, README, Design notes).
+        symbol->symbol pitch 96.6 %, the piano's keys F1 69 %, docs/experiments.md).
     """
 
     name: str = "compact"
@@ -116,11 +116,11 @@ CONFIGS: dict[str, ModelConfig] = {
         ModelConfig("paper-mixture3", 32, (5000, 5000), (1500, 1500), warmup_epochs=100),
         ModelConfig("compact", cross_weight=1.0),
         # compact with the matching term as a fixed target: a sharper symbol side and better
-        # frame figures on the violin, fewer right notes in its phrases (README, Design notes)
+        # frame figures on the violin, fewer right notes in its phrases (docs/experiments.md)
         ModelConfig("compact-fixed", cross_weight=1.0, fixed_match_target=True),
         # a wider latent and symbol side, the signal -> symbol path weighted up: the piano's
         # 88 independent keys; its KL warm-up runs 25 epochs, so that the best validation
-        # epoch is not the first at full weight (README, Design notes)
+        # epoch is not the first at full weight (docs/experiments.md)
         ModelConfig(
             "compact-wide", 64, (1024, 512), (512, 512), cross_weight=5.0, warmup_epochs=25
         ),

@@ -1,16 +1,15 @@
 """A note's velocity from what the model reads over its attack and how loud the note gets.
 
-The model reads velocity frame by frame, and over a note's first frames it cannot tell a soft
-note from a loud one early in its attack, nor hear how loud the note grows. A preset may
-carry a *velocity reading*: a least-squares line, measured on fresh renders of its training
-library (:mod:`midivae.training.velocity_fit`), from three things heard per note to its MIDI velocity:
-the model's attack velocity (the median over the attack frames), the note's peak level (its
-own pitch's partial envelope, :func:`midivae.transcription.timing.pitch_envelopes`, over the note) and
-its pitch (instruments are louder in some registers). The level enters as the square root
-of the peak amplitude: sample players turn velocity ``v`` into an attenuation of
-``40 log10(127 / v)`` dB (the SoundFont default, fluidsynth's), so ``v`` grows with the
-amplitude's square root, where a line in dB reads a piano's pp notes 11 velocities low.
-Presets without one keep the attack velocity.
+The model reads velocity frame by frame, and over a note's first frames it cannot tell a soft note
+from a loud one early in its attack, nor hear how loud the note grows. A preset may carry a
+*velocity regression*: a least-squares line, measured on fresh renders of its training library
+(:mod:`midivae.training.velocity_fit`), from three things heard per note to its MIDI velocity: the
+model's attack velocity (the median over the attack frames), the note's peak level (its own pitch's
+partial envelope, :func:`midivae.transcription.timing.pitch_envelopes`, over the note) and its pitch
+(instruments are louder in some registers). The level enters as the square root of the peak
+amplitude: sample players turn velocity ``v`` into an attenuation of ``40 log10(127 / v)`` dB (the
+SoundFont default, fluidsynth's), so ``v`` grows with the amplitude's square root, where a line in
+dB reads a piano's pp notes 11 velocities low. Presets without one keep the attack velocity.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ LEVEL_SCALE = 100.0
 
 
 @dataclass(frozen=True)
-class VelocityReading:
+class VelocityRegression:
     """``velocity = attack * attack_velocity + level * note_level + pitch * (pitch - 60) +
     offset`` (:func:`note_level`), clipped to 1-127; ``notes`` is how many notes it was
     fitted on."""
@@ -53,16 +52,16 @@ class VelocityReading:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> VelocityReading:
-        """From a preset's ``velocity_reading`` (weights only; its ``fit`` record is kept
+    def from_dict(cls, data: Any) -> VelocityRegression:
+        """From a preset's ``velocity_regression`` (weights only; its ``fit`` record is kept
         beside them); ``MidivaeError`` when a weight is missing or not finite."""
         try:
             values = {key: float(data[key]) for key in ("attack", "level", "pitch", "offset")}
             notes = int(data.get("notes", 0))
         except (TypeError, KeyError, ValueError) as exc:
-            raise MidivaeError(f"velocity_reading: bad or missing weight ({exc})") from None
+            raise MidivaeError(f"velocity_regression: bad or missing weight ({exc})") from None
         if not all(np.isfinite(v) for v in values.values()):
-            raise MidivaeError("velocity_reading: weights must be finite numbers")
+            raise MidivaeError("velocity_regression: weights must be finite numbers")
         return cls(**values, notes=notes)
 
 
@@ -74,8 +73,10 @@ def note_level(envelope: np.ndarray, start: int, end: int) -> float:
     return float(LEVEL_SCALE * np.sqrt(max(float(envelope[start:end].max()), 0.0)))
 
 
-def fit_reading(attack: np.ndarray, level: np.ndarray, pitch: np.ndarray, velocity: np.ndarray):
-    """The least-squares :class:`VelocityReading` of true ``velocity`` per note from the
+def fit_velocity_regression(
+    attack: np.ndarray, level: np.ndarray, pitch: np.ndarray, velocity: np.ndarray
+):
+    """The least-squares :class:`VelocityRegression` of true ``velocity`` per note from the
     notes' attack velocities, levels (:func:`note_level`) and pitches; None with fewer than
     20 notes or when the line is degenerate (e.g. one pitch, one level)."""
     attack, level, pitch, velocity = (
@@ -87,4 +88,4 @@ def fit_reading(attack: np.ndarray, level: np.ndarray, pitch: np.ndarray, veloci
     weights, _, rank, _ = np.linalg.lstsq(design, velocity, rcond=None)
     if rank < design.shape[1] or not np.all(np.isfinite(weights)):
         return None
-    return VelocityReading(*(round(float(w), 5) for w in weights), notes=len(velocity))
+    return VelocityRegression(*(round(float(w), 5) for w in weights), notes=len(velocity))

@@ -107,13 +107,14 @@ class Preset:
         return np.concatenate(outs)
 
     @property
-    def velocity_reading(self):
-        """The note-velocity reading measured for this preset (:mod:`midivae.model.velocity_regression`),
-        or None: notes then keep the model's attack velocity."""
-        from midivae.model.velocity_regression import VelocityReading
+    def velocity_regression(self):
+        """The note-velocity regression measured for this preset
+        (:mod:`midivae.model.velocity_regression`), or None: notes keep the model's attack
+        velocity."""
+        from midivae.model.velocity_regression import VelocityRegression
 
-        data = self.meta.get("velocity_reading")
-        return None if data is None else VelocityReading.from_dict(data)
+        data = self.meta.get("velocity_regression", self.meta.get("velocity_reading"))
+        return None if data is None else VelocityRegression.from_dict(data)
 
     @property
     def note_verifier(self):
@@ -368,7 +369,7 @@ def load_preset(name_or_dir: str | Path) -> Preset:
         reader.load_state_dict(_checked_weights(folder / READING_WEIGHTS, expected), strict=False)
     preset = Preset(model, vocabulary, spectral, features, meta, folder, reader=reader)
     try:
-        preset.velocity_reading  # noqa: B018 (validated here, once: a bad one names the file)
+        preset.velocity_regression  # noqa: B018 (validated here, once: a bad one names the file)
         preset.note_verifier  # noqa: B018
     except MidivaeError as exc:
         raise MidivaeError(exc.message, path) from None

@@ -10,13 +10,13 @@ reading), so each step is pulled a little towards where the symbol decoder reads
 note (:func:`clarify`, ``clarity=0`` keeps the line): the midpoint is a sound of the model,
 read as one pitch, not a mixture of both.
 
-``explore``: a smooth random walk in the prior ``N(0, I)`` (:func:`midivae.rendering.trajectories.smooth_walk`)
-decoded frame by frame. Most of the prior decodes to the rest label, so rests longer than
-``max_rest_seconds`` are shortened (their middle is cut; every kept frame is still on the
-prior walk). The symbol decoder's reading of the same frames, tracked into notes by
-:mod:`midivae.transcription.notes`, is the walk's score; the decoded magnitudes sound only inside
-those notes (a frame the decoder reads as rest is silent), so what is heard is what is written.
-Both are calibrated (no normalisation), seeded and deterministic.
+``explore``: a smooth random walk in the prior ``N(0, I)``
+(:func:`midivae.rendering.trajectories.smooth_walk`) decoded frame by frame. Most of the prior
+decodes to the rest label, so rests longer than ``max_rest_seconds`` are shortened (their middle is
+cut; every kept frame is still on the prior walk). The symbol decoder's reading of the same frames,
+tracked into notes by :mod:`midivae.transcription.notes`, is the walk's score; the decoded
+magnitudes sound only inside those notes (a frame the decoder reads as rest is silent), so what is
+heard is what is written. Both are calibrated (no normalisation), seeded and deterministic.
 """
 
 from __future__ import annotations

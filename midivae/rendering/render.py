@@ -2,14 +2,14 @@
 
 Each note becomes a symbol vector (pitch, pitch class, octave, dynamics, velocity), the symbol
 encoder gives its posterior, and a latent trajectory runs over the note's frames
-(:mod:`midivae.rendering.trajectories`: ``mean``, a seeded ``sample`` per note, or a ``walk`` inside the
-posterior). The signal decoder turns every latent frame into magnitudes; the instrument's
-measured attack and release envelope shapes them; notes are summed per instrument (power sum,
-as partials of independent notes add), CC7/CC11 gain curves scale them and pitch bend shifts
-them; phase reconstruction and the numba inverse NSGT make audio, gated to silence where the
-score (with every release tail) is silent. Levels are absolute (the model's amplitudes are
-calibrated to the reference render gain), with a soft limiter only. A part's notes go through
-the models in batches (one symbol-encoder call, as few signal-decoder calls as memory allows).
+(:mod:`midivae.rendering.trajectories`: ``mean``, a seeded ``sample`` per note, or a ``walk`` inside
+the posterior). The signal decoder turns every latent frame into magnitudes; the instrument's
+measured attack and release envelope shapes them; notes are summed per instrument (power sum, as
+partials of independent notes add), CC7/CC11 gain curves scale them and pitch bend shifts them;
+phase reconstruction and the numba inverse NSGT make audio, gated to silence where the score (with
+every release tail) is silent. Levels are absolute (the model's amplitudes are calibrated to the
+reference render gain), with a soft limiter only. A part's notes go through the models in batches
+(one symbol-encoder call, as few signal-decoder calls as memory allows).
 """
 
 from __future__ import annotations
@@ -436,7 +436,8 @@ class Rendering:
 
     def save(self, path: str | Path, *, stems: bool = False, overwrite: bool = False) -> None:
         """Write the mix to ``path`` (``.wav`` or ``.flac``, atomically; an existing file only
-        with ``overwrite``); with ``stems``, one ``<stem>.<preset><suffix>`` per preset beside it."""
+        with ``overwrite``); with ``stems``, one ``<stem>.<preset><suffix>`` per preset beside
+        it."""
         path = Path(path)
         check_audio_suffix(path)
         save_audio(path, self.audio, sample_rate=self.sample_rate, overwrite=overwrite)

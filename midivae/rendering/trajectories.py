@@ -5,8 +5,8 @@ starts anywhere in the posterior, drifts with correlation time ``walk_seconds`` 
 posterior's own spread times ``walk_scale`` (1 stays inside the distribution the symbol
 encoder inferred; larger wanders further, smaller stays nearer the mean).
 
-For the creative tools (:mod:`midivae.rendering.latent_space`): ``smooth_walk`` (a differentiable walk
-whose every frame is a draw from the prior), ``interpolate_posteriors`` (a morph's path) and
+For the creative tools (:mod:`midivae.rendering.latent_space`): ``smooth_walk`` (a differentiable
+walk whose every frame is a draw from the prior), ``interpolate_posteriors`` (a morph's path) and
 ``shorten_rests`` (the frames kept when a walk's rests are cut short).
 """
 

@@ -357,7 +357,7 @@ def train(
         preset = Preset(base.model, vocab, spectral, features, {"name": out_dir.name}, reader=model)
     else:
         preset = Preset(model, vocab, spectral, features, {"name": out_dir.name})
-    preset.meta["velocity_calibration"] = _calibrate(preset, val_s)
+    preset.meta["velocity_calibration"] = _decoded_velocity_line(preset, val_s)
     if base is not None:  # what the renders and (until re-measured) the note timing use
         preset.meta |= {k: base.meta[k] for k in ("envelope", "timing") if k in base.meta}
     if data is None and not mixture:
@@ -375,10 +375,10 @@ def train(
             if verifier is not None:
                 preset.meta["note_verifier"] = verifier
         reading = _measured(
-            "velocity reading", preset, names[0], corpora[0].manifest, seed, command, say
+            "velocity regression", preset, names[0], corpora[0].manifest, seed, command, say
         )
         if reading is not None:
-            preset.meta["velocity_reading"] = reading
+            preset.meta["velocity_regression"] = reading
     metrics = evaluate.evaluate_run(
         preset, train_s, val_s, test_s, devtest=devtest, baseline=baseline, seed=seed, progress=say
     )
@@ -397,13 +397,15 @@ def train(
 
 
 def _measured(what: str, preset, instrument: str, manifest: dict, seed: int, command, say):
-    """The preset's ``what`` ("velocity reading" or "note verifier") measured on fresh
+    """The preset's ``what`` ("velocity regression" or "note verifier") measured on fresh
     renders of its corpus's soundfont, with the command and commit that measured it; None
     when it cannot be measured here."""
-    from midivae.training.velocity_fit import measure_velocity_reading
+    from midivae.training.velocity_fit import measure_velocity_regression
     from midivae.training.verifier_fit import measure_note_verifier
 
-    measure = measure_velocity_reading if what == "velocity reading" else measure_note_verifier
+    measure = (
+        measure_velocity_regression if what == "velocity regression" else measure_note_verifier
+    )
     try:
         reading = measure(
             preset,
@@ -455,7 +457,7 @@ def _base_preset(source: str | Path, names: tuple[str, ...], seed: int, flag: st
     return base
 
 
-def _calibrate(preset, val: Split) -> dict[str, float]:
+def _decoded_velocity_line(preset, val: Split) -> dict[str, float]:
     """Least-squares line from decoded velocity values to true ones on validation notes."""
     vocab = preset.vocabulary
     probs = preset.symbols_from_signal(val.magnitudes)

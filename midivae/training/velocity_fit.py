@@ -1,14 +1,15 @@
-"""Measuring a preset's velocity reading (:mod:`midivae.model.velocity_regression`) on fresh renders.
+"""Measuring a preset's velocity regression (:mod:`midivae.model.velocity_regression`) on fresh
+renders.
 
-The training library plays content that no corpus, bench or dev file uses (seeded apart from
-the corpora): melodic phrases with their crescendos, swells and accents, and chorale lines
-with the slow dynamics of real pieces. Each is transcribed with the preset as
-:func:`midivae.transcription.transcribe.transcribe` does with audio; every note found (same pitch, onset
-within 50 ms) gives its attack velocity, peak level and pitch against the velocity it was
-played with, and :func:`midivae.model.velocity_regression.fit_reading` draws the line. Solo presets
-trained on a soundfont corpus only (the piano plays its own phrases and four-voice chorales):
-a mixture's instruments would need their own levels apart, and the user's own audio has no
-library to render.
+The training library plays content that no corpus, bench or dev file uses (seeded apart from the
+corpora): melodic phrases with their crescendos, swells and accents, and chorale lines with the slow
+dynamics of real pieces. Each is transcribed with the preset as
+:func:`midivae.transcription.transcribe.transcribe` does with audio; every note found (same pitch,
+onset within 50 ms) gives its attack velocity, peak level and pitch against the velocity it was
+played with, and :func:`midivae.model.velocity_regression.fit_velocity_regression` draws the line.
+Solo presets trained on a soundfont corpus only (the piano plays its own phrases and four-voice
+chorales): a mixture's instruments would need their own levels apart, and the user's own audio has
+no library to render.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def fit_renders(
 
 def note_readings(preset, audio: np.ndarray) -> list[tuple[float, float, float, int]]:
     """``(onset_s, attack_velocity, level, pitch)`` of each note ``preset`` hears in
-    in-tune ``audio`` (its velocity reading left out)."""
+    in-tune ``audio`` (its velocity regression left out)."""
     from midivae.model.velocity_regression import note_level
     from midivae.presets.preset import Preset
     from midivae.spectral import analyse, compress
@@ -85,7 +86,7 @@ def note_readings(preset, audio: np.ndarray) -> list[tuple[float, float, float, 
     from midivae.transcription.timing import pitch_envelopes
 
     config = preset.spectral
-    meta = {k: v for k, v in preset.meta.items() if k != "velocity_reading"}
+    meta = {k: v for k, v in preset.meta.items() if k != "velocity_regression"}
     plain = Preset(
         preset.model, preset.vocabulary, config, preset.features, meta, reader=preset.reader
     )
@@ -126,7 +127,7 @@ def _matched(heard, played) -> list[tuple[tuple, int]]:
     return out
 
 
-def measure_velocity_reading(
+def measure_velocity_regression(
     preset,
     instrument: str,
     soundfont: str,
@@ -135,9 +136,9 @@ def measure_velocity_reading(
     tiny: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
-    """``preset``'s velocity reading measured on fresh renders by ``soundfont`` (a corpus
+    """``preset``'s velocity regression measured on fresh renders by ``soundfont`` (a corpus
     soundfont name), with a record of the fit; None when too few notes were found."""
-    from midivae.model.velocity_regression import fit_reading
+    from midivae.model.velocity_regression import fit_velocity_regression
 
     rows, items, played = [], 0, 0
     for notes, audio in fit_renders(instrument, soundfont, seed, tiny=tiny):
@@ -147,7 +148,7 @@ def measure_velocity_reading(
         return None
     attack, level, pitch = (np.array([r[0][k] for r in rows]) for k in (1, 2, 3))
     truth = np.array([r[1] for r in rows], dtype=np.float64)
-    reading = fit_reading(attack, level, pitch, truth)
+    reading = fit_velocity_regression(attack, level, pitch, truth)
     if reading is None:
         return None
     read = np.array([reading.read(a, b, p) for a, b, p in zip(attack, level, pitch, strict=True)])
@@ -162,7 +163,7 @@ def measure_velocity_reading(
     }
     if progress:
         progress(
-            f"velocity reading: {len(rows)} of {played} notes, mean error "
+            f"velocity regression: {len(rows)} of {played} notes, mean error "
             f"{record['attack_only_mean_abs_error']:.1f} -> {record['mean_abs_error']:.1f}"
         )
     return reading.to_dict() | {"fit": record}
@@ -172,7 +173,7 @@ def training_soundfont(preset) -> str:
     """The soundfont of the corpus ``preset`` was trained on (from its provenance)."""
     corpora = preset.meta.get("provenance", {}).get("corpora")
     if not corpora:
-        raise MidivaeError("trained on your audio: no library to measure a velocity reading on")
+        raise MidivaeError("trained on your audio: no library to measure a velocity regression on")
     words = shlex.split(corpora[0].get("command") or "")
     return words[words.index("--soundfont") + 1] if "--soundfont" in words else "fluidr3"
 
@@ -186,7 +187,7 @@ def refit_velocity(
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
 ):
-    """Write ``source`` (a preset name or folder) to ``out_dir`` with a velocity reading
+    """Write ``source`` (a preset name or folder) to ``out_dir`` with a velocity regression
     measured at this version (a polyphonic preset's note verifier first,
     :mod:`midivae.training.verifier_fit`: it decides which notes the reading is fitted on); its
     model, renders and other metadata stay as they are. ``instruments``, when given, must
@@ -205,10 +206,14 @@ def refit_velocity(
             f"the preset plays {'+'.join(preset.instruments)}; give the same --instrument", source
         )
     if len(preset.instruments) != 1:
-        raise MidivaeError("a velocity reading is measured for solo presets, not mixtures", source)
+        raise MidivaeError(
+            "a velocity regression is measured for solo presets, not mixtures", source
+        )
     seed = int(preset.meta.get("provenance", {}).get("seed", 0))
     soundfont = training_soundfont(preset)
-    measures = [("velocity_reading", measure_velocity_reading, "found", "a velocity reading")]
+    measures = [
+        ("velocity_regression", measure_velocity_regression, "found", "a velocity regression")
+    ]
     if get_instrument(preset.instruments[0]).polyphonic:  # first: it decides the notes
         measures.insert(0, ("note_verifier", measure_note_verifier, "tracked", "a note verifier"))
     for key, measure, notes, what in measures:

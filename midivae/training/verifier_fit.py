@@ -1,10 +1,12 @@
-"""Measuring a polyphonic preset's note verifier (:mod:`midivae.model.note_verifier`) on fresh renders.
+"""Measuring a polyphonic preset's note verifier (:mod:`midivae.model.note_verifier`) on fresh
+renders.
 
-The training library plays the velocity fit's content (:func:`midivae.training.velocity_fit.fit_content`:
-the instrument's own phrases and four-voice chorales that no corpus, bench or dev file
-uses); each render is transcribed as :func:`midivae.transcription.transcribe.transcribe` does with audio,
-keeping every tracked note, and a note counts as played when a played note of its pitch
-starts within 50 ms of it (each played note once).
+The training library plays the velocity fit's content
+(:func:`midivae.training.velocity_fit.fit_content`: the instrument's own phrases and four-voice
+chorales that no corpus, bench or dev file uses); each render is transcribed as
+:func:`midivae.transcription.transcribe.transcribe` does with audio, keeping every tracked note, and
+a note counts as played when a played note of its pitch starts within 50 ms of it (each played note
+once).
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Symbol posteriors -> notes with velocities: the transcription's note decoding.
 
-Every instrument slot's posteriors go through the note HMM (:mod:`midivae.transcription.hmm`);
-the notes are then timed from their own partials
-(:mod:`midivae.transcription.timing`: onsets moved back to where the partials began to rise, ends
-at their release, legato repeats split), a polyphonic preset's notes pass its note verifier, and each note's
-velocity is read from its attack.
+Every instrument slot's posteriors go through the note HMM (:mod:`midivae.transcription.hmm`); the
+notes are then timed from their own partials (:mod:`midivae.transcription.timing`: onsets moved back
+to where the partials began to rise, ends at their release, legato repeats split), a polyphonic
+preset's notes pass its note verifier, and each note's velocity is read from its attack.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from midivae.model.velocity_regression import note_level
 from midivae.scores import NoteEvent, Part
 from midivae.spectral import decompress
 from midivae.transcription.hmm import track_monophonic, track_polyphonic
-from midivae.transcription.residual import reread_residual
+from midivae.transcription.residual import second_pass
 from midivae.transcription.timing import (
     TrackedNote,
     TrackingSettings,
@@ -55,7 +54,7 @@ def _note_velocity(
     velocity: np.ndarray, heard: TrackedNote, timed: TrackedNote, envelope, pitch, reading
 ) -> int:
     """A note's MIDI velocity: the attack velocity of the note as heard, read with the
-    preset's velocity reading (and the timed note's peak level) when it has one."""
+    preset's velocity regression (and the timed note's peak level) when it has one."""
     attack = attack_velocity(velocity, heard)
     if reading is None:
         return int(np.clip(round(attack), 1, 127))
@@ -92,7 +91,7 @@ def decode_notes(
     of the returned notes (what the verifier is fitted on).
     """
     vectors = preset.symbols_from_signal(compressed)
-    symbols = reread_residual(preset, compressed, preset.families_of(vectors), vectors)
+    symbols = second_pass(preset, compressed, preset.families_of(vectors), vectors)
     return notes_from_symbols(
         preset,
         symbols,
@@ -133,7 +132,7 @@ def notes_from_symbols(
         every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
     )
     onset_compression = onset_gain(table)  # one recording level for every slot
-    reading = preset.velocity_reading
+    reading = preset.velocity_regression
     notes: list[NoteEvent] = []
     rows: dict[int, np.ndarray] = {}  # feature rows of polyphonic notes, by index in notes
     parts: list[Part] = []

@@ -10,7 +10,7 @@ read again. A key the second reading hears gets ``RESIDUAL_TRUST`` times its sec
 probability, when that is more than its first, in frames where the first reading found a key
 and where the key's fundamental keeps ``PEAK_SHARE`` of the frame's peak amplitude in the
 residual. Chosen on fresh FluidR3 chorales, phrases and isolated notes, the held-in library
-(``python bench/transcribe_fluidr3.py piano``; README, Design notes).
+(``python bench/transcribe_fluidr3.py piano``; docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def key_family_index(preset) -> int | None:
     return kinds.index("bernoulli") if "bernoulli" in kinds else None
 
 
-def reread_residual(
+def second_pass(
     preset,
     compressed: np.ndarray,
     symbols: dict[str, np.ndarray],

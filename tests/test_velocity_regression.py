@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from midivae.cli.main import cli
 from midivae.errors import MidivaeError
-from midivae.model.velocity_regression import VelocityReading, fit_reading, note_level
+from midivae.model.velocity_regression import VelocityRegression, fit_velocity_regression, note_level
 from midivae.presets.preset import META, WEIGHTS, load_preset, resolve
 from midivae.training.corpus.content import Note
 from midivae.training.corpus.render import get_soundfont, render_notes
@@ -27,13 +27,13 @@ def flute_audio(notes, seconds=2.6, gain_db=0.0) -> np.ndarray:
 
 
 def flute_copy(tmp_path: Path, reading: dict | None) -> Path:
-    """The shipped flute preset with ``reading`` as its velocity reading (None: without)."""
+    """The shipped flute preset with ``reading`` as its velocity regression (None: without)."""
     folder = tmp_path / "flute"
     shutil.copytree(resolve("flute"), folder)
     meta = json.loads((folder / META).read_text())
-    meta.pop("velocity_reading", None)
+    meta.pop("velocity_regression", None)
     if reading is not None:
-        meta["velocity_reading"] = reading
+        meta["velocity_regression"] = reading
     (folder / META).write_text(json.dumps(meta))
     return folder
 
@@ -45,7 +45,7 @@ def test_fit_reading_recovers_a_known_line(rng):
         rng.integers(55, 90, 200),
     )
     truth = 0.6 * attack + 1.3 * level - 0.25 * (pitch - 60) + 70 + rng.normal(0, 0.5, 200)
-    reading = fit_reading(attack, level, pitch, truth)
+    reading = fit_velocity_regression(attack, level, pitch, truth)
     assert reading.notes == 200
     np.testing.assert_allclose(
         [reading.attack, reading.level, reading.pitch, reading.offset],
@@ -57,18 +57,18 @@ def test_fit_reading_recovers_a_known_line(rng):
 
 def test_fit_reading_needs_enough_varied_notes(rng):
     attack, level = rng.uniform(20, 120, 30), rng.uniform(-60, -10, 30)
-    assert fit_reading(attack[:10], level[:10], np.full(10, 60), attack[:10]) is None
-    assert fit_reading(attack, level, np.full(30, 60), attack) is None  # one pitch: no pitch weight
+    assert fit_velocity_regression(attack[:10], level[:10], np.full(10, 60), attack[:10]) is None
+    assert fit_velocity_regression(attack, level, np.full(30, 60), attack) is None  # one pitch: no pitch weight
 
 
 def test_read_clips_and_bad_weights_are_refused():
-    reading = VelocityReading(attack=2.0, level=0.0, pitch=0.0, offset=0.0)
+    reading = VelocityRegression(attack=2.0, level=0.0, pitch=0.0, offset=0.0)
     assert reading.read(100.0, -20.0, 60) == 127 and reading.read(-5.0, -20.0, 60) == 1
     for bad in ({"attack": 1.0}, {"attack": "x", "level": 0, "pitch": 0, "offset": 0}, None):
         with pytest.raises(MidivaeError):
-            VelocityReading.from_dict(bad)
+            VelocityRegression.from_dict(bad)
     with pytest.raises(MidivaeError, match="finite"):
-        VelocityReading.from_dict({"attack": float("nan"), "level": 0, "pitch": 0, "offset": 0})
+        VelocityRegression.from_dict({"attack": float("nan"), "level": 0, "pitch": 0, "offset": 0})
 
 
 def test_note_level_is_the_root_of_the_peak_over_the_note():
@@ -78,11 +78,11 @@ def test_note_level_is_the_root_of_the_peak_over_the_note():
     assert note_level(np.zeros(4), 0, 4) == 0.0
 
 
-def test_a_bad_velocity_reading_names_the_preset_file(tmp_path):
+def test_a_bad_velocity_regression_names_the_preset_file(tmp_path):
     folder = flute_copy(tmp_path, {"attack": 1.0, "level": "loud", "pitch": 0, "offset": 0})
     with pytest.raises(MidivaeError) as error:
         load_preset(folder)
-    assert error.value.path == folder / META and "velocity_reading" in error.value.message
+    assert error.value.path == folder / META and "velocity_regression" in error.value.message
 
 
 def test_transcription_reads_velocity_through_the_preset_reading(tmp_path):
@@ -99,12 +99,12 @@ def test_transcription_reads_velocity_through_the_preset_reading(tmp_path):
     assert [n.velocity for n in transcribe(audio, preset=plain).notes] != [77, 77, 77]
 
 
-def test_shipped_solo_presets_carry_a_velocity_reading():
+def test_shipped_solo_presets_carry_a_velocity_regression():
     for name in ("flute", "violin", "alto_sax", "trumpet", "piano"):
         preset = load_preset(name)
-        reading = preset.velocity_reading
+        reading = preset.velocity_regression
         assert reading is not None and reading.notes >= 100, name
-        fit = preset.meta["velocity_reading"]["fit"]
+        fit = preset.meta["velocity_regression"]["fit"]
         assert fit["mean_abs_error"] < fit["attack_only_mean_abs_error"], name
         # measured by the preset's own training, or refitted since
         trained = fit["command"] == preset.meta["provenance"]["command"]
@@ -120,7 +120,7 @@ def test_refit_velocity_keeps_the_model_and_measures_a_reading(tmp_path):
     assert (out / WEIGHTS).read_bytes() == (source / WEIGHTS).read_bytes()
     meta = json.loads((out / META).read_text())
     assert meta["provenance"] == json.loads((source / META).read_text())["provenance"]
-    fit = meta["velocity_reading"]["fit"]
+    fit = meta["velocity_regression"]["fit"]
     assert fit["command"].startswith("midivae ") and fit["mean_abs_error"] > 0
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 1 and "exists" in again.output

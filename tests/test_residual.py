@@ -8,7 +8,7 @@ from midivae.presets.preset import cached_preset
 from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.training.corpus.content import Note
 from midivae.training.corpus.render import get_soundfont, render_notes
-from midivae.transcription.residual import reread_residual
+from midivae.transcription.residual import second_pass
 from midivae.transcription.transcribe import transcribe
 
 
@@ -27,11 +27,11 @@ def test_melody_presets_and_frames_without_keys_keep_their_first_reading(rng):
     flute = cached_preset("flute")
     frames = compress(analyse(0.01 * rng.standard_normal(22050), SpectralConfig()))
     symbols = flute.read_signal(frames)
-    assert reread_residual(flute, frames, symbols) is symbols
+    assert second_pass(flute, frames, symbols) is symbols
     piano = cached_preset("piano")
     symbols = piano.read_signal(frames)
     assert symbols["keys"].max() < 0.5  # noise: no key found in any frame
-    np.testing.assert_array_equal(reread_residual(piano, frames, symbols)["keys"], symbols["keys"])
+    np.testing.assert_array_equal(second_pass(piano, frames, symbols)["keys"], symbols["keys"])
 
 
 def test_second_reading_only_raises_key_probabilities():
@@ -39,7 +39,7 @@ def test_second_reading_only_raises_key_probabilities():
     piano = cached_preset("piano")
     frames = compress(analyse(audio.astype(np.float64), SpectralConfig()))
     first = piano.read_signal(frames)
-    second = reread_residual(piano, frames, first)
+    second = second_pass(piano, frames, first)
     assert np.all(second["keys"] >= first["keys"])
     assert np.any(second["keys"] > first["keys"])
     np.testing.assert_array_equal(second["velocity"], first["velocity"])
