@@ -27,7 +27,8 @@ MELODY = ("flute", "violin", "alto_sax", "trumpet")
 PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # Without the damping augmentation: with it the decoder learns darker frames and renders
     # far worse (docs/presets.md); without it they read as well and render as well as the
-    # pairs trained at older commits (flute synthetic tones 0.943 -> 0.981). The shipped
+    # pairs trained at older commits (measurements: docs/experiments.md, "Flute / alto sax /
+    # trumpet retrained at HEAD" under "Violin and the melody presets"). The shipped
     # trumpet is still the pair trained at 68e6d32: its HEAD build renders MuseScore's trumpet
     # score worse (docs/presets.md).
     **{name: (name, (name,), ("--damping", "0")) for name in MELODY},
@@ -42,16 +43,17 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("piano",),
         ("--config", "compact-wide", "--epochs", "30", "--damping", "48"),
     ),
-    # Mixtures without augmentation: with it, held-in loose pitch class fell from 86.5 to 83.6
-    # (alto_sax+violin, 24 epochs). The ensemble was still improving at 12 epochs.
+    # Mixtures without augmentation: it costs them held-in loose pitch class. Both mixtures
+    # train longer than their first runs, which were still improving (measurements:
+    # docs/experiments.md, "Model inputs and augmentation" and "Mixtures").
     "alto_sax-violin": (
         "alto_sax+violin",
         ("alto_sax", "violin"),
         ("--epochs", "40", "--no-augment"),
     ),
-    # The ensemble's matching term is a fixed target (docs/experiments.md): held-in loose
-    # pitch class 75.0 -> 82.5 %, fresh FluidR3 duets 0.673 -> 0.712; 50 epochs instead of
-    # 30: 84.8 %, 0.748.
+    # The ensemble's matching term is a fixed target, and it trains 50 epochs: both raise
+    # its held-in loose figures and its FluidR3 duets (measurements: docs/experiments.md,
+    # "How much the symbol side may know").
     "ensemble": (
         "ensemble",
         MELODY,

@@ -109,13 +109,13 @@ def pyin_notes(audio: np.ndarray, sr: int, fmin: float, fmax: float, *, min_seco
     A run of one pitch is also split at a detected onset (librosa's spectral-flux onsets)
     where the level dipped at least 6 dB just before it, so repeated notes count: pYIN calls
     even a faint release voiced, and a same-pitch repeat would otherwise merge with the note
-    before it, whoever made the audio. (Every onset, vibrato's included, cost pYIN .63 -> .47
-    onset F1 on the dev set's melodies.) The split goes where the rise starts: each onset is
+    before it, whoever made the audio. (Splitting at every onset, vibrato's included, would
+    cost pYIN far more than it gains.) The split goes where the rise starts: each onset is
     backtracked to the level minimum before it (librosa's ``onset_backtrack``), since the
     flux of a slow attack (a bowed violin) peaks ~60 ms into the note, past the 50 ms
     tolerance, and a note starting at a file's first sample would otherwise lose its first
-    58 ms to a note of its own (.635 -> .651 on the dev set's melodies, .877 -> .958 on
-    midivae's renders in ``bench/render.py``).
+    58 ms to a note of its own (measurements: docs/experiments.md, "Transcription speed and
+    benches").
     Velocity maps the note's peak RMS level linearly from -60 dBFS (1) to 0 dBFS (127), the
     simplest calibrated loudness a sample-player user would get.
     """

@@ -56,9 +56,9 @@ def mean(values) -> float:
 
 def dynamics_order(results: dict[str, list]) -> float:
     """Share of (instrument, pitch) triples whose velocities come out pp < mf < ff
-    (:func:`scoring.velocity_triples`). (Until the piano's onsets moved back further, the
-    last note of any pitch in the onset's half-second bucket counted: 0.818 there against
-    0.841 now, same transcriptions.)
+    (:func:`scoring.velocity_triples`): the note counted is the one of the same pitch
+    nearest the reference onset (measurements: docs/experiments.md, "Transcription speed
+    and benches").
     """
     triples = []
     instruments = {stem.split("/")[1].rsplit("-", 1)[0] for stem in results if "notes/" in stem}

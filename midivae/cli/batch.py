@@ -1,9 +1,9 @@
 """Files and folders in, one output per input: naming, errors, progress and the summary.
 
-The contract (docs/design.md, command line): one input file -> ``-o`` is the output file (default: beside the
-input); several inputs or a folder -> ``-o`` is a folder whose outputs keep the input stems.
-A bad input is one line ``error: FILE: problem`` and the batch goes on; the run ends with
-``N ok, M failed`` (not after a single file) and exit 1 when anything failed, 130 on Ctrl-C.
+The contract (docs/design.md, command line): one input file -> ``-o`` is the output file (default:
+beside the input); several inputs or a folder -> ``-o`` is a folder whose outputs keep the input
+stems. A bad input is one line ``error: FILE: problem`` and the batch goes on; the run ends with ``N
+ok, M failed`` (not after a single file) and exit 1 when anything failed, 130 on Ctrl-C.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ def one_torch_thread() -> Iterator[None]:
 
     Rendering's model calls are small (one row per note unless walking) and loading a preset
     is a few hundred small tensor ops: on a busy machine, torch's intra-op thread pool spends
-    more time waiting for its second thread than the work takes (5 presets load in 1.6 s on
-    two threads against 0.18 s on one, measured on 2 shared cores). Files worked on at once
+    more time waiting for its second thread than the work takes (measurements:
+    docs/experiments.md, "Transcription speed and benches"). Files worked on at once
     in threads share the setting: the first to enter sets it, the last to leave restores it.
     """
     import torch

@@ -73,7 +73,8 @@ def transcribe(
             )
         return result.summary()
 
-    # Two jobs on two torch threads each would fight over the cores (3x slower, measured).
+    # Two jobs on two torch threads each would fight over the cores (measurements:
+    # docs/experiments.md, "Transcription speed and benches").
     with one_torch_thread() if jobs > 1 else nullcontext():
         run_batch(
             inputs, output, suffixes=AUDIO_SUFFIXES, default_suffix=suffix, job=job, jobs=jobs

@@ -1,12 +1,11 @@
 """Model and feature configs: frozen dataclasses stored in every preset, and the named configs.
 
 ``paper`` reproduces the paper's sizes (latent 32, signal 2 x 2000, symbol 2 x 800;
-``paper-mixture`` 5000 / 800, ``paper-mixture3`` 5000 / 1500); ``compact``, ``compact-wide``
-and ``compact-mixture`` are the shipped sizes, chosen by measurement (see docs/experiments.md); they add
-the cross term (symbols decoded from ``q(z|x)``), which measured better dynamics and
-note / rest decisions on the held-in split. ``compact-mixture-fixed`` (with
-``fixed_match_target``) is the ensemble's; ``compact-fixed`` is measured, not shipped.
-No torch here.
+``paper-mixture`` 5000 / 800, ``paper-mixture3`` 5000 / 1500); ``compact``, ``compact-wide`` and
+``compact-mixture`` are the shipped sizes, chosen by measurement (see docs/experiments.md); they add
+the cross term (symbols decoded from ``q(z|x)``), which measured better dynamics and note / rest
+decisions on the held-in split. ``compact-mixture-fixed`` (with ``fixed_match_target``) is the
+ensemble's; ``compact-fixed`` is measured, not shipped. No torch here.
 """
 
 from __future__ import annotations
@@ -70,8 +69,8 @@ class ModelConfig:
     fixed_match_target : bool
         The matching term moves only the signal encoder: ``q(z|y)`` is its fixed target
         (gradient stopped). With both moved (the paper), the term (x10) keeps ``q(z|y)`` as
-        vague as ``q(z|x)``, and the symbol VAE loses what it should encode (the violin's
-        symbol->symbol pitch 96.6 %, the piano's keys F1 69 %, docs/experiments.md).
+        vague as ``q(z|x)``, and the symbol VAE loses what it should encode (measurements:
+        docs/experiments.md, "How much the symbol side may know").
     """
 
     name: str = "compact"
@@ -116,17 +115,19 @@ CONFIGS: dict[str, ModelConfig] = {
         ModelConfig("paper-mixture3", 32, (5000, 5000), (1500, 1500), warmup_epochs=100),
         ModelConfig("compact", cross_weight=1.0),
         # compact with the matching term as a fixed target: a sharper symbol side and better
-        # frame figures on the violin, fewer right notes in its phrases (docs/experiments.md)
+        # frame figures on the violin, fewer right notes in its phrases (measurements:
+        # docs/experiments.md, "How much the symbol side may know")
         ModelConfig("compact-fixed", cross_weight=1.0, fixed_match_target=True),
         # a wider latent and symbol side, the signal -> symbol path weighted up: the piano's
         # 88 independent keys; its KL warm-up runs 25 epochs, so that the best validation
-        # epoch is not the first at full weight (docs/experiments.md)
+        # epoch is not the first at full weight (measurements: docs/experiments.md, "Piano")
         ModelConfig(
             "compact-wide", 64, (1024, 512), (512, 512), cross_weight=5.0, warmup_epochs=25
         ),
         ModelConfig("compact-mixture", 48, (1536, 768), (512, 512), cross_weight=1.0),
-        # the shipped ensemble: its four slots' symbol VAE lost most of what it encodes with
-        # the matching term moving it (held-in symbol->symbol loose pitch class 83.6 -> 99.3 %)
+        # the shipped ensemble: the matching term moving its four slots' symbol VAE cost
+        # most of what that VAE encodes (measurements: docs/experiments.md, "How much the
+        # symbol side may know")
         ModelConfig(
             "compact-mixture-fixed",
             48,

@@ -1,9 +1,9 @@
 """A polyphonic preset's check of each key note the tracker found: played, or misheard?
 
-The piano's frame model hears a played note's partials as keys of their own (on fresh
-FluidR3 chorales two thirds of its wrong notes sit an octave, a twelfth or two octaves over
-a sounding note) and reads upper voices faintly. A preset may carry a *note verifier*: a
-logistic regression, measured on fresh renders of its training library
+The piano's frame model hears a played note's partials as keys of their own (most of its
+wrong notes sit an octave, a twelfth or two octaves over a sounding note; measurements:
+docs/experiments.md, "Piano") and reads upper voices faintly. A preset may carry a *note
+verifier*: a logistic regression, measured on fresh renders of its training library
 (:mod:`midivae.training.verifier_fit`), from what is heard of a tracked note (:data:`FEATURES`) to
 the chance that it was played; notes under its ``threshold`` are dropped. The threshold is
 the one whose kept notes scored best on the fit's own renders. Presets without one keep

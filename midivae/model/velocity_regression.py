@@ -8,8 +8,9 @@ model's attack velocity (the median over the attack frames), the note's peak lev
 partial envelope, :func:`midivae.transcription.timing.pitch_envelopes`, over the note) and its pitch
 (instruments are louder in some registers). The level enters as the square root of the peak
 amplitude: sample players turn velocity ``v`` into an attenuation of ``40 log10(127 / v)`` dB (the
-SoundFont default, fluidsynth's), so ``v`` grows with the amplitude's square root, where a line in
-dB reads a piano's pp notes 11 velocities low. Presets without one keep the attack velocity.
+SoundFont default, fluidsynth's), so ``v`` grows with the amplitude's square root, which a line in
+dB would miss at the soft end (measurements: docs/experiments.md, "Velocity regression"). Presets
+without one keep the attack velocity.
 """
 
 from __future__ import annotations

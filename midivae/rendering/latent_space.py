@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from midivae.rendering.trajectories import interpolate_posteriors, shorten_rests
 from midivae.scores import NoteEvent, Part
 from midivae.spectral import analyse, compress, decompress
 from midivae.spectral.phase import PhaseSettings, reconstruct
+
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
 
 SILENCE = 1e-4  # amplitude under which a sound is silent (-80 dBFS)
 SKIP_SECONDS = 0.1  # the attack left out of a sound's stationary part
@@ -69,7 +73,7 @@ class Morph:
     spectra: np.ndarray  # decoded compressed spectrum (steps, n_bins) of each step
 
 
-def stationary_posterior(preset, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def stationary_posterior(preset: Preset, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pooled signal posterior ``(mu, logvar)`` of a sound's stationary frames.
 
     Frames after the first ``SKIP_SECONDS`` whose level is within ``STATIONARY_DB`` of the
@@ -90,7 +94,7 @@ def stationary_posterior(preset, audio: np.ndarray) -> tuple[np.ndarray, np.ndar
     return mean, np.log(var)
 
 
-def clarify(preset, z: np.ndarray, strength: float, iterations: int = 60) -> np.ndarray:
+def clarify(preset: Preset, z: np.ndarray, strength: float, iterations: int = 60) -> np.ndarray:
     """Move latents ``(n, latent)`` a little, towards where the symbol decoder reads one note.
 
     Each point minimises ``|z - z0|^2 / 2 + strength * (H(pitch | sound) - log p(sound))``
@@ -150,7 +154,7 @@ def morph(
 
 
 def morph_posteriors(
-    preset,
+    preset: Preset,
     start: tuple[np.ndarray, np.ndarray],
     stop: tuple[np.ndarray, np.ndarray],
     settings: MorphSettings | None = None,
@@ -244,7 +248,7 @@ class Exploration:
     parts: list[Part]
 
 
-def _rest_probability(preset, symbols: dict[str, np.ndarray]) -> np.ndarray:
+def _rest_probability(preset: Preset, symbols: dict[str, np.ndarray]) -> np.ndarray:
     """Per frame, the probability that no slot sounds (slots taken as independent)."""
     rest = np.ones(len(next(iter(symbols.values()))))
     for slot in range(len(preset.instruments)):
@@ -254,7 +258,7 @@ def _rest_probability(preset, symbols: dict[str, np.ndarray]) -> np.ndarray:
     return rest
 
 
-def explore(preset, settings: ExploreSettings) -> Exploration:
+def explore(preset: Preset, settings: ExploreSettings) -> Exploration:
     """A seeded smooth walk in the prior, decoded to audio and to notes."""
     from midivae.rendering.render import soft_limit
 

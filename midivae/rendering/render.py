@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,21 +28,26 @@ from midivae.scores import NoteEvent, Score, read_score
 from midivae.spectral import SpectralConfig, decompress
 from midivae.spectral.phase import PhaseSettings, reconstruct
 
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
+
 logger = logging.getLogger("midivae")
 
 TAIL_SECONDS = 1.0  # rendered after the last note-off
 #: The articulation gate (:func:`articulation_gate`) opens over ``ONSET_RAMP`` from
 #: ``ONSET_DELAY`` after each onset (reconstructed attacks start ~10 ms early: their frames'
 #: windows reach back) and never closes below ``ARTICULATION_FLOOR`` (-14 dB). All three
-#: chosen on renders compared with FluidR3's (``bench/render_fluidr3.py``).
+#: chosen on renders compared with FluidR3's (``bench/render_fluidr3.py``; measurements:
+#: docs/experiments.md, "Rendering").
 ONSET_DELAY = 0.005
 ONSET_RAMP = 0.005
 ARTICULATION_FLOOR = 0.2
 LIMIT = 0.98  # soft limiter ceiling
 
 
-#: Fast Griffin-Lim iterations after the phase-gradient start: 8 reach -31.3 dB spectral
-#: convergence against -32.0 dB for 16, at 60 % of the time (``bench/phase.py``).
+#: Fast Griffin-Lim iterations after the phase-gradient start: nearly the spectral
+#: convergence of twice as many in much less time (``bench/phase.py``; measurements:
+#: docs/experiments.md, "Spectral front end").
 PHASE_ITERATIONS = 8
 
 
@@ -64,7 +70,7 @@ def soft_limit(audio: np.ndarray, ceiling: float = LIMIT) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def symbol_vector(preset, pitch: int, velocity: int, slot: int = 0) -> np.ndarray:
+def symbol_vector(preset: Preset, pitch: int, velocity: int, slot: int = 0) -> np.ndarray:
     """The preset's symbol vector ``(1, width)`` for one note in ``slot``; other slots rest."""
     return note_vectors(preset, np.array([pitch]), np.array([velocity]), slot)
 
@@ -76,7 +82,9 @@ DECODE_FRAMES = 32768  # latent frames per decode_signal call (bounds memory on 
 REST_LABELS = {"pitch": -1, "pitch_class": 12, "octave": -1, "dynamics": -1, "velocity": 0}
 
 
-def note_vectors(preset, pitches: np.ndarray, velocities: np.ndarray, slot: int = 0) -> np.ndarray:
+def note_vectors(
+    preset: Preset, pitches: np.ndarray, velocities: np.ndarray, slot: int = 0
+) -> np.ndarray:
     """Symbol vectors ``(n, width)`` of notes played by ``slot``, encoded in one call.
 
     A mixture preset's other slots rest; the piano's key vector marks the one key.
@@ -110,7 +118,7 @@ def _in_slot(value: np.ndarray, rest: int, slot: int, slots: int) -> np.ndarray:
     return out
 
 
-def slot_for_part(preset, part) -> int:
+def slot_for_part(preset: Preset, part) -> int:
     """The mixture slot that plays ``part`` (by GM program, then name); 0 otherwise."""
     if len(preset.instruments) == 1:
         return 0
@@ -119,7 +127,7 @@ def slot_for_part(preset, part) -> int:
 
 
 def render_part(
-    preset,
+    preset: Preset,
     notes: list[NoteEvent],
     n_frames: int,
     *,
@@ -193,7 +201,7 @@ def render_part(
     return frames.astype(np.float32)
 
 
-def reads_back(preset, z: np.ndarray, pitches: np.ndarray, slot: int = 0) -> np.ndarray:
+def reads_back(preset: Preset, z: np.ndarray, pitches: np.ndarray, slot: int = 0) -> np.ndarray:
     """Whether the symbol decoder reads each latent frame of ``z`` as its pitch in ``slot``."""
     symbols = preset.decode_symbols(z)
     prefix = preset.vocabulary.slot_prefix(slot)
@@ -225,7 +233,7 @@ def hold_in_symbol(
     return z
 
 
-def _accumulate_walks(preset, batch: list, power: np.ndarray) -> None:
+def _accumulate_walks(preset: Preset, batch: list, power: np.ndarray) -> None:
     """Decode the latent frames of ``batch`` ``[(start, gains, z)]`` in one call; add powers."""
     if not batch:
         return

@@ -5,8 +5,9 @@ A real signal ``x`` of length ``L`` (a multiple of 4) is packed as ``z = x[0::2]
 (``N = L / 2`` complex samples); one radix-2 step splits ``z``'s length-``N`` transform into two
 length-``N / 2`` transforms, which ``scipy.fft`` runs in parallel as a batch of two rows. The
 O(L) packing and twiddle steps are numba loops. On this project's 2-core machines a single
-1-D FFT cannot use the second core; this makes the one big FFT of each NSGT direction ~2-3x
-faster while staying exact to rounding (tests compare with ``numpy.fft``).
+1-D FFT cannot use the second core; this lets the one big FFT of each NSGT direction use both
+while staying exact to rounding (tests compare with ``numpy.fft``; measurements:
+docs/experiments.md, "Spectral front end").
 """
 
 from __future__ import annotations

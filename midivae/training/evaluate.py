@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,8 +29,11 @@ from midivae.training.metrics import (
     note_means,
 )
 
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
 
-def signal_table(preset, magnitudes: np.ndarray, symbols: np.ndarray) -> dict[str, float]:
+
+def signal_table(preset: Preset, magnitudes: np.ndarray, symbols: np.ndarray) -> dict[str, float]:
     """Table 1 row: log-likelihood and ISD for reconstruction and symbol -> signal transfer."""
     z_x = preset.encode_signal(magnitudes)[0]
     z_y = preset.encode_symbols(symbols)[0]
@@ -48,7 +51,7 @@ def signal_table(preset, magnitudes: np.ndarray, symbols: np.ndarray) -> dict[st
 
 
 def symbol_table(
-    preset,
+    preset: Preset,
     magnitudes: np.ndarray,
     symbols: np.ndarray,
     baseline: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -73,7 +76,7 @@ def symbol_table(
 
 
 def devtest_table(
-    preset,
+    preset: Preset,
     magnitudes: np.ndarray,
     labels: dict[str, np.ndarray],
     baseline: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -172,7 +175,7 @@ def isolated_frames(corpus) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def evaluate_run(
-    preset,
+    preset: Preset,
     train_s,
     val_s,
     test_s,

@@ -6,9 +6,14 @@ the preset as ``timing`` and taken off note ends when no audio gives sharper tim
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from midivae.transcription.notes import decode_notes
+
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
 
 
 def reference_notes(pitch: np.ndarray, onset: np.ndarray) -> list[tuple[int, int, int]]:
@@ -25,7 +30,7 @@ def reference_notes(pitch: np.ndarray, onset: np.ndarray) -> list[tuple[int, int
     return notes
 
 
-def measure_timing(preset, compressed: np.ndarray, labels: dict[str, np.ndarray]) -> dict:
+def measure_timing(preset: Preset, compressed: np.ndarray, labels: dict[str, np.ndarray]) -> dict:
     """Median offset error of decoded notes against the labels, per contiguous item.
 
     Run on held-out phrase frames of the training library at training time; the result is

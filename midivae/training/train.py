@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from midivae.training.corpus import (
     load_corpus,
 )
 from midivae.training.provenance import git_commit
+
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
 
 TEST_FRACTION, VAL_FRACTION = 0.15, 0.10
 MIXTURE_EVAL_FRAMES = 20000
@@ -396,7 +399,7 @@ def train(
     return preset
 
 
-def _measured(what: str, preset, instrument: str, manifest: dict, seed: int, command, say):
+def _measured(what: str, preset: Preset, instrument: str, manifest: dict, seed: int, command, say):
     """The preset's ``what`` ("velocity regression" or "note verifier") measured on fresh
     renders of its corpus's soundfont, with the command and commit that measured it; None
     when it cannot be measured here."""
@@ -457,7 +460,7 @@ def _base_preset(source: str | Path, names: tuple[str, ...], seed: int, flag: st
     return base
 
 
-def _decoded_velocity_line(preset, val: Split) -> dict[str, float]:
+def _decoded_velocity_line(preset: Preset, val: Split) -> dict[str, float]:
     """Least-squares line from decoded velocity values to true ones on validation notes."""
     vocab = preset.vocabulary
     probs = preset.symbols_from_signal(val.magnitudes)

@@ -17,11 +17,14 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from midivae.errors import MidivaeError
+
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
 
 #: Seeds of the fit's content: apart from the corpora's (0 ...) and the benches' (5, 99).
 SEED_OFFSET = 7000
@@ -76,7 +79,7 @@ def fit_renders(
         yield notes, render_notes(notes, program=program, soundfont=font, seconds=item.length)
 
 
-def note_readings(preset, audio: np.ndarray) -> list[tuple[float, float, float, int]]:
+def note_readings(preset: Preset, audio: np.ndarray) -> list[tuple[float, float, float, int]]:
     """``(onset_s, attack_velocity, level, pitch)`` of each note ``preset`` hears in
     in-tune ``audio`` (its velocity regression left out)."""
     from midivae.model.velocity_regression import note_level
@@ -128,7 +131,7 @@ def _matched(heard, played) -> list[tuple[tuple, int]]:
 
 
 def measure_velocity_regression(
-    preset,
+    preset: Preset,
     instrument: str,
     soundfont: str,
     seed: int,
@@ -169,7 +172,7 @@ def measure_velocity_regression(
     return reading.to_dict() | {"fit": record}
 
 
-def training_soundfont(preset) -> str:
+def training_soundfont(preset: Preset) -> str:
     """The soundfont of the corpus ``preset`` was trained on (from its provenance)."""
     corpora = preset.meta.get("provenance", {}).get("corpora")
     if not corpora:

@@ -12,14 +12,17 @@ once).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from midivae.training.velocity_fit import ONSET_TOLERANCE_S, SEED_OFFSET, fit_renders
 
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
 
-def tracked_candidates(preset, audio: np.ndarray) -> tuple[list, np.ndarray]:
+
+def tracked_candidates(preset: Preset, audio: np.ndarray) -> tuple[list, np.ndarray]:
     """Every note ``preset`` tracks in in-tune ``audio`` (no verifier) and their features."""
     from midivae.spectral import analyse, compress
     from midivae.transcription.notes import decode_notes
@@ -50,7 +53,7 @@ def played_flags(heard, played) -> np.ndarray:
 
 
 def measure_note_verifier(
-    preset,
+    preset: Preset,
     instrument: str,
     soundfont: str,
     seed: int,

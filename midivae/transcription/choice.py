@@ -7,33 +7,39 @@ the widest mixture preset hears two voices that are not one instrument's partial
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from midivae.music import PARTIALS_UP_TO_8
 from midivae.spectral import SpectralConfig
 
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
+
 AUTO_SECONDS = 10.0
-#: ``auto`` scores every tenth sounding frame (116 ms apart, ~86 frames in 10 s): scoring
-#: every shipped preset was a quarter of the dev-set batch's time at every fifth frame, and
-#: every tenth (or twentieth) frame makes the same 50 choices on the dev set.
+#: ``auto`` scores every tenth sounding frame (116 ms apart, ~86 frames in 10 s): enough
+#: frames for a stable choice at a fraction of the cost of scoring every frame with every
+#: shipped preset (measurements: docs/experiments.md, "Auto choice").
 AUTO_STRIDE = 10
-#: Per-bin log-likelihood under which no preset is taken to fit. Seen on the dev set: a
-#: recording's own preset scores about -0.8 to +0.2, another instrument's -1.6 to -15, noise
-#: below -25.
+#: Per-bin log-likelihood under which no preset is taken to fit: set between what a
+#: recording's own preset scores and what another instrument's preset or noise scores
+#: (measurements: docs/experiments.md, "Auto choice").
 POOR_FIT = -1.5
-#: A mixture preset is chosen when it fits this much better than the best solo preset: on
-#: the dev set's solos mixtures came within +0.12 of the right solo preset (on fresh FluidR3
-#: solos within +0.15, ``python bench/transcribe_fluidr3.py auto``) ...
+#: A mixture preset is chosen when it fits this much better (per bin) than the best solo
+#: preset, a margin over how far mixture presets come to the right solo preset on solos
+#: (``python bench/transcribe_fluidr3.py auto`` prints these leads; measurements:
+#: docs/experiments.md, "Auto choice") ...
 MIXTURE_MARGIN = 0.3
 #: ... or when it fits better at all and the widest mixture preset hears two or more voices
-#: in this share of the frames: on fresh FluidR3 solos it heard two in at most 4 % (the
-#: piano's 19 %, which fits its own preset far better), on duets in 2-38 %, while the fits
-#: of half the duets led by under 0.3 (same bench).
+#: in this share of the frames: duets whose fit leads by less than the margin are still
+#: sent to a mixture preset when two voices are heard in enough frames, which solos rarely
+#: reach (same bench; measurements: docs/experiments.md, "Auto choice").
 TWO_VOICES_SHARE = 0.1
 SILENCE = 1e-4  # amplitude below which a frame is silent (-80 dBFS)
 
 
-def fit_score(preset, compressed: np.ndarray) -> float:
+def fit_score(preset: Preset, compressed: np.ndarray) -> float:
     """Mean log-likelihood per bin of sounding frames under the preset (higher fits better)."""
     mu, _ = preset.encode_signal(compressed)
     return float(np.mean(preset.log_likelihood(compressed, mu)) / compressed.shape[1])
@@ -70,7 +76,7 @@ def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str
     return solo, scores
 
 
-def voice_share(preset, compressed: np.ndarray) -> float:
+def voice_share(preset: Preset, compressed: np.ndarray) -> float:
     """Share of frames in which a mixture preset hears two voices (slots with p > 0.5) whose
     most likely pitches are not a partial of one another (a unison, an octave, a twelfth...:
     one instrument's partials read as a second voice)."""

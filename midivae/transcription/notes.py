@@ -8,6 +8,8 @@ preset's notes pass its note verifier, and each note's velocity is read from its
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from midivae.model.note_verifier import note_features
@@ -28,10 +30,13 @@ from midivae.transcription.timing import (
     split_rearticulations,
 )
 
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
+
 VELOCITY_FRAMES = 6  # the attack: frames over which a note's velocity is read (~70 ms)
 
 
-def slot_posteriors(symbols: dict[str, np.ndarray], preset, slot: int):
+def slot_posteriors(symbols: dict[str, np.ndarray], preset: Preset, slot: int):
     """``(MIDI pitch of each column, rest probability, column probabilities)`` of a slot;
     the rest is None for a polyphonic slot, whose columns are independent keys."""
     prefix = preset.vocabulary.slot_prefix(slot)
@@ -69,7 +74,7 @@ def program_of(instrument: str) -> int:
 
 
 def decode_notes(
-    preset,
+    preset: Preset,
     compressed: np.ndarray,
     *,
     audio: np.ndarray | None = None,
@@ -105,7 +110,7 @@ def decode_notes(
 
 
 def notes_from_symbols(
-    preset,
+    preset: Preset,
     symbols: dict[str, np.ndarray],
     compressed: np.ndarray,
     *,

@@ -9,15 +9,20 @@ the symbol encoder and the signal decoder (the preset's own spectrum of that cho
 read again. A key the second reading hears gets ``RESIDUAL_TRUST`` times its second
 probability, when that is more than its first, in frames where the first reading found a key
 and where the key's fundamental keeps ``PEAK_SHARE`` of the frame's peak amplitude in the
-residual. Chosen on fresh FluidR3 chorales, phrases and isolated notes, the held-in library
-(``python bench/transcribe_fluidr3.py piano``; docs/experiments.md).
+residual. The three constants are chosen on ``python bench/transcribe_fluidr3.py piano``
+(chorales, phrases and isolated notes; measurements: docs/experiments.md, "Piano").
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from midivae.spectral import compress, decompress
+
+if TYPE_CHECKING:
+    from midivae.presets.preset import Preset
 
 #: How much of the decoded chord spectrum is taken off (above 1: the decoder's partials are
 #: a blurred average, and what it under-predicts would read as extra keys).
@@ -30,7 +35,7 @@ RESIDUAL_TRUST = 0.7
 PEAK_SHARE = 0.1
 
 
-def key_family_index(preset) -> int | None:
+def key_family_index(preset: Preset) -> int | None:
     """Index of the key (Bernoulli) family of a single-slot polyphonic preset, else None."""
     if len(preset.instruments) != 1:
         return None
@@ -39,7 +44,7 @@ def key_family_index(preset) -> int | None:
 
 
 def second_pass(
-    preset,
+    preset: Preset,
     compressed: np.ndarray,
     symbols: dict[str, np.ndarray],
     vectors: np.ndarray | None = None,

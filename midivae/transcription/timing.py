@@ -159,15 +159,15 @@ def refine_onsets(
     the MIDI pitch of each column. A note never starts before the previous start of its voice
     (each key is one voice when ``polyphonic``) plus ``min_note_frames``. Under
     ``bass_below`` (C2) the model hears a note 200-300 ms late (its NSGT window spans over a
-    second), so those onsets may move back ``bass_lookback_frames`` (at C2 fresh FluidR3
-    piano phrases are unchanged; at E2 they fell, onset F1 0.519 -> 0.507). Other piano keys
-    move back up to ``key_lookback_frames``: in a chord change the model hears some of the
-    new keys 130-300 ms late, while the old chord still rings (fresh FluidR3 chorales onset
-    F1 0.638 -> 0.666, phrases 0.551 -> 0.554; 26 frames: 0.679 / 0.520). A ``solo``
-    melody's onset after a change of pitch moves back only where it outgrows the previous
-    note (``settings.legato_contrast``); in a mixture's slot the other instruments' notes
-    overlap too, and the contrast against the slot's own previous note cost fresh FluidR3
-    duets 0.712 -> 0.705, so slots of a mixture go without it.
+    second), so those onsets may move back ``bass_lookback_frames`` (the cut at C2 leaves
+    the piano's higher notes alone). Other piano keys move back up to ``key_lookback_frames``:
+    in a chord change the model hears some of the new keys 130-300 ms late, while the old
+    chord still rings (a longer look-back finds little more in chorales and costs phrases).
+    A ``solo`` melody's onset after a change of pitch moves back only where it outgrows the
+    previous note (``settings.legato_contrast``); in a mixture's slot the other instruments'
+    notes overlap too, so the contrast against the slot's own previous note misleads and
+    slots of a mixture go without it. All chosen on ``python bench/transcribe_fluidr3.py``
+    (measurements: docs/experiments.md, "Note tracking and timing" and "Piano").
     """
     previous: dict[int, int] = {}
     refined = []
@@ -313,8 +313,9 @@ def split_dips(
 
     A trough counts once the model hears the note when the envelope was
     ``repeat_split_dip_db`` higher within ``repeat_split_frames`` before it and rises
-    ``repeat_split_rise_db`` within as many frames after (the FluidR3 violin's sample
-    swells dip up to ~6 dB on its top notes, which split at 6 dB; hence 7). The first part
+    ``repeat_split_rise_db`` within as many frames after (the dip, 7 dB, is deeper than the
+    ~6 dB the FluidR3 violin's sample swells dip on its top notes, which are not repeats;
+    measurements: docs/experiments.md, "Note tracking and timing"). The first part
     ends where the fall began (1 dB under the peak); the new note starts halfway between that
     and the trough, where the note-on of a legato repeat falls (the release of one note and
     the slow attack of the next cross at the trough, ~50 ms after the violin's note-on), and
@@ -363,11 +364,11 @@ def onset_gain(envelopes: np.ndarray, gain: float = ONSET_GAIN) -> float:
     """The ``gain`` of :func:`onset_strength` for a recording whose envelopes are these.
 
     ``log1p(gain * envelope)`` compresses levels near the reference and is linear far under
-    it, where a note's rise out of a short gap gives little evidence: the example flute
-    recording 26 dB under the reference lost 3 of its 14 notes (repeats merged). A recording
-    whose loud frames (95th percentile of the strongest envelope) sit under ``QUIET_LEVEL``
-    gets its gain raised by as much; recordings at the reference level (dev-set melodies:
-    0.04-0.09) are untouched.
+    it, where a note's rise out of a short gap gives little evidence, so a quiet recording
+    would lose repeated notes (merged into one). A recording whose loud frames (95th
+    percentile of the strongest envelope) sit under ``QUIET_LEVEL`` gets its gain raised by
+    as much; recordings near the reference level are untouched (measurements:
+    docs/experiments.md, "Note tracking and timing").
     """
     if envelopes.size == 0:
         return gain

@@ -28,10 +28,10 @@ from midivae.transcription.tuning import estimate_offset_cents, reference_hz
 
 logger = logging.getLogger("midivae")
 
-#: A median note velocity at or past these suggests a level far from the reference (the
-#: example flute recording reads 110-127 normalised to -1 dBFS, 5-29 at -26 dB; pp notes
-#: (velocity 33) at the reference level read a median 34-36 from FluidR3's melody
-#: instruments and 36-45 from MuseScore_General's, so the quiet end is set below them).
+#: A median note velocity at or past these suggests a level far from the reference: a
+#: recording normalised near full scale reads at the top of the range, one far under the
+#: reference at the bottom; the quiet end sits below what pp notes (velocity 33) at the
+#: reference level read (measurements: docs/experiments.md, "Velocity regression").
 LOUD_VELOCITY = 120
 QUIET_VELOCITY = 24
 MIN_NOTES_FOR_LEVEL = 4
