@@ -176,8 +176,8 @@ def _refit(source: str, instrument: str, output: Path, command: str, overwrite: 
     """``--refit-velocity``: the preset with a newly measured velocity regression (and note
     verifier, for a polyphonic preset)."""
     from midivae.cli.common import log_line
+    from midivae.training.refit import refit_velocity
     from midivae.training.train import parse_instruments
-    from midivae.training.velocity_fit import refit_velocity
 
     names = parse_instruments(instrument)
     preset = _or_exit(

@@ -40,7 +40,7 @@ class VelocityRegression:
     offset: float
     notes: int = 0
 
-    def read(self, attack_velocity: float, level: float, pitch: int) -> int:
+    def predict(self, attack_velocity: float, level: float, pitch: int) -> int:
         value = (
             self.attack * attack_velocity
             + self.level * level

@@ -377,11 +377,11 @@ def train(
             )
             if verifier is not None:
                 preset.meta["note_verifier"] = verifier
-        reading = _measured(
+        regression = _measured(
             "velocity regression", preset, names[0], corpora[0].manifest, seed, command, say
         )
-        if reading is not None:
-            preset.meta["velocity_regression"] = reading
+        if regression is not None:
+            preset.meta["velocity_regression"] = regression
     metrics = evaluate.evaluate_run(
         preset, train_s, val_s, test_s, devtest=devtest, baseline=baseline, seed=seed, progress=say
     )
@@ -410,7 +410,7 @@ def _measured(what: str, preset: Preset, instrument: str, manifest: dict, seed: 
         measure_velocity_regression if what == "velocity regression" else measure_note_verifier
     )
     try:
-        reading = measure(
+        measured = measure(
             preset,
             instrument,
             manifest.get("soundfont", "fluidr3"),
@@ -421,9 +421,9 @@ def _measured(what: str, preset: Preset, instrument: str, manifest: dict, seed: 
     except MidivaeError as exc:  # e.g. the soundfont is not installed here
         say(f"{what}: not measured ({exc})")
         return None
-    if reading is None:
+    if measured is None:
         return None
-    return reading | {"fit": reading["fit"] | {"command": command, "git_commit": git_commit()}}
+    return measured | {"fit": measured["fit"] | {"command": command, "git_commit": git_commit()}}
 
 
 def _base_record(source: str | Path, base) -> dict[str, str]:

@@ -2,7 +2,7 @@
 renders.
 
 The training library plays the velocity fit's content
-(:func:`midivae.training.velocity_fit.fit_content`: the instrument's own phrases and four-voice
+(:func:`midivae.training.fit_renders.fit_content`: the instrument's own phrases and four-voice
 chorales that no corpus, bench or dev file uses); each render is transcribed as
 :func:`midivae.transcription.transcribe.transcribe` does with audio, keeping every tracked note, and
 a note counts as played when a played note of its pitch starts within 50 ms of it (each played note
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from midivae.training.velocity_fit import ONSET_TOLERANCE_S, SEED_OFFSET, fit_renders
+from midivae.training.fit_renders import ONSET_TOLERANCE_S, SEED_OFFSET, fit_renders
 
 if TYPE_CHECKING:
     from midivae.presets.preset import Preset

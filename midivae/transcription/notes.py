@@ -56,14 +56,14 @@ def attack_velocity(velocity: np.ndarray, note: TrackedNote) -> float:
 
 
 def _note_velocity(
-    velocity: np.ndarray, heard: TrackedNote, timed: TrackedNote, envelope, pitch, reading
+    velocity: np.ndarray, heard: TrackedNote, timed: TrackedNote, envelope, pitch, regression
 ) -> int:
     """A note's MIDI velocity: the attack velocity of the note as heard, read with the
     preset's velocity regression (and the timed note's peak level) when it has one."""
     attack = attack_velocity(velocity, heard)
-    if reading is None:
+    if regression is None:
         return int(np.clip(round(attack), 1, 127))
-    return reading.read(attack, note_level(envelope, timed.start, timed.end), pitch)
+    return regression.predict(attack, note_level(envelope, timed.start, timed.end), pitch)
 
 
 def program_of(instrument: str) -> int:
@@ -137,7 +137,7 @@ def notes_from_symbols(
         every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
     )
     onset_compression = onset_gain(table)  # one recording level for every slot
-    reading = preset.velocity_regression
+    regression = preset.velocity_regression
     notes: list[NoteEvent] = []
     rows: dict[int, np.ndarray] = {}  # feature rows of polyphonic notes, by index in notes
     parts: list[Part] = []
@@ -182,7 +182,7 @@ def notes_from_symbols(
                 offset=max(note.end * frame_seconds - release, (note.start + 1) * frame_seconds),
                 pitch=int(pitches[note.pitch]),
                 velocity=_note_velocity(
-                    velocity, heard, note, envelopes[:, note.pitch], pitches[note.pitch], reading
+                    velocity, heard, note, envelopes[:, note.pitch], pitches[note.pitch], regression
                 ),
                 part=len(parts),
             )

@@ -1,4 +1,4 @@
-"""A second reading of a polyphonic preset's frames: what the keys it found do not explain.
+"""A second pass over a polyphonic preset's frames: what the keys it found do not explain.
 
 The piano's frame model hears a note an octave or a twelfth above another as that note's
 partials (an upper voice over its bass is the note found least in chorales). Both halves of
@@ -6,8 +6,8 @@ the model take part in a second look, analysis by synthesis: the read symbols ma
 (``Vocabulary.decode`` then ``encode``: keys with ``p > 0.5``, one dynamics class) go through
 the symbol encoder and the signal decoder (the preset's own spectrum of that chord),
 ``RESIDUAL_WEIGHT`` times that spectrum is taken off the observed amplitudes, and the rest is
-read again. A key the second reading hears gets ``RESIDUAL_TRUST`` times its second
-probability, when that is more than its first, in frames where the first reading found a key
+read again. A key the second pass hears gets ``RESIDUAL_TRUST`` times its second
+probability, when that is more than its first, in frames where the first pass found a key
 and where the key's fundamental keeps ``PEAK_SHARE`` of the frame's peak amplitude in the
 residual. The three constants are chosen on ``python bench/transcribe_fluidr3.py piano``
 (chorales, phrases and isolated notes; measurements: docs/experiments.md, "Piano").
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: How much of the decoded chord spectrum is taken off (above 1: the decoder's partials are
 #: a blurred average, and what it under-predicts would read as extra keys).
 RESIDUAL_WEIGHT = 1.5
-#: Weight of the second reading's key probabilities (below 1: only keys it hears clearly).
+#: Weight of the second pass's key probabilities (below 1: only keys it hears clearly).
 RESIDUAL_TRUST = 0.7
 #: A second key's fundamental must keep this share of the frame's peak amplitude in the
 #: residual: the encoder reads level-normalised spectra, so a faint remainder (a high
@@ -50,9 +50,10 @@ def second_pass(
     vectors: np.ndarray | None = None,
 ):
     """``symbols`` (as :meth:`Preset.read_signal` gives them for ``compressed`` frames) with
-    each key's probability raised to what the residual's reading gives it (module
-    docstring); unchanged for presets without keys and for empty input. ``vectors``: the
-    reading they came from (:meth:`Preset.symbols_from_signal`), read again when not given."""
+    each key's probability raised to what the second pass over the residual gives it (module
+    docstring); unchanged for presets without keys and for empty input. ``vectors``: the decoded
+    vectors they came from (:meth:`Preset.symbols_from_signal`), read again when not given.
+    """
     keys = key_family_index(preset)
     if keys is None or len(compressed) == 0:
         return symbols
