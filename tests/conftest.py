@@ -1,8 +1,22 @@
 """Shared fixtures: a seeded rng, synthesized test signals, the nsgt reference on sys.path,
-and a CLI run interrupted with Ctrl-C."""
+a CLI run interrupted with Ctrl-C, and the skip of ``needs_fluidsynth`` tests.
+
+Markers (registered in pyproject.toml):
+
+- ``slow``: subprocesses, parallel-equals-serial checks, trainings, long renders. The subset
+  to run while working is ``pytest -m "not slow"``.
+- ``needs_fluidsynth``: renders with fluidsynth and FluidR3_GM. Such a test is skipped (not
+  failed, and its fixtures are not set up) when the ``fluidsynth`` program is not on PATH or
+  ``/usr/share/sounds/sf2/FluidR3_GM.sf2`` is missing. Setting ``MIDIVAE_NO_FLUIDSYNTH=1``
+  treats them as missing (to check that skip, or to leave the renders out).
+- ``presets``: golden checks against the shipped presets' weights (``pytest -m presets``
+  after retraining them).
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +27,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))  # bench/nsgt_reference.py: the reference transform
 
 SR = 22050
+FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")  # render.SOUNDFONTS["fluidr3"]
+
+
+def fluidsynth_missing() -> str | None:
+    """Why fluidsynth renders cannot run here, or None when they can."""
+    if os.environ.get("MIDIVAE_NO_FLUIDSYNTH", "") not in ("", "0"):
+        return "MIDIVAE_NO_FLUIDSYNTH is set"
+    if shutil.which("fluidsynth") is None:
+        return "fluidsynth is not on PATH (sudo apt-get install fluidsynth)"
+    if not FLUIDR3.is_file():
+        return f"{FLUIDR3} is missing (sudo apt-get install fluid-soundfont-gm)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip every ``needs_fluidsynth`` test, before its fixtures run, without fluidsynth."""
+    reason = fluidsynth_missing()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=f"needs fluidsynth and FluidR3_GM: {reason}")
+    for item in items:
+        if item.get_closest_marker("needs_fluidsynth") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture
@@ -52,6 +89,18 @@ def chirp(seconds: float, f_start: float = 100.0, f_stop: float = 2000.0) -> np.
     t = np.arange(int(SR * seconds)) / SR
     rate = (f_stop - f_start) / seconds
     return 0.3 * np.sin(2 * np.pi * (f_start * t + 0.5 * rate * t**2))
+
+
+def run_cli(*args: str | Path):
+    """Run ``midivae ARGS`` in-process through click's CliRunner (stderr apart from stdout; no
+    terminal) and return its Result; an exception never escapes the command's own handling."""
+    from click.testing import CliRunner
+
+    from midivae.cli.main import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result
 
 
 def interrupt_cli(args: list[str], first_output: Path, *, wait_s: float, settle_s: float = 0.0):

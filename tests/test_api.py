@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
+@pytest.mark.slow  # a fresh interpreter: what ``import midivae`` loads
 def test_import_is_light_and_names_the_api():
     code = "import sys, midivae; print(sorted(m for m in ('torch', 'numba') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -78,3 +79,15 @@ def test_train_is_the_training_entry():
     from midivae.training.train import train
 
     assert midivae.train is train
+
+
+@pytest.mark.presets
+def test_the_readme_python_example_runs(tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "examples").symlink_to(EXAMPLES)
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "out" / "example_recording.mid").stat().st_size > 0
+    assert soundfile.info(tmp_path / "out" / "example_score.wav").duration > 5

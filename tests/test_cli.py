@@ -7,15 +7,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from click.testing import CliRunner
-from conftest import SR, harmonic_tone, interrupt_cli
+from conftest import SR, harmonic_tone, interrupt_cli, run_cli
 
 from midivae import __version__
 from midivae.cli.main import cli
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """The ``midivae`` entry point in a child process (the in-process run is ``run_cli``)."""
     return subprocess.run(
         [sys.executable, "-c", "from midivae.cli.main import main; main()", *args],
         capture_output=True,
@@ -24,6 +26,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # fresh interpreters: what the command imports
 def test_help_and_version_import_nothing_heavy():
     code = (
         "import sys\n"
@@ -56,8 +59,8 @@ def _tone(path: Path, seconds: float = 1.5, rate: int = SR, channels: int = 1) -
 
 def test_resynth_one_file_beside_input(tmp_path):
     source = _tone(tmp_path / "tone.wav")
-    done = run("resynth", str(source))
-    assert done.returncode == 0, done.stderr
+    done = run_cli("resynth", str(source))
+    assert done.exit_code == 0, done.stderr
     out = tmp_path / "tone.resynth.wav"
     audio, rate = sf.read(out)
     assert rate == SR and len(audio) == int(1.5 * SR)
@@ -69,12 +72,12 @@ def test_existing_output_is_untouched_without_overwrite(tmp_path):
     source = _tone(tmp_path / "tone.wav")
     target = tmp_path / "out.wav"
     target.write_bytes(b"precious")
-    done = run("resynth", str(source), "-o", str(target))
-    assert done.returncode == 1
+    done = run_cli("resynth", str(source), "-o", str(target))
+    assert done.exit_code == 1
     assert done.stderr.strip().splitlines()[0] == f"error: {target}: exists, use --overwrite"
     assert target.read_bytes() == b"precious"
-    done = run("resynth", str(source), "-o", str(target), "--overwrite")
-    assert done.returncode == 0 and sf.info(target).frames == int(1.5 * SR)
+    done = run_cli("resynth", str(source), "-o", str(target), "--overwrite")
+    assert done.exit_code == 0 and sf.info(target).frames == int(1.5 * SR)
 
 
 def test_folder_with_a_bad_file_finishes_the_others(tmp_path):
@@ -83,8 +86,8 @@ def test_folder_with_a_bad_file_finishes_the_others(tmp_path):
     _tone(folder / "a.wav")
     _tone(folder / "c.flac", rate=44100, channels=2)
     (folder / "b.wav").write_text("not audio at all")
-    done = run("--debug", "resynth", str(folder), "-o", str(tmp_path / "out"))
-    assert done.returncode == 1
+    done = run_cli("--debug", "resynth", str(folder), "-o", str(tmp_path / "out"))
+    assert done.exit_code == 1
     lines = done.stderr.strip().splitlines()
     assert any(line.startswith(f"error: {folder / 'b.wav'}: ") for line in lines)
     assert lines[-1] == "2 ok, 1 failed"
@@ -97,17 +100,18 @@ def test_folder_with_a_bad_file_finishes_the_others(tmp_path):
 
 def test_quiet_hides_notices(tmp_path):
     source = _tone(tmp_path / "tone.flac", rate=44100)
-    done = run("--quiet", "resynth", str(source))
-    assert done.returncode == 0 and done.stderr == "" and done.stdout == ""
+    done = run_cli("--quiet", "resynth", str(source))
+    assert done.exit_code == 0 and done.stderr == "" and done.stdout == ""
 
 
 def test_missing_input_is_one_line(tmp_path):
-    done = run("resynth", str(tmp_path / "nope.wav"))
-    assert done.returncode == 1
+    done = run_cli("resynth", str(tmp_path / "nope.wav"))
+    assert done.exit_code == 1
     assert done.stderr.splitlines()[0] == f"error: {tmp_path / 'nope.wav'}: no such file"
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow  # a real process and its Ctrl-C
 def test_ctrl_c_keeps_finished_outputs_and_leaves_no_partial(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pretty_midi
 import pytest
 from click.testing import CliRunner
+from conftest import fluidsynth_missing
 
 from midivae.errors import MidivaeError
 from midivae.music import INSTRUMENTS, MELODY_INSTRUMENTS, dynamics_class, get_instrument
@@ -29,10 +29,6 @@ from midivae.training.corpus.mixtures import MixtureSampler
 
 CONFIG = SpectralConfig()
 RENDER_BATCH = build.render_batch
-needs_fluidsynth = pytest.mark.skipif(
-    shutil.which("fluidsynth") is None or not Path(render.SOUNDFONTS["fluidr3"].files[0]).is_file(),
-    reason="fluidsynth and fluid-soundfont-gm are needed",
-)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +144,7 @@ def test_dynamics_classes():
 # --- a tiny fluidsynth build -----------------------------------------------------------
 
 
-@needs_fluidsynth
+@pytest.mark.needs_fluidsynth
 def test_tiny_build_frames_match_labels(tiny_flute):
     corpus = load_corpus(tiny_flute)
     amplitude = corpus.amplitudes()
@@ -171,7 +167,7 @@ def test_tiny_build_frames_match_labels(tiny_flute):
     assert amplitude[~silent].max(axis=1).mean() > 10 * amplitude[silent].max(axis=1).mean()
 
 
-@needs_fluidsynth
+@pytest.mark.needs_fluidsynth
 def test_tiny_build_manifest_counts_match_shards(tiny_flute):
     manifest = json.loads((tiny_flute / "manifest.json").read_text())
     assert manifest["instrument"]["name"] == "flute" and manifest["instrument"]["program"] == 73
@@ -199,7 +195,7 @@ def test_tiny_build_manifest_counts_match_shards(tiny_flute):
     assert counts["bytes"] == sum(p.stat().st_size for p in shards)
 
 
-@needs_fluidsynth
+@pytest.mark.needs_fluidsynth
 def test_tiny_piano_build_has_keys_and_chords(tiny_piano):
     corpus = load_corpus(tiny_piano)
     keys = corpus.labels["keys"]
@@ -238,7 +234,7 @@ def test_training_items_cycle_through_sibling_programs(tmp_path):
     assert [(t.program, len(t.notes)) for t in pretty_midi.PrettyMIDI(str(path)).instruments] == [
         (73, 5)
     ]
-    if shutil.which("fluidsynth") and Path(render.SOUNDFONTS["fluidr3"].files[0]).is_file():
+    if fluidsynth_missing() is None:
         font = render.get_soundfont("fluidr3").path()
         grand, electric = (
             render.render_notes(notes[:1], program=p, soundfont=font, seconds=1.0) for p in (0, 2)
@@ -249,7 +245,7 @@ def test_training_items_cycle_through_sibling_programs(tmp_path):
         )
 
 
-@needs_fluidsynth
+@pytest.mark.needs_fluidsynth
 def test_rebuild_reuses_the_cache_and_is_deterministic(tiny_flute, tmp_path, monkeypatch):
     again = build_corpus("flute", tmp_path / "again", tiny=True)
     first, second = load_corpus(tiny_flute), load_corpus(again)
@@ -278,7 +274,7 @@ def test_rebuild_reuses_the_cache_and_is_deterministic(tiny_flute, tmp_path, mon
     assert not (again / store.PROGRESS_FILE).exists()
 
 
-@needs_fluidsynth
+@pytest.mark.needs_fluidsynth
 def test_other_settings_replace_the_corpus_and_foreign_folders_are_refused(tmp_path):
     out = build_corpus("trumpet", tmp_path / "c", tiny=True)
     key = store.read_manifest(out)["key"]
@@ -364,7 +360,7 @@ def test_cli_unknown_instrument_is_a_usage_error(tmp_path):
     assert result.exit_code == 2
 
 
-@needs_fluidsynth
+@pytest.mark.needs_fluidsynth
 def test_cli_build_and_error(tmp_path):
     from midivae.cli.main import cli
 

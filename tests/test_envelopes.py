@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from midivae.rendering.envelope import Envelope
 from midivae.training.corpus.envelopes import measure_envelope
@@ -19,6 +20,7 @@ def test_gains_shape_and_round_trip():
     assert list(Envelope.flat().gains(3, 0.1)) == [1.0, 1.0, 1.0, 0.0]
 
 
+@pytest.mark.needs_fluidsynth
 def test_measured_on_fluidr3_flute(tmp_path):
     from midivae.training.corpus import build_corpus, load_corpus
 

@@ -355,6 +355,7 @@ def test_three_minutes_complete(tmp_path):
     assert midi_file.get_end_time() > 170.0
 
 
+@pytest.mark.presets
 @pytest.mark.parametrize("preset", shipped_presets())
 def test_notes_outside_every_range_move_by_octaves(tmp_path, preset):
     score = midi(tmp_path / "extremes.mid", (0, 127))  # below and above every instrument
@@ -456,6 +457,7 @@ def _on_a_terminal(*args: str | Path) -> tuple[int, str]:
     return process.wait(timeout=120), b"".join(chunks).decode().replace("\r\n", "\n")
 
 
+@pytest.mark.slow  # a real process: its stderr on a pseudo-terminal
 @pytest.mark.parametrize("quiet", [False, True], ids=["progress", "quiet"])
 def test_progress_per_file_on_a_terminal(tmp_path, quiet):
     folder, bad, out = _batch(tmp_path, "transcribe")

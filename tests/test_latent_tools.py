@@ -93,6 +93,8 @@ def test_long_rests_are_shortened_to_their_ends():
     assert len(kept) == 4 + 5 + 4 + 5
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_morph_midpoint_is_one_note_not_a_crossfade(flute, c5_g5, morphed):
     symbols = flute.decode_symbols(morphed.mu[STEPS // 2][None].astype(np.float32))
     pitch_class = symbols["pitch_class"][0]
@@ -107,6 +109,8 @@ def test_morph_midpoint_is_one_note_not_a_crossfade(flute, c5_g5, morphed):
     assert gap > 0.25 * np.linalg.norm(compress(a) - compress(b))
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_morph_steps_move_monotonically_from_a_to_b(c5_g5, morphed):
     assert len(morphed.segments) == STEPS
     assert morphed.segments[-1][1] < len(morphed.frames)  # a release tail after the last
@@ -123,6 +127,7 @@ def test_morph_steps_move_monotonically_from_a_to_b(c5_g5, morphed):
     assert 0.25 < np.abs(morphed.audio).max() / peak_in < 4  # calibrated, not normalised
 
 
+@pytest.mark.presets
 def test_explore_labels_agree_with_pyin(walk):
     import librosa
 
@@ -144,11 +149,13 @@ def test_explore_labels_agree_with_pyin(walk):
     assert agreement >= 0.8, agreement
 
 
+@pytest.mark.presets
 def test_explore_rests_are_silent(walk):
     assert np.all(walk.frames[walk.gate == 0] == 0)
     assert 0.2 < np.mean(walk.gate > 0) < 0.95  # sounds, and rests too (share depends on preset)
 
 
+@pytest.mark.presets
 def test_explore_cli_is_deterministic_and_writes_labels(tmp_path):
     import pretty_midi
 
@@ -171,6 +178,8 @@ def test_explore_cli_is_deterministic_and_writes_labels(tmp_path):
     assert usage.exit_code == 2
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_morph_cli(tmp_path, c5_g5):
     first, second = tmp_path / "c5.wav", tmp_path / "g5.wav"
     save_audio(first, c5_g5[0])

@@ -46,7 +46,7 @@ def violations() -> list[str]:
     for path in sorted(PACKAGE.rglob("*.py")):
         own = unit("midivae." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
         for name in imported(ast.parse(path.read_text(), str(path))):
-            # ``from midivae import plots`` names a unit; ``from midivae import X`` (X public) the API
+            # ``from midivae import plots`` names a unit; ``from midivae import X`` the public API
             target = unit(name) if unit(name) in RANK else "__init__"
             if RANK[target] > RANK[own]:
                 found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")

@@ -105,6 +105,8 @@ def test_played_flags_match_each_played_note_once():
     np.testing.assert_array_equal(played_flags(heard, played), [1, 0, 0, 0])
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_shipped_piano_drops_a_key_heard_in_a_chords_release():
     font = get_soundfont("fluidr3").path()
     chord = [Note(p, 80, 0.2, 1.4) for p in (45, 57, 64, 72)]

@@ -7,7 +7,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # pip builds a wheel in a subprocess
 
 
 def test_wheel_holds_cli_and_presets_under_midivae(tmp_path):

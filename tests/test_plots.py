@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from midivae import plots
 from midivae.errors import MidivaeError
@@ -44,8 +45,6 @@ def test_note_names():
 
 
 def test_plot_command_draws_each_kind(tmp_path):
-    import subprocess
-    import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
@@ -56,21 +55,11 @@ def test_plot_command_draws_each_kind(tmp_path):
     ]
     for number, (source, what) in enumerate(cases):
         target = tmp_path / f"{number}.png"
-        done = subprocess.run(
-            [sys.executable, "-m", "midivae.cli", "plot", str(source), "-o", str(target)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        done = run_cli("plot", str(source), "-o", str(target))
+        assert done.exit_code == 0, done.stderr
         assert what in done.stdout
         assert target.read_bytes()[:8] == PNG
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
-    done = subprocess.run(
-        [sys.executable, "-m", "midivae.cli", "plot", str(bad), "-o", str(tmp_path / "x.png")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 1 and done.stderr.startswith(f"error: {bad}: ")
+    done = run_cli("plot", str(bad), "-o", str(tmp_path / "x.png"))
+    assert done.exit_code == 1 and done.stderr.startswith(f"error: {bad}: ")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 import pytest
-from conftest import interrupt_cli
+from conftest import interrupt_cli, run_cli
 
 from midivae.rendering.render import RenderSettings, hold_in_symbol, render_score, symbol_vector
 from midivae.rendering.trajectories import TrajectorySettings
@@ -23,12 +23,14 @@ def score_of(notes, program=73) -> Score:
     return Score(notes=notes, parts=[Part(0, "flute", program, False)])
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def process(*args: str) -> subprocess.CompletedProcess:
+    """``midivae ARGS`` in a child process (the in-process run is ``run_cli``)."""
     return subprocess.run(
         [sys.executable, "-m", "midivae.cli", *args], capture_output=True, text=True, check=False
     )
 
 
+@pytest.mark.presets
 def test_two_notes_sit_at_their_pitches_and_times():
     notes = [NoteEvent(0.2, 0.8, 72, 90), NoteEvent(1.0, 1.6, 79, 90)]
     mix, stems = render_score(score_of(notes))
@@ -42,6 +44,7 @@ def test_two_notes_sit_at_their_pitches_and_times():
     assert quiet_between < 0.1 * frames.max()
 
 
+@pytest.mark.presets
 def test_p_then_f_is_louder(tmp_path):
     notes = [NoteEvent(0.1 + 0.5 * i, 0.5 + 0.5 * i, 74, 49 if i < 4 else 96) for i in range(8)]
     mix, _ = render_score(score_of(notes))
@@ -50,6 +53,7 @@ def test_p_then_f_is_louder(tmp_path):
     assert rms(mix[half:]) > 2 * rms(mix[:half])
 
 
+@pytest.mark.presets
 def test_modes_seeds_and_determinism():
     notes = [NoteEvent(0.1, 0.7, 77, 80)]
     mean_a, _ = render_score(score_of(notes))
@@ -63,6 +67,7 @@ def test_modes_seeds_and_determinism():
     assert not np.array_equal(first, other)
 
 
+@pytest.mark.presets
 @pytest.mark.parametrize("mode", ["sample", "walk"])
 def test_latent_frames_read_back_as_the_intended_symbol(mode):
     from midivae.presets.preset import load_preset
@@ -91,6 +96,7 @@ def test_latent_frames_read_back_as_the_intended_symbol(mode):
     assert moved / total < 0.2  # most frames are the draw itself, not pulled in
 
 
+@pytest.mark.presets
 def test_sustain_pedal_lengthens(tmp_path):
     midi = pretty_midi.PrettyMIDI()
     track = pretty_midi.Instrument(program=73)
@@ -105,7 +111,7 @@ def test_sustain_pedal_lengthens(tmp_path):
     track.control_changes = []
     plain = tmp_path / "plain.mid"
     midi.write(str(plain))
-    assert cli("render", str(pedal), str(plain), "-o", str(tmp_path / "out")).returncode == 0
+    assert run_cli("render", str(pedal), str(plain), "-o", str(tmp_path / "out")).exit_code == 0
     import soundfile as sf
 
     held, _ = sf.read(tmp_path / "out" / "pedal.wav")
@@ -117,8 +123,8 @@ def test_sustain_pedal_lengthens(tmp_path):
 def test_errors(tmp_path):
     empty = tmp_path / "empty.mid"
     pretty_midi.PrettyMIDI().write(str(empty))
-    done = cli("render", str(empty))
-    assert done.returncode == 1 and done.stderr.startswith(f"error: {empty}: ")
+    done = run_cli("render", str(empty))
+    assert done.exit_code == 1 and done.stderr.startswith(f"error: {empty}: ")
     target = tmp_path / "keep.wav"
     target.write_bytes(b"mine")
     score = tmp_path / "one.mid"
@@ -127,8 +133,8 @@ def test_errors(tmp_path):
     track.notes.append(pretty_midi.Note(80, 72, 0.0, 0.3))
     midi.instruments.append(track)
     midi.write(str(score))
-    done = cli("render", str(score), "-o", str(target))
-    assert done.returncode == 1 and target.read_bytes() == b"mine"
+    done = run_cli("render", str(score), "-o", str(target))
+    assert done.exit_code == 1 and target.read_bytes() == b"mine"
 
 
 def test_pitch_bend_shifts_the_spectrum():
@@ -159,6 +165,7 @@ def test_articulation_gate_dips_between_repeats_and_spares_legato():
     assert np.all(articulation_gate(repeats, 0.0, sr * 2, sr) == 1.0)
 
 
+@pytest.mark.presets
 def test_repeated_notes_are_audible_as_two():
     """The rendered level dips >= 6 dB between two notes of one pitch 70 ms apart."""
     notes = [NoteEvent(0.2, 0.7, 69, 90), NoteEvent(0.77, 1.3, 69, 90)]
@@ -171,6 +178,7 @@ def test_repeated_notes_are_audible_as_two():
     assert gap < min(at(0.5), at(1.0)) - 6.0
 
 
+@pytest.mark.slow  # parallel equals serial, in child processes
 def test_folder_rendered_two_at_a_time_matches_one_at_a_time(tmp_path):
     scores = tmp_path / "scores"
     scores.mkdir()
@@ -182,8 +190,8 @@ def test_folder_rendered_two_at_a_time_matches_one_at_a_time(tmp_path):
         midi.instruments.append(track)
         midi.write(str(scores / f"s{index}.mid"))
     (scores / "s1b.mid").write_bytes(b"MThd broken")  # fails alone, the others go on
-    one = cli("render", str(scores), "-o", str(tmp_path / "one"), "--jobs", "1")
-    two = cli("render", str(scores), "-o", str(tmp_path / "two"), "--jobs", "2")
+    one = process("render", str(scores), "-o", str(tmp_path / "one"), "--jobs", "1")
+    two = process("render", str(scores), "-o", str(tmp_path / "two"), "--jobs", "2")
     for done in (one, two):
         assert done.returncode == 1
         assert done.stderr.count("error: ") == 1 and "s1b.mid" in done.stderr
@@ -198,6 +206,7 @@ def test_folder_rendered_two_at_a_time_matches_one_at_a_time(tmp_path):
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["s0.wav", "s1.wav", "s2.wav"]
 
 
+@pytest.mark.slow  # a real process and its Ctrl-C
 def test_ctrl_c_in_a_parallel_batch_reports_every_output_it_leaves(tmp_path):
     import soundfile as sf
 

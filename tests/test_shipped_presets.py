@@ -18,6 +18,8 @@ PRESETS = Path(__file__).resolve().parents[1] / "midivae" / "presets" / "shipped
 EXPECTED = {"flute", "violin", "alto_sax", "trumpet", "piano", "alto_sax-violin", "ensemble"}
 MB = 1024 * 1024
 
+pytestmark = pytest.mark.presets
+
 
 def test_all_seven_are_shipped():
     assert set(shipped_presets()) == EXPECTED
@@ -55,6 +57,7 @@ def _render(instrument: str, pitches: list[int]) -> np.ndarray:
     return render_notes(notes, program=program, soundfont=font, seconds=0.6 * len(pitches) + 0.8)
 
 
+@pytest.mark.needs_fluidsynth
 @pytest.mark.parametrize("name", ["flute", "violin", "alto_sax", "trumpet", "piano"])
 def test_hears_its_own_instrument(name):
     instrument = get_instrument(name)
@@ -64,6 +67,7 @@ def test_hears_its_own_instrument(name):
     assert [n.pitch for n in notes] == pitches
 
 
+@pytest.mark.needs_fluidsynth
 @pytest.mark.parametrize("name", ["alto_sax-violin", "ensemble"])
 def test_mixture_hears_a_duet(name):
     sax = _render("alto_sax", [61, 63, 65])

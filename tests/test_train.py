@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,8 @@ from click.testing import CliRunner
 from midivae.cli.main import cli
 from midivae.errors import MidivaeError
 from midivae.presets.preset import META, READING_WEIGHTS, load_preset, save_preset
-from midivae.training.corpus import build_corpus, render
+from midivae.training.corpus import build_corpus
 from midivae.training.train import parse_instruments, split_items, train
-
-needs_fluidsynth = pytest.mark.skipif(
-    shutil.which("fluidsynth") is None or not Path(render.SOUNDFONTS["fluidr3"].files[0]).is_file(),
-    reason="fluidsynth and fluid-soundfont-gm are needed",
-)
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -52,7 +45,8 @@ def test_instrument_specs():
         parse_instruments("flute+piano")
 
 
-@needs_fluidsynth
+@pytest.mark.slow
+@pytest.mark.needs_fluidsynth
 def test_train_tiny_corpus_writes_a_loadable_preset_with_metrics(tiny, tmp_path):
     out = tmp_path / "flute-preset"
     preset = train(
@@ -81,7 +75,8 @@ def test_train_tiny_corpus_writes_a_loadable_preset_with_metrics(tiny, tmp_path)
     np.testing.assert_array_equal(again.encode_signal(frames)[0], preset.encode_signal(frames)[0])
 
 
-@needs_fluidsynth
+@pytest.mark.slow
+@pytest.mark.needs_fluidsynth
 def test_train_a_mixture(tiny, tmp_path):
     preset = train(
         "alto_sax+violin",
@@ -97,7 +92,8 @@ def test_train_a_mixture(tiny, tmp_path):
     assert "pitch_class_loose" in sig and "violin.octave" in sig
 
 
-@needs_fluidsynth
+@pytest.mark.slow
+@pytest.mark.needs_fluidsynth
 def test_train_cli(tiny, tmp_path):
     out = tmp_path / "cli-preset"
     args = [
@@ -137,7 +133,8 @@ def test_train_cli(tiny, tmp_path):
     assert bad.exit_code == 2
 
 
-@needs_fluidsynth
+@pytest.mark.slow
+@pytest.mark.needs_fluidsynth
 def test_refine_reading_keeps_the_writing_half_bit_for_bit(tiny, tmp_path):
     base = tmp_path / "base"
     train("flute", base, corpus=[tiny], devtest=(), config="tiny", epochs=2)
@@ -165,7 +162,8 @@ def test_refine_reading_keeps_the_writing_half_bit_for_bit(tiny, tmp_path):
     assert wrong.exit_code == 1 and "--refine-reading keeps" in wrong.output
 
 
-@needs_fluidsynth
+@pytest.mark.slow
+@pytest.mark.needs_fluidsynth
 def test_keep_writing_holds_two_pairs(tiny, tmp_path):
     base = tmp_path / "base"
     train("flute", base, corpus=[tiny], devtest=(), config="tiny", epochs=2)
@@ -212,6 +210,8 @@ def test_keep_writing_holds_two_pairs(tiny, tmp_path):
         load_preset(out)
 
 
+@pytest.mark.slow
+@pytest.mark.presets
 def test_train_on_own_audio_semi_supervised(tmp_path):
     import pretty_midi
     import soundfile as sf

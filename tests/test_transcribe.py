@@ -10,6 +10,7 @@ import numpy as np
 import pretty_midi
 import pytest
 import soundfile as sf
+from conftest import run_cli
 
 from midivae.training.corpus.content import Note
 from midivae.training.corpus.render import get_soundfont, render_notes
@@ -31,12 +32,15 @@ def phrase_audio() -> np.ndarray:
     return flute(PHRASE)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def process(*args: str) -> subprocess.CompletedProcess:
+    """``midivae ARGS`` in a child process (the in-process run is ``run_cli``)."""
     return subprocess.run(
         [sys.executable, "-m", "midivae.cli", *args], capture_output=True, text=True, check=False
     )
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_three_note_phrase(phrase_audio):
     result = transcribe(phrase_audio, preset="flute")
     assert [n.pitch for n in result.notes] == [72, 76, 79]
@@ -46,12 +50,16 @@ def test_three_note_phrase(phrase_audio):
     assert velocities[0] < velocities[1] < velocities[2]
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_repeated_notes_split():
     audio = flute([Note(74, 90, 0.3, 0.9), Note(74, 90, 1.0, 1.6)], seconds=2.2)
     notes = transcribe(audio, preset="flute").notes
     assert [n.pitch for n in notes] == [74, 74]
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 @pytest.mark.parametrize("pitch", [62, 70])
 def test_legato_violin_repeats_20_ms_apart_stay_three_notes(pitch):
     """A re-bowed violin note 20 ms after the last: the model hears one held note; its own
@@ -65,6 +73,8 @@ def test_legato_violin_repeats_20_ms_apart_stay_three_notes(pitch):
         assert abs(note.onset - truth.start) <= 0.05
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_quieter_keeps_pitches_and_velocity_order(phrase_audio):
     quiet = transcribe(phrase_audio * 10 ** (-12 / 20), preset="flute").notes
     loud = transcribe(phrase_audio, preset="flute").notes
@@ -77,13 +87,15 @@ def test_quieter_keeps_pitches_and_velocity_order(phrase_audio):
 def test_silence_gives_an_empty_midi_and_a_notice(tmp_path):
     source = tmp_path / "silence.wav"
     sf.write(source, np.zeros(SR * 2), SR)
-    done = cli("transcribe", str(source), "--instrument", "flute")
-    assert done.returncode == 0, done.stderr
+    done = run_cli("transcribe", str(source), "--instrument", "flute")
+    assert done.exit_code == 0, done.stderr
     assert "silence" in done.stderr
     midi = pretty_midi.PrettyMIDI(str(tmp_path / "silence.mid"))
     assert sum(len(i.notes) for i in midi.instruments) == 0
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_batch_outputs_and_errors(tmp_path, phrase_audio):
     folder = tmp_path / "takes"
     folder.mkdir()
@@ -91,24 +103,26 @@ def test_batch_outputs_and_errors(tmp_path, phrase_audio):
     sf.write(folder / "b.flac", phrase_audio, SR)
     (folder / "c.wav").write_bytes(b"RIFF\x00\x00")
     out = tmp_path / "midi"
-    done = cli("transcribe", str(folder), "-o", str(out), "--instrument", "flute")
-    assert done.returncode == 1
+    done = run_cli("transcribe", str(folder), "-o", str(out), "--instrument", "flute")
+    assert done.exit_code == 1
     assert done.stderr.strip().splitlines()[-1] == "2 ok, 1 failed"
     assert sorted(p.name for p in out.iterdir()) == ["a.mid", "b.mid"]
     before = (out / "a.mid").read_bytes()
-    again = cli(
+    again = run_cli(
         "transcribe", str(folder / "a.wav"), "-o", str(out / "a.mid"), "--instrument", "flute"
     )
-    assert again.returncode == 1 and "exists, use --overwrite" in again.stderr
+    assert again.exit_code == 1 and "exists, use --overwrite" in again.stderr
     assert (out / "a.mid").read_bytes() == before
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_musicxml_output(tmp_path, phrase_audio):
     import music21
 
     source = tmp_path / "phrase.wav"
     sf.write(source, phrase_audio, SR)
-    done = cli(
+    done = run_cli(
         "transcribe",
         str(source),
         "-o",
@@ -118,17 +132,20 @@ def test_musicxml_output(tmp_path, phrase_audio):
         "--tempo",
         "100",
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     score = music21.converter.parse(str(tmp_path / "phrase.musicxml"))
     assert [n.pitch.midi for n in score.flatten().notes] == [72, 76, 79]
 
 
+@pytest.mark.needs_fluidsynth
 def test_unknown_instrument_is_a_usage_error(tmp_path, phrase_audio):
     source = tmp_path / "phrase.wav"
     sf.write(source, phrase_audio, SR)
-    assert cli("transcribe", str(source), "--instrument", "kazoo").returncode == 2
+    assert run_cli("transcribe", str(source), "--instrument", "kazoo").exit_code == 2
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_dc_offset_is_removed(phrase_audio):
     """A constant offset (a step at both file ends) changes neither notes nor velocities."""
     clean = transcribe(phrase_audio, preset="flute")
@@ -151,6 +168,8 @@ def test_level_hint_when_velocities_saturate():
     assert level_notices(notes([127, 127])) == []  # too few notes to say
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_repeats_split_far_under_the_reference_level():
     """26 dB quieter (onset evidence is compressed less for quiet recordings)."""
     audio = flute([Note(74, 90, 0.3, 0.9), Note(74, 90, 1.0, 1.6)], seconds=2.2)
@@ -163,6 +182,9 @@ def test_silence_with_auto_names_no_instrument():
     assert result.notes == [] and result.notices == ["silence: no notes"]
 
 
+@pytest.mark.slow  # parallel equals serial, in child processes
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_folder_two_at_a_time_matches_one_at_a_time(tmp_path, phrase_audio):
     folder = tmp_path / "takes"
     folder.mkdir()
@@ -172,7 +194,7 @@ def test_folder_two_at_a_time_matches_one_at_a_time(tmp_path, phrase_audio):
     runs = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        done = cli("transcribe", str(folder), "-o", str(out), "--jobs", jobs, "--plot")
+        done = process("transcribe", str(folder), "-o", str(out), "--jobs", jobs, "--plot")
         assert done.returncode == 0, done.stderr
         assert [line.split()[0] for line in done.stdout.splitlines()] == [
             str(out / f"{stem}.mid") for stem in "abc"
@@ -209,6 +231,8 @@ def test_voice_share_counts_two_slots_apart_but_not_a_partial():
     assert voice_share(stub, np.zeros((4, 416))) == 0.5
 
 
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_auto_sends_a_duet_to_the_ensemble():
     trumpet = [Note(67, 90, 0.3, 0.8), Note(69, 90, 0.9, 1.4), Note(64, 90, 1.5, 2.1)]
     audio = flute(PHRASE) + render_notes(

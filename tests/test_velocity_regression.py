@@ -12,7 +12,11 @@ from click.testing import CliRunner
 
 from midivae.cli.main import cli
 from midivae.errors import MidivaeError
-from midivae.model.velocity_regression import VelocityRegression, fit_velocity_regression, note_level
+from midivae.model.velocity_regression import (
+    VelocityRegression,
+    fit_velocity_regression,
+    note_level,
+)
 from midivae.presets.preset import META, WEIGHTS, load_preset, resolve
 from midivae.training.corpus.content import Note
 from midivae.training.corpus.render import get_soundfont, render_notes
@@ -26,44 +30,45 @@ def flute_audio(notes, seconds=2.6, gain_db=0.0) -> np.ndarray:
     return render_notes(notes, program=73, soundfont=font, seconds=seconds) * 10 ** (gain_db / 20)
 
 
-def flute_copy(tmp_path: Path, reading: dict | None) -> Path:
-    """The shipped flute preset with ``reading`` as its velocity regression (None: without)."""
+def flute_copy(tmp_path: Path, regression: dict | None) -> Path:
+    """The shipped flute preset with ``regression`` as its velocity regression (None: without)."""
     folder = tmp_path / "flute"
     shutil.copytree(resolve("flute"), folder)
     meta = json.loads((folder / META).read_text())
     meta.pop("velocity_regression", None)
-    if reading is not None:
-        meta["velocity_regression"] = reading
+    if regression is not None:
+        meta["velocity_regression"] = regression
     (folder / META).write_text(json.dumps(meta))
     return folder
 
 
-def test_fit_reading_recovers_a_known_line(rng):
+def test_fit_regression_recovers_a_known_line(rng):
     attack, level, pitch = (
         rng.uniform(20, 120, 200),
         rng.uniform(-60, -10, 200),
         rng.integers(55, 90, 200),
     )
     truth = 0.6 * attack + 1.3 * level - 0.25 * (pitch - 60) + 70 + rng.normal(0, 0.5, 200)
-    reading = fit_velocity_regression(attack, level, pitch, truth)
-    assert reading.notes == 200
+    regression = fit_velocity_regression(attack, level, pitch, truth)
+    assert regression.notes == 200
     np.testing.assert_allclose(
-        [reading.attack, reading.level, reading.pitch, reading.offset],
+        [regression.attack, regression.level, regression.pitch, regression.offset],
         [0.6, 1.3, -0.25, 70],
         atol=0.1,
     )
-    assert abs(reading.read(100.0, -20.0, 72) - (60 - 26 - 3 + 70)) <= 1
+    assert abs(regression.predict(100.0, -20.0, 72) - (60 - 26 - 3 + 70)) <= 1
 
 
-def test_fit_reading_needs_enough_varied_notes(rng):
+def test_fit_regression_needs_enough_varied_notes(rng):
     attack, level = rng.uniform(20, 120, 30), rng.uniform(-60, -10, 30)
     assert fit_velocity_regression(attack[:10], level[:10], np.full(10, 60), attack[:10]) is None
-    assert fit_velocity_regression(attack, level, np.full(30, 60), attack) is None  # one pitch: no pitch weight
+    # one pitch: no pitch weight
+    assert fit_velocity_regression(attack, level, np.full(30, 60), attack) is None
 
 
 def test_read_clips_and_bad_weights_are_refused():
-    reading = VelocityRegression(attack=2.0, level=0.0, pitch=0.0, offset=0.0)
-    assert reading.read(100.0, -20.0, 60) == 127 and reading.read(-5.0, -20.0, 60) == 1
+    regression = VelocityRegression(attack=2.0, level=0.0, pitch=0.0, offset=0.0)
+    assert regression.predict(100.0, -20.0, 60) == 127 and regression.predict(-5.0, -20.0, 60) == 1
     for bad in ({"attack": 1.0}, {"attack": "x", "level": 0, "pitch": 0, "offset": 0}, None):
         with pytest.raises(MidivaeError):
             VelocityRegression.from_dict(bad)
@@ -85,7 +90,9 @@ def test_a_bad_velocity_regression_names_the_preset_file(tmp_path):
     assert error.value.path == folder / META and "velocity_regression" in error.value.message
 
 
-def test_transcription_reads_velocity_through_the_preset_reading(tmp_path):
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
+def test_transcription_reads_velocity_through_the_preset_regression(tmp_path):
     audio = flute_audio(PHRASE)
     constant = flute_copy(tmp_path / "a", {"attack": 0, "level": 0, "pitch": 0, "offset": 77})
     assert [n.velocity for n in transcribe(audio, preset=constant).notes] == [77, 77, 77]
@@ -99,11 +106,12 @@ def test_transcription_reads_velocity_through_the_preset_reading(tmp_path):
     assert [n.velocity for n in transcribe(audio, preset=plain).notes] != [77, 77, 77]
 
 
+@pytest.mark.presets
 def test_shipped_solo_presets_carry_a_velocity_regression():
     for name in ("flute", "violin", "alto_sax", "trumpet", "piano"):
         preset = load_preset(name)
-        reading = preset.velocity_regression
-        assert reading is not None and reading.notes >= 100, name
+        regression = preset.velocity_regression
+        assert regression is not None and regression.notes >= 100, name
         fit = preset.meta["velocity_regression"]["fit"]
         assert fit["mean_abs_error"] < fit["attack_only_mean_abs_error"], name
         # measured by the preset's own training, or refitted since
@@ -111,7 +119,10 @@ def test_shipped_solo_presets_carry_a_velocity_regression():
         assert trained or "--refit-velocity" in fit["command"], name
 
 
-def test_refit_velocity_keeps_the_model_and_measures_a_reading(tmp_path):
+@pytest.mark.slow  # midivae train: a refit on fluidsynth renders
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
+def test_refit_velocity_keeps_the_model_and_measures_a_regression(tmp_path):
     source = flute_copy(tmp_path / "src", None)
     out = tmp_path / "refit"
     args = ["train", "--instrument", "flute", "--refit-velocity", str(source), "-o", str(out)]

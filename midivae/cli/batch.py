@@ -8,9 +8,12 @@ ok, M failed`` (not after a single file) and exit 1 when anything failed, 130 on
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import wait
 from pathlib import Path
 
 import click
@@ -122,26 +125,57 @@ def _run_parallel(
     report: Callable[[Path, Callable[[], str | None]], None],
 ) -> None:
     """``jobs`` inputs at a time (at most that many started ahead: memory stays bounded);
-    progress and results are printed from this thread, in input order."""
+    progress and results are printed from this thread, in input order.
+
+    A first Ctrl-C only marks the run as interrupted (a second one interrupts at once): no
+    input is started after it, the ones under way finish whole and are reported, then
+    KeyboardInterrupt is raised. So every output left behind is reported exactly once, and
+    never counted while its line is being printed.
+    """
     from concurrent.futures import Future, ThreadPoolExecutor
 
+    interrupted = threading.Event()
+    restore = _defer_interrupts(interrupted)
     executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="midivae-job")
     pending: deque[tuple[Path, Future]] = deque()
     try:
         for number, (source, target) in enumerate(pairs, start=1):
+            if interrupted.is_set():
+                break
             progress(f"[{number}/{len(pairs)}] {source}")
             pending.append((target, executor.submit(job, source, target)))
             if len(pending) >= jobs:
-                report(pending[0][0], pending[0][1].result)
-                pending.popleft()  # only once reported: Ctrl-C may come while waiting
+                report(*_first_done(pending))
+        executor.shutdown(wait=True, cancel_futures=interrupted.is_set())
         while pending:
-            report(pending[0][0], pending[0][1].result)
-            pending.popleft()
-    except KeyboardInterrupt:  # drop what has not started, let what has finish whole
-        executor.shutdown(wait=True, cancel_futures=True)
-        for target_done, future in pending:
-            if not future.cancelled():
-                report(target_done, future.result)
-        raise
+            if pending[0][1].cancelled():
+                pending.popleft()
+                continue
+            report(*_first_done(pending))
     finally:
-        executor.shutdown(wait=True)
+        executor.shutdown(wait=True, cancel_futures=True)
+        restore()
+    if interrupted.is_set():
+        raise KeyboardInterrupt
+
+
+def _first_done(pending: deque) -> tuple[Path, Callable[[], str | None]]:
+    """The first pending input's target and result, once its job is done."""
+    target, future = pending.popleft()
+    wait([future])
+    return target, future.result
+
+
+def _defer_interrupts(interrupted: threading.Event) -> Callable[[], None]:
+    """Make the first SIGINT set ``interrupted`` instead of raising; returns the undo.
+    Outside the main thread (where signal handlers cannot be set) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        interrupted.set()
+        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C interrupts at once
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    return lambda: signal.signal(signal.SIGINT, previous)
