@@ -91,3 +91,14 @@ def test_the_readme_python_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), {})
     assert (tmp_path / "out" / "example_recording.mid").stat().st_size > 0
     assert soundfile.info(tmp_path / "out" / "example_score.wav").duration > 5
+
+
+@pytest.mark.presets
+def test_docstring_examples_run(monkeypatch):
+    import doctest
+
+    import midivae.transcription.transcribe as module
+
+    monkeypatch.chdir(ROOT)
+    failures, tried = doctest.testmod(module, extraglobs={"midivae": midivae}, verbose=False)
+    assert tried >= 2 and failures == 0

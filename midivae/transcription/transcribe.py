@@ -156,9 +156,9 @@ def transcribe(
 
     Examples
     --------
-    >>> result = midivae.transcribe("take1.wav", instrument="flute")  # doctest: +SKIP
-    >>> [(n.onset, n.pitch, n.velocity) for n in result.notes][:2]  # doctest: +SKIP
-    [(0.52, 72, 81), (1.01, 74, 84)]
+    >>> result = midivae.transcribe("examples/example_recording.flac", instrument="flute")
+    >>> [(round(n.onset, 2), n.pitch, n.velocity) for n in result.notes][:2]
+    [(0.36, 76, 49), (1.02, 76, 53)]
     """
     if preset is None:
         preset = instrument
