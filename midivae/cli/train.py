@@ -74,6 +74,13 @@ from midivae.cli.options import shown_option
     "with the new pair's reading half, stored beside it (one preset, two pairs).",
 )
 @click.option(
+    "--exclude-library",
+    "exclude_libraries",
+    multiple=True,
+    metavar="NAME",
+    help="Leave this library's frames out of a corpus of several libraries (repeat it).",
+)
+@click.option(
     "--refit-velocity",
     default=None,
     metavar="PRESET",
@@ -104,6 +111,7 @@ def train(
     damping: float | None,
     refine: str | None,
     keep_writing: str | None,
+    exclude_libraries: tuple[str, ...],
     refit_velocity: str | None,
     cross_weight: float | None,
     seed: int,
@@ -130,6 +138,7 @@ def train(
     command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if refit_velocity is not None:
         trains = (corpus, data, devtest, config, epochs, augment, damping, refine, keep_writing)
+        trains += (exclude_libraries,)
         if any(v not in (None, ()) for v in trains) or cross_weight is not None:
             raise click.UsageError("--refit-velocity trains nothing: give only --instrument and -o")
         _refit(refit_velocity, instrument, output, command, overwrite)
@@ -158,6 +167,7 @@ def train(
             model_overrides=None if cross_weight is None else {"cross_weight": cross_weight},
             refine_reading=refine,
             keep_writing=keep_writing,
+            exclude_libraries=exclude_libraries,
             command=command,
             overwrite=overwrite,
             progress=log_line,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from midivae.errors import MidivaeError
-from midivae.training.corpus import build_corpus, read_manifest
+from midivae.training.corpus import SOUNDFONTS, build_corpus, read_manifest
 
 
 def cache_root() -> Path:
@@ -26,16 +26,21 @@ def find_corpora(
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """One corpus folder per instrument: from ``dirs`` (corpus folders or their parent), else
-    built (or reused) under the cache folder with seed 0."""
+    built (or reused) under the cache folder with seed 0. A folder's corpora are those of
+    ``soundfont``; a corpus folder given itself may also be a training corpus of several
+    libraries (``midivae corpus build --library ...``) when ``soundfont`` is a training one."""
     found: dict[str, Path] = {}
     for folder in map(Path, dirs):
         if not folder.is_dir():
             raise MidivaeError("no such corpus folder", folder)
-        candidates = [folder] if (folder / "manifest.json").is_file() else sorted(folder.iterdir())
-        for path in candidates:
+        given = (folder / "manifest.json").is_file()
+        for path in [folder] if given else sorted(folder.iterdir()):
             if (path / "manifest.json").is_file():
                 manifest = read_manifest(path)
-                if manifest.get("soundfont") == soundfont:
+                of_libraries = given and "libraries" in manifest
+                if manifest.get("soundfont") == soundfont or (
+                    of_libraries and SOUNDFONTS[soundfont].purpose == "training"
+                ):
                     found.setdefault(manifest["instrument"]["name"], path)
     out = []
     for name in names:

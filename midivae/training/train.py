@@ -192,6 +192,7 @@ def train(
     baseline: bool = True,
     refine_reading: str | Path | None = None,
     keep_writing: str | Path | None = None,
+    exclude_libraries: Sequence[str] = (),
     command: str | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -226,6 +227,9 @@ def train(
         (renders, morphs, the ``auto`` fit: bit for bit) and transcribes with the new pair's
         reading half (signal encoder, symbol decoder), stored beside it. The preset's
         vocabulary, features and split seed are kept; the metrics are the two halves'.
+    exclude_libraries : sequence of str
+        Leave these libraries' frames out of a corpus of several libraries (every split):
+        how the leave-one-library-out bench trains without the library it reads.
     """
     from midivae.model import FeatureConfig, get_config
     from midivae.model.fit import FitSettings, fit, pick_device, seed_everything
@@ -301,6 +305,12 @@ def train(
             for f, c in zip(folders, corpora, strict=True)
         ]
         splits = [split_items(c.labels["item"], seed) for c in corpora]
+        if exclude_libraries:
+            splits = [
+                tuple(rows[kept[rows]] for rows in split)
+                for split, kept in zip(splits, _without(corpora, exclude_libraries), strict=True)
+            ]
+            provenance["excluded_libraries"] = list(exclude_libraries)
         if not mixture:
             train_s, val_s, test_s = (corpus_split(corpora[0], rows, vocab) for rows in splits[0])
         else:
@@ -397,6 +407,24 @@ def train(
     save_preset(preset, out_dir, overwrite=overwrite)
     say(f"train: wrote {out_dir} in {provenance['wall_seconds']:.0f} s")
     return preset
+
+
+def _without(corpora: list[Corpus], excluded: Sequence[str]) -> list[np.ndarray]:
+    """Per corpus, which frames no ``excluded`` library played (a MidivaeError when a corpus
+    holds no such library: leaving out what is not there is a mistake)."""
+    out = []
+    for corpus in corpora:
+        names = [library["name"] for library in corpus.manifest.get("libraries", [])]
+        missing = [name for name in excluded if name not in names]
+        if missing or "library" not in corpus.labels:
+            raise MidivaeError(
+                f"no library {', '.join(missing or excluded)} in this corpus "
+                f"(it has: {', '.join(names) or 'one soundfont'})",
+                corpus.manifest.get("command"),
+            )
+        codes = [names.index(name) for name in excluded]
+        out.append(~np.isin(corpus.labels["library"], codes))
+    return out
 
 
 def _measured(what: str, preset: Preset, instrument: str, manifest: dict, seed: int, command, say):

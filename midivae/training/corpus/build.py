@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,18 @@ from midivae.errors import MidivaeError
 from midivae.music import DYNAMICS_EDGES, DYNAMICS_NAMES, Instrument, get_instrument
 from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.training.corpus import content, labels, render, store
+from midivae.training.corpus.levels import Calibration, reported_levels
+from midivae.training.corpus.libraries import Library
+from midivae.training.corpus.performance import PlayerSettings, perform
+from midivae.training.corpus.rooms import RoomSettings, place
 
 log = logging.getLogger("midivae")
 
 #: Bump when content generation, labelling or layout changes (invalidates caches).
 CONTENT_VERSION = 3
+#: Bump when the sample player, the synthesiser, the player or the room changes what they
+#: render (invalidates caches of corpora built with ``--library``).
+LIBRARY_RENDER_VERSION = 1
 #: Seconds of music per fluidsynth run and shard (tiny builds use short batches).
 BATCH_SECONDS = 120.0
 TINY_BATCH_SECONDS = 2.5
@@ -34,6 +41,7 @@ class Batch:
 
     entries: list[tuple[int, content.Item, float]] = field(default_factory=list)
     seconds: float = LEAD_SECONDS
+    index: int = 0
 
     def notes(self) -> list[content.Note]:
         return [
@@ -58,16 +66,16 @@ def plan_batches(items: list[content.Item], *, max_seconds: float) -> list[Batch
     batches = [Batch()]
     for item_id, item in enumerate(items):
         if batches[-1].entries and batches[-1].seconds + item.length > max_seconds:
-            batches.append(Batch())
+            batches.append(Batch(index=len(batches)))
         batch = batches[-1]
         batch.entries.append((item_id, item, round(batch.seconds, 6)))
         batch.seconds = round(batch.seconds + item.length, 6)
     return batches
 
 
-def corpus_items(instrument: Instrument, soundfont: str, seed: int, tiny: bool) -> list:
-    """Training content for FluidR3; dev-test content (real music) for MuseScore_General."""
-    if render.get_soundfont(soundfont).purpose == "training":
+def corpus_items(instrument: Instrument, purpose: str, seed: int, tiny: bool) -> list:
+    """Training content; dev-test content (real music) for a dev-test library alone."""
+    if purpose == "training":
         return content.training_content(instrument, seed, tiny=tiny)
     from midivae.training.corpus.pieces import devtest_content  # music21 is slow to import
 
@@ -81,21 +89,32 @@ def render_batch(
     config: SpectralConfig,
     programs: tuple[int, ...] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Render one batch into shard arrays (magnitudes + labels).
-
-    ``programs``: GM programs the batch's items cycle through (default: the instrument's).
-    """
+    """Render one batch with a soundfont (fluidsynth, as written, dry) into shard arrays
+    (magnitudes + labels). ``programs``: GM programs the batch's items cycle through
+    (default: the instrument's)."""
+    notes = batch.notes()
     audio = render.render_notes(
-        batch.notes(),
+        notes,
         program=batch.programs(programs or (instrument.program,)),
         soundfont=soundfont,
         seconds=batch.total_seconds,
         sample_rate=config.sample_rate,
     )
+    return shard_arrays(audio, notes, batch, instrument, config)
+
+
+def shard_arrays(
+    audio: np.ndarray,
+    notes: list[content.Note],
+    batch: Batch,
+    instrument: Instrument,
+    config: SpectralConfig,
+) -> dict[str, np.ndarray]:
+    """Compressed frames of ``audio`` and the frame labels of ``notes`` and of the items."""
     magnitudes = compress(analyse(audio, config), config).astype(np.float16)
     n = len(magnitudes)
     arrays = {"magnitudes": magnitudes}
-    arrays |= labels.note_labels(batch.notes(), n, config, polyphonic=instrument.polyphonic)
+    arrays |= labels.note_labels(notes, n, config, polyphonic=instrument.polyphonic)
     spans = [(i, item.kind, off, off + item.length) for i, item, off in batch.entries]
     arrays |= labels.item_labels(spans, n, config)
     return arrays
@@ -178,7 +197,7 @@ def build_corpus(
         say(f"corpus: {out_dir} already holds this build, reusing it")
         return out_dir
     resume = _prepare_folder(out_dir, key)
-    items = corpus_items(inst, font.name, seed, tiny)
+    items = corpus_items(inst, font.purpose, seed, tiny)
     batches = plan_batches(items, max_seconds=TINY_BATCH_SECONDS if tiny else BATCH_SECONDS)
     # Sibling programs give the training library's other timbres of the part; never dev-test.
     programs = inst.training_programs if font.purpose == "training" else (inst.program,)
@@ -204,12 +223,256 @@ def build_corpus(
     return out_dir
 
 
-def _manifest(settings, key, font, font_path, shards, command, inst, out_dir, seed) -> dict:
+def build_library_corpus(
+    instrument: str,
+    out_dir: str | Path,
+    *,
+    libraries: Sequence[str | Path],
+    seed: int = 0,
+    players: PlayerSettings | None = None,
+    rooms: RoomSettings | None = None,
+    config: SpectralConfig | None = None,
+    tiny: bool = False,
+    progress: Callable[[str], None] | None = None,
+    command: str | None = None,
+) -> Path:
+    """A training corpus played by several libraries, by players, in rooms.
+
+    The training content is shared out item by item: item ``i`` is played by library
+    ``i % n`` (the next one that covers all its notes when that one does not). Every library
+    is calibrated to FluidR3's level (:mod:`.levels`). ``players`` / ``rooms`` (None: as
+    written, dry) are drawn per batch from ``seed``. The manifest names every item's library
+    and records each library's calibration and each batch's player and room; shards add a
+    per-frame ``library`` label (index into the manifest's ``libraries``, -1 = padding).
+    """
+    from midivae.training.corpus.levels import calibrate, measure_levels
+    from midivae.training.corpus.libraries import open_library
+
+    start = time.perf_counter()
+    say = progress or (lambda message: None)
+    inst = get_instrument(instrument)
+    config = config or SpectralConfig()
+    opened = [open_library(spec) for spec in libraries]
+    if not opened:
+        raise MidivaeError("give at least one library", instrument)
+    names = [library.name for library in opened]
+    if len(set(names)) != len(names):
+        raise MidivaeError("a library is named twice", ", ".join(names))
+    calibrated = names != ["fluidr3"]
+    reference_levels = measure_levels(open_library("fluidr3"), inst) if calibrated else {}
+    calibrations, levels = [], []
+    for library in opened:
+        if library.name == "fluidr3":
+            calibrations.append(Calibration())
+            levels.append({"calibration": Calibration().to_dict()})
+            continue
+        say(f"corpus: measuring {library.name}'s level per velocity")
+        before = measure_levels(library, inst)
+        calibration = calibrate(reference_levels, before)
+        after = measure_levels(library, inst, calibration=calibration)
+        calibrations.append(calibration)
+        levels.append({
+            "calibration": calibration.to_dict(),
+            "before": reported_levels(before),
+            "after": reported_levels(after),
+            "reference": reported_levels(reference_levels),
+        })  # fmt: skip
+    settings = {
+        "format_version": store.FORMAT_VERSION,
+        "content_version": CONTENT_VERSION,
+        "instrument": inst.to_dict(),
+        "libraries": [library.describe() for library in opened],
+        "players": None if players is None else players.to_dict(),
+        "rooms": None if rooms is None else rooms.to_dict(),
+        "seed": seed,
+        "tiny": tiny,
+        "spectral_config": config.to_dict(),
+        "render_gain": render.RENDER_GAIN,
+        "fluidsynth": render.fluidsynth_version(),
+        "calibrations": [calibration.to_dict() for calibration in calibrations],
+        "library_render_version": LIBRARY_RENDER_VERSION,
+    }
+    key = store.cache_key(settings)
+    out_dir = Path(out_dir)
+    if store.is_cached(out_dir, key):
+        say(f"corpus: {out_dir} already holds this build, reusing it")
+        return out_dir
+    resume = _prepare_folder(out_dir, key)
+    items = content.training_content(inst, seed, tiny=tiny)
+    owner = [_owner(item, index, opened, inst) for index, item in enumerate(items)]
+    kept = [(item, lib) for item, lib in zip(items, owner, strict=True) if lib is not None]
+    dropped = len(items) - len(kept)
+    batches = plan_batches(
+        [item for item, _ in kept], max_seconds=TINY_BATCH_SECONDS if tiny else BATCH_SECONDS
+    )
+    item_library = np.array([lib for _, lib in kept], dtype=np.int8)
+    shards = []
+    played = (store.read_json(out_dir / store.PROGRESS_FILE) or {}).get("played", {})
+    for batch in batches:
+        path = out_dir / store.shard_name(batch.index)
+        if resume and path.is_file():
+            arrays = store.read_shard(path)
+            record = played.get(path.name, {})
+        else:
+            say(f"corpus: {inst.name} ({'+'.join(names)}) shard {batch.index + 1}/{len(batches)}: "
+                f"rendering {batch.total_seconds:.0f} s")  # fmt: skip
+            arrays, record = _play_libraries(
+                batch, inst, opened, calibrations, item_library, players, rooms, config, seed
+            )
+            store.write_shard(path, arrays)
+            played[path.name] = record
+            store.write_json(out_dir / store.PROGRESS_FILE, {"key": key, "played": played})
+        shards.append(_shard_stats(batch, arrays, path) | {"played": record})
+    manifest = _library_manifest(settings, key, shards, command, inst, out_dir, seed, names)
+    manifest["libraries"] = [
+        library.describe() | {"levels": level, "items": int(np.sum(item_library == k))}
+        for k, (library, level) in enumerate(zip(opened, levels, strict=True))
+    ]
+    manifest["item_library"] = item_library.tolist()
+    manifest["dropped_items"] = dropped
+    manifest["build_seconds"] = round(time.perf_counter() - start, 1)
+    store.write_json(out_dir / store.MANIFEST, manifest)
+    (out_dir / store.PROGRESS_FILE).unlink(missing_ok=True)
+    counts = manifest["counts"]
+    minutes, seconds = counts["seconds"] / 60, manifest["build_seconds"]
+    say(f"corpus: {inst.name}: {counts['notes']} notes, {counts['n_frames']} frames, "
+        f"{minutes:.1f} min of audio from {len(names)} libraries in {seconds:.0f} s")  # fmt: skip
+    return out_dir
+
+
+def _owner(
+    item: content.Item, index: int, libraries: list[Library], inst: Instrument
+) -> int | None:
+    """The library that plays item ``index``: ``index % n``, or the next that covers its notes."""
+    pitches = [note.pitch for note in item.notes]
+    for step in range(len(libraries)):
+        k = (index + step) % len(libraries)
+        low, high = libraries[k].key_range(inst)
+        if not pitches or (low <= min(pitches) and max(pitches) <= high):
+            return k
+    return None
+
+
+def _play_libraries(
+    batch: Batch,
+    inst: Instrument,
+    libraries: list[Library],
+    calibrations: list[Calibration],
+    item_library: np.ndarray,
+    players: PlayerSettings | None,
+    rooms: RoomSettings | None,
+    config: SpectralConfig,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """One batch: each library renders its items' notes (calibrated), the renders add up
+    (items never overlap), then the player's warp and the room apply to the whole batch."""
+    rng = np.random.default_rng([seed, batch.index])
+    owners = [int(item_library[item_id]) for item_id, item, _ in batch.entries for _ in item.notes]
+    voices = []
+    for item_id, item, _ in batch.entries:
+        choices = libraries[int(item_library[item_id])].programs(inst)
+        voices += [choices[item_id % len(choices)]] * len(item.notes)
+
+    def play(notes: list[content.Note], seconds: float) -> np.ndarray:
+        audio = np.zeros(round(seconds * config.sample_rate), np.float32)
+        for k, (library, calibration) in enumerate(zip(libraries, calibrations, strict=True)):
+            rows = [i for i, owner in enumerate(owners) if owner == k]
+            if not rows:
+                continue
+            these = [notes[i] for i in rows]
+            played = library.render(
+                calibration.notes(these),
+                instrument=inst,
+                voices=[voices[i] for i in rows],
+                seconds=seconds,
+                sample_rate=config.sample_rate,
+                seed=seed * 1000 + batch.index,
+                gains_db=calibration.note_gains_db(these),
+            )
+            audio += calibration.apply(played)[: len(audio)]
+        return audio
+
+    notes = batch.notes()
+    record: dict[str, Any] = {}
+    if players is None:
+        audio = play(notes, batch.total_seconds)
+    else:
+        audio, notes, record["player"] = perform(
+            play,
+            notes,
+            batch.total_seconds,
+            rng,
+            players,
+            monophonic=not inst.polyphonic,
+            sample_rate=config.sample_rate,
+        )
+    if rooms is not None:
+        audio, record["room"] = place(audio, rng, rooms, sample_rate=config.sample_rate)
+    arrays = shard_arrays(audio, notes, batch, inst, config)
+    item = arrays["item"]
+    arrays["library"] = np.where(item >= 0, item_library[np.maximum(item, 0)], -1).astype(np.int8)
+    return arrays, record
+
+
+def _library_manifest(settings, key, shards, command, inst, out_dir, seed, names) -> dict:
+    default_command = (
+        f"midivae corpus build --instrument {inst.name} "
+        + " ".join(f"--library {name}" for name in names)
+        + f" --seed {seed} -o {out_dir}"
+        + (" --tiny" if settings["tiny"] else "")
+    )
+    return {
+        "format": store.FORMAT,
+        "format_version": store.FORMAT_VERSION,
+        "content_version": CONTENT_VERSION,
+        "key": key,
+        "instrument": settings["instrument"],
+        "soundfont": "+".join(names),
+        "purpose": "training",
+        "seed": seed,
+        "tiny": settings["tiny"],
+        "command": command or default_command,
+        "render": {
+            "gain": render.RENDER_GAIN,
+            "sample_rate": settings["spectral_config"]["sample_rate"],
+            "fluidsynth": settings["fluidsynth"],
+            "players": settings["players"],
+            "rooms": settings["rooms"],
+            "mono": "mean of the channels",
+        },
+        **_described(settings),
+        "counts": _counts(shards),
+        "shards": shards,
+    }
+
+
+def _counts(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """A manifest's ``counts``: totals over its shards."""
     kind_frames = np.sum([s["kind_frames"] for s in shards], axis=0).tolist()
     totals = {
         name: sum(s[name] for s in shards)
         for name in ("n_frames", "sounding_frames", "items", "notes", "bytes")
     }
+    return {
+        **totals,
+        "seconds": round(sum(s["seconds"] for s in shards), 3),
+        "shards": len(shards),
+        "frames_by_kind": dict(zip(content.KINDS, kind_frames, strict=True)),
+    }
+
+
+def _described(settings: dict[str, Any]) -> dict[str, Any]:
+    """What every manifest says about the frames and labels."""
+    return {
+        "spectral_config": settings["spectral_config"],
+        "magnitudes": "float16 spectral.compress(amplitude) = log1p(log_gain * amplitude)",
+        "labels": labels.LABEL_DOCS,
+        "dynamics": {"names": list(DYNAMICS_NAMES), "edges": list(DYNAMICS_EDGES)},
+        "kinds": list(content.KINDS),
+    }
+
+
+def _manifest(settings, key, font, font_path, shards, command, inst, out_dir, seed) -> dict:
     default_command = (
         f"midivae corpus build --instrument {inst.name} --soundfont {font.name} "
         f"--seed {seed} -o {out_dir}" + (" --tiny" if settings["tiny"] else "")
@@ -236,16 +499,7 @@ def _manifest(settings, key, font, font_path, shards, command, inst, out_dir, se
             "chorus": False,
             "mono": "mean of fluidsynth's stereo output",
         },
-        "spectral_config": settings["spectral_config"],
-        "magnitudes": "float16 spectral.compress(amplitude) = log1p(log_gain * amplitude)",
-        "labels": labels.LABEL_DOCS,
-        "dynamics": {"names": list(DYNAMICS_NAMES), "edges": list(DYNAMICS_EDGES)},
-        "kinds": list(content.KINDS),
-        "counts": {
-            **totals,
-            "seconds": round(sum(s["seconds"] for s in shards), 3),
-            "shards": len(shards),
-            "frames_by_kind": dict(zip(content.KINDS, kind_frames, strict=True)),
-        },
+        **_described(settings),
+        "counts": _counts(shards),
         "shards": shards,
     }
