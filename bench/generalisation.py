@@ -2,24 +2,28 @@
 
 For each instrument, one training corpus is played by every library that has it
 (``bench/libraries.py``: FluidR3, MuseScore_General, the sample libraries, the project's
-synthesiser), with players and rooms (``midivae corpus build --library ... --players
---rooms``). Then, for each real library in turn, a preset is trained on that corpus without
-the library's frames (``midivae train --exclude-library NAME``, a short schedule), and reads
-fresh content played by the library it never heard, dry and at the reference level: melodic
-phrases (seed 99, as ``bench/transcribe_fluidr3.py``) and same-pitch repeats for the melody
-instruments, phrases and chorales for the piano, and isolated notes at pp / mf / ff for the
-dynamics order. The shipped preset (FluidR3 only) reads the same renders in the same run.
-Per library, then the mean and the worst library, for both.
+synthesiser), dry unless told otherwise (``midivae corpus build --library ...``; with
+``--players`` / ``--rooms`` their augmentations). Then, for each real library in turn, a preset
+is trained on that corpus without the library's frames (``midivae train --exclude-library
+NAME``), and reads fresh content played by the library it never heard, dry and at the reference
+level: melodic phrases (seed 99, as ``bench/transcribe_fluidr3.py``) and same-pitch repeats for
+the melody instruments, piano phrases for the piano, and isolated notes at pp / mf / ff for the
+dynamics order. The shipped preset (FluidR3 only) reads the same renders in the same run. Per
+library, then the mean and the worst library, for both; and ``bench/synthetic.py``'s tones read
+by each preset.
 
 Usage: ``python bench/generalisation.py [--epochs N] [--seconds S] [--work DIR]
-[INSTRUMENT ...]`` (default: the four melody instruments and the piano; ``--epochs`` the
-short schedule, default 8; ``--seconds`` of phrases per library, default 60; corpora and
-presets go under ``--work``, default ``corpora/loo``, and are reused when their build or
-training matches). Last line: ``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
+[--players] [--rooms] [--leave-out NAME ...] [INSTRUMENT ...]`` (default: the four
+melody instruments and the piano; ``--epochs`` default 40, the training default;
+``--seconds`` of phrases per library, default 60; corpora and presets go under ``--work``,
+default ``corpora/loo``, and are reused when their build or training matches;
+``--players`` / ``--rooms`` build the corpora with them; ``--leave-out`` runs only
+those libraries). Last line: ``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
 loo_vel_f1=<d> loo_piano_on_f1=<e> loo_dyn_order=<f> shipped_melody_on_f1=<g>
-shipped_melody_worst=<h> shipped_piano_on_f1=<i> shipped_dyn_order=<j>`` (melody figures:
-means over melody instruments and their held-out libraries of phrases and repeats; ``worst``:
-the lowest instrument-library pair). Duets left out are not measured yet.
+shipped_melody_worst=<h> shipped_piano_on_f1=<i> shipped_dyn_order=<j> synthetic_mean=<k>
+shipped_synthetic_mean=<l>`` (melody figures: means over the melody instruments' held-out
+libraries of phrases and repeats; ``worst``: the lowest instrument-library pair). Duets of
+left-out instruments are not measured yet.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from scoring import ONSET_TOLERANCE, score
+from synthetic import pitch_accuracy
 
 from libraries import SYNTH, available
 from midivae.music import MELODY_INSTRUMENTS, get_instrument
@@ -46,16 +51,19 @@ DYNAMICS = (33, 80, 112)
 REPEAT_GAPS_S = (0.02, 0.05)
 
 
-def library_corpus(name: str, work: Path) -> tuple[Path, dict[str, str]]:
-    """The instrument's corpus over every available library (built once, then reused)."""
+def library_corpus(
+    name: str, work: Path, *, players: bool, rooms: bool
+) -> tuple[Path, dict[str, str]]:
+    """The instrument's corpus over every available library (built once, then reused), with
+    or without players and rooms."""
     specs = available(name)
     folder = work / f"{name}-all"
     build_library_corpus(
         name,
         folder,
         libraries=list(specs.values()),
-        players=PlayerSettings(),
-        rooms=RoomSettings(),
+        players=PlayerSettings() if players else None,
+        rooms=RoomSettings() if rooms else None,
         progress=print,
     )
     return folder, specs
@@ -152,17 +160,24 @@ def dynamics_order(inst, library, calibration, preset) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("instruments", nargs="*", default=[*MELODY_INSTRUMENTS, "piano"])
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--work", type=Path, default=Path("corpora/loo"))
+    parser.add_argument("--players", action="store_true", help="corpora with players")
+    parser.add_argument("--rooms", action="store_true", help="corpora with rooms")
+    parser.add_argument(
+        "--leave-out", action="append", default=None, help="only these libraries (repeat it)"
+    )
     args = parser.parse_args()
     rows = []  # (instrument, library, which, on, onoff, vel, dyn)
+    synthetic = {"loo": [], "shipped": []}  # tones from bench/synthetic.py, per preset
     for name in args.instruments:
         inst = get_instrument(name)
-        corpus, specs = library_corpus(name, args.work)
+        synthetic["shipped"].append(pitch_accuracy(name))
+        corpus, specs = library_corpus(name, args.work, players=args.players, rooms=args.rooms)
         reference = measure_levels(open_library("fluidr3"), inst)
         for left_out, spec in specs.items():
-            if left_out == SYNTH:
+            if left_out == SYNTH or (args.leave_out and left_out not in args.leave_out):
                 continue  # the synthesiser is a training source, not a library players own
             library = open_library(spec)
             calibration = (
@@ -171,6 +186,7 @@ def main() -> None:
                 else calibrate(reference, measure_levels(library, inst))
             )
             preset = loo_preset(name, corpus, left_out, args.work, args.epochs)
+            synthetic["loo"].append(pitch_accuracy(str(preset)))
             content = test_content(inst, library, args.seconds)
             for which, model in (("loo", preset), ("shipped", name)):
                 scores = [
@@ -207,7 +223,9 @@ def main() -> None:
         f"shipped_melody_on_f1={figure('shipped', True, 3):.3f} "
         f"shipped_melody_worst={figure('shipped', True, 3, np.min):.3f} "
         f"shipped_piano_on_f1={figure('shipped', False, 3):.3f} "
-        f"shipped_dyn_order={np.mean([r[6] for r in rows if r[2] == 'shipped']):.3f}"
+        f"shipped_dyn_order={np.mean([r[6] for r in rows if r[2] == 'shipped']):.3f} "
+        f"synthetic_mean={np.mean(synthetic['loo']):.3f} "
+        f"shipped_synthetic_mean={np.mean(synthetic['shipped']):.3f}"
     )
 
 
