@@ -60,6 +60,19 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("--config", "compact-mixture-fixed", "--epochs", "50", "--no-augment"),
     ),
 }
+#: Presets whose reading pair trains on a corpus of several libraries (``corpora/<name>-all``,
+#: dry): the preset keeps its FluidR3 pair for rendering (``--keep-writing``). Chosen by
+#: leaving one library out (docs/experiments.md, "Leave one library out").
+SHARED = "../shared/libraries"
+LIBRARY_CORPORA: dict[str, tuple[str, ...]] = {
+    "alto_sax": (
+        "fluidr3",
+        "musescore",
+        "synth",
+        f"weresax={SHARED}/karoryfer-weresax/Programs/Sax.sfz",
+        f"mtg={SHARED}/mtg-solo-sax/MTG Solo Saxophones/MTG Alto Sax.sfz",
+    ),
+}
 PAPER_LOOSE = {"pitch_class": 0.879, "octave": 0.992, "dynamics": 0.959}
 MARKERS = ("<!-- presets-table -->", "<!-- /presets-table -->")
 
@@ -88,6 +101,14 @@ def build(name: str) -> None:
         )
         corpus_args += ["--corpus", f"corpora/{inst}"]
         dev_args += ["--devtest", f"corpora/{inst}-musescore"]
+    if name in LIBRARY_CORPORA:
+        libraries = [arg for spec in LIBRARY_CORPORA[name] for arg in ("--library", spec)]
+        folder = f"corpora/{name}-all"
+        midivae("--quiet", "corpus", "build", "--instrument", spec, *libraries, "-o", folder)
+        # the FluidR3 pair first (as above), then the reading pair on every library beside it
+        midivae("train", "--instrument", spec, *corpus_args, *dev_args, *extra, "-o",
+                f"midivae/presets/shipped/{name}", "--overwrite")  # fmt: skip
+        corpus_args, extra = ["--corpus", folder], ("--keep-writing", name)
     midivae(
         "train",
         "--instrument",
