@@ -213,14 +213,7 @@ def build_corpus(
             store.write_shard(path, arrays)
         shards.append(_shard_stats(batch, arrays, path))
     manifest = _manifest(settings, key, font, font_path, shards, command, inst, out_dir, seed)
-    manifest["build_seconds"] = round(time.perf_counter() - start, 1)
-    store.write_json(out_dir / store.MANIFEST, manifest)
-    (out_dir / store.PROGRESS_FILE).unlink(missing_ok=True)
-    counts = manifest["counts"]
-    minutes, seconds = counts["seconds"] / 60, manifest["build_seconds"]
-    say(f"corpus: {inst.name}: {counts['notes']} notes, {counts['n_frames']} frames, "
-        f"{minutes:.1f} min of audio in {seconds:.0f} s")  # fmt: skip
-    return out_dir
+    return _finish(out_dir, manifest, start, say, "")
 
 
 def build_library_corpus(
@@ -330,13 +323,18 @@ def build_library_corpus(
     ]
     manifest["item_library"] = item_library.tolist()
     manifest["dropped_items"] = dropped
+    return _finish(out_dir, manifest, start, say, f" from {len(names)} libraries")
+
+
+def _finish(out_dir: Path, manifest: dict, start: float, say, source: str) -> Path:
+    """Write the manifest last (a folder with one is a complete corpus) and say what it holds."""
     manifest["build_seconds"] = round(time.perf_counter() - start, 1)
     store.write_json(out_dir / store.MANIFEST, manifest)
     (out_dir / store.PROGRESS_FILE).unlink(missing_ok=True)
-    counts = manifest["counts"]
+    counts, name = manifest["counts"], manifest["instrument"]["name"]
     minutes, seconds = counts["seconds"] / 60, manifest["build_seconds"]
-    say(f"corpus: {inst.name}: {counts['notes']} notes, {counts['n_frames']} frames, "
-        f"{minutes:.1f} min of audio from {len(names)} libraries in {seconds:.0f} s")  # fmt: skip
+    say(f"corpus: {name}: {counts['notes']} notes, {counts['n_frames']} frames, "
+        f"{minutes:.1f} min of audio{source} in {seconds:.0f} s")  # fmt: skip
     return out_dir
 
 
