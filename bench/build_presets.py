@@ -72,6 +72,8 @@ LIBRARY_CORPORA: dict[str, tuple[str, ...]] = {
         f"weresax={SHARED}/karoryfer-weresax/Programs/Sax.sfz",
         f"mtg={SHARED}/mtg-solo-sax/MTG Solo Saxophones/MTG Alto Sax.sfz",
     ),
+    # VSCO 2 from npm: `bash bench/install_libraries.sh` first
+    "violin": ("fluidr3", "musescore", "synth", "vsco2=libraries/vsco2-violin"),
 }
 PAPER_LOOSE = {"pitch_class": 0.879, "octave": 0.992, "dynamics": 0.959}
 MARKERS = ("<!-- presets-table -->", "<!-- /presets-table -->")
@@ -105,10 +107,12 @@ def build(name: str) -> None:
         libraries = [arg for spec in LIBRARY_CORPORA[name] for arg in ("--library", spec)]
         folder = f"corpora/{name}-all"
         midivae("--quiet", "corpus", "build", "--instrument", spec, *libraries, "-o", folder)
-        # the FluidR3 pair first (as above), then the reading pair on every library beside it
-        midivae("train", "--instrument", spec, *corpus_args, *dev_args, *extra, "-o",
-                f"midivae/presets/shipped/{name}", "--overwrite")  # fmt: skip
-        corpus_args, extra = ["--corpus", folder], ("--keep-writing", name)
+        if "--keep-writing" not in extra:
+            # the FluidR3 pair first (as above), then the reading pair on every library
+            midivae("train", "--instrument", spec, *corpus_args, *dev_args, *extra, "-o",
+                    f"midivae/presets/shipped/{name}", "--overwrite")  # fmt: skip
+            extra = ("--keep-writing", name)
+        corpus_args = ["--corpus", folder]
     midivae(
         "train",
         "--instrument",
