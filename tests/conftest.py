@@ -55,12 +55,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def one_torch_thread():
     """Tiny models run fastest on one thread (and do not fight other jobs for cores)."""
-    import torch
+    from midivae.cli.threads import one_torch_thread
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import wait
 from pathlib import Path
 
 import click
@@ -161,6 +160,8 @@ def _run_parallel(
 
 def _first_done(pending: deque) -> tuple[Path, Callable[[], str | None]]:
     """The first pending input's target and result, once its job is done."""
+    from concurrent.futures import wait
+
     target, future = pending.popleft()
     wait([future])
     return target, future.result

@@ -1,13 +1,9 @@
-"""Torch's intra-op threads while midivae works on several files at once in threads."""
+"""Torch's intra-op threads while a command works: the command line sets them, the library never."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-_TORCH_THREADS = {"users": 0, "before": 1}
-_TORCH_THREADS_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -17,20 +13,14 @@ def one_torch_thread() -> Iterator[None]:
     Rendering's model calls are small (one row per note unless walking) and loading a preset
     is a few hundred small tensor ops: on a busy machine, torch's intra-op thread pool spends
     more time waiting for its second thread than the work takes (measurements:
-    docs/experiments.md, "Transcription speed and benches"). Files worked on at once
-    in threads share the setting: the first to enter sets it, the last to leave restores it.
+    docs/experiments.md, "Transcription speed and benches"). Commands enter it once, around a
+    whole batch, so files worked on at once in threads share the setting.
     """
     import torch
 
-    with _TORCH_THREADS_LOCK:
-        if _TORCH_THREADS["users"] == 0:
-            _TORCH_THREADS["before"] = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _TORCH_THREADS["users"] += 1
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
         yield
     finally:
-        with _TORCH_THREADS_LOCK:
-            _TORCH_THREADS["users"] -= 1
-            if _TORCH_THREADS["users"] == 0:
-                torch.set_num_threads(_TORCH_THREADS["before"])
+        torch.set_num_threads(before)

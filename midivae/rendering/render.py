@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -435,12 +436,20 @@ class Rendering:
 
     audio: np.ndarray
     sample_rate: int
-    stems: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The stems at the models' rate (22050 Hz); ``stems`` resamples them when first asked.
+    model_stems: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     n_notes: int = 0
 
     @property
     def seconds(self) -> float:
         return len(self.audio) / self.sample_rate
+
+    @cached_property
+    def stems(self) -> dict[str, np.ndarray]:
+        """One stem per preset at ``sample_rate``."""
+        return {
+            name: _resample(audio, self.sample_rate) for name, audio in self.model_stems.items()
+        }
 
     def save(self, path: str | Path, *, stems: bool = False, overwrite: bool = False) -> None:
         """Write the mix to ``path`` (``.wav`` or ``.flac``, atomically; an existing file only
@@ -456,7 +465,7 @@ class Rendering:
 
     def summary(self) -> str:
         """One line: notes, presets, length."""
-        return f"{self.n_notes} notes, {', '.join(self.stems)}, {self.seconds:.1f} s"
+        return f"{self.n_notes} notes, {', '.join(self.model_stems)}, {self.seconds:.1f} s"
 
 
 def check_audio_suffix(target: Path) -> None:
@@ -509,7 +518,7 @@ def render(
     return Rendering(
         audio=_resample(mix, rate),
         sample_rate=rate,
-        stems={name: _resample(audio, rate) for name, audio in parts.items()},
+        model_stems=parts,
         n_notes=len(score.notes),
     )
 

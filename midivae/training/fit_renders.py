@@ -78,5 +78,11 @@ def training_soundfont(preset: Preset) -> str:
     corpora = preset.meta.get("provenance", {}).get("corpora")
     if not corpora:
         raise MidivaeError("trained on your audio: no library to measure a velocity regression on")
-    words = shlex.split(corpora[0].get("command") or "")
+    return corpus_soundfont(corpora[0].get("command"))
+
+
+def corpus_soundfont(command: str | None) -> str:
+    """The soundfont a corpus built by ``command`` was rendered with; FluidR3 (the reference
+    level every library is calibrated to) for a corpus of several libraries."""
+    words = shlex.split(command or "")
     return words[words.index("--soundfont") + 1] if "--soundfont" in words else "fluidr3"

@@ -427,19 +427,11 @@ def _without(corpora: list[Corpus], excluded: Sequence[str]) -> list[np.ndarray]
     return out
 
 
-def _fit_soundfont(manifest: dict) -> str:
-    """The soundfont a calibration fit renders with: the corpus's, or FluidR3 (the reference
-    level every library is calibrated to) for a corpus of several libraries."""
-    from midivae.training.corpus import SOUNDFONTS
-
-    soundfont = manifest.get("soundfont", "fluidr3")
-    return soundfont if soundfont in SOUNDFONTS else "fluidr3"
-
-
 def _measured(what: str, preset: Preset, instrument: str, manifest: dict, seed: int, command, say):
     """The preset's ``what`` ("velocity regression" or "note verifier") measured on fresh
     renders of its corpus's soundfont, with the command and commit that measured it; None
     when it cannot be measured here."""
+    from midivae.training.fit_renders import corpus_soundfont
     from midivae.training.velocity_fit import measure_velocity_regression
     from midivae.training.verifier_fit import measure_note_verifier
 
@@ -450,7 +442,7 @@ def _measured(what: str, preset: Preset, instrument: str, manifest: dict, seed: 
         measured = measure(
             preset,
             instrument,
-            _fit_soundfont(manifest),
+            corpus_soundfont(manifest.get("command")),
             seed,
             tiny=bool(manifest.get("tiny")),
             progress=say,

@@ -15,7 +15,7 @@ from midivae.errors import MidivaeError
 from midivae.music import DYNAMICS_EDGES, DYNAMICS_NAMES, Instrument, get_instrument
 from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.training.corpus import content, labels, render, store
-from midivae.training.corpus.levels import Calibration, reported_levels
+from midivae.training.corpus.levels import Calibration
 from midivae.training.corpus.libraries import Library
 from midivae.training.corpus.performance import PlayerSettings, perform
 from midivae.training.corpus.rooms import RoomSettings, place
@@ -133,6 +133,16 @@ def _shard_stats(batch: Batch, arrays: dict[str, np.ndarray], path: Path) -> dic
     }
 
 
+def _open_build(out_dir: Path, settings: dict[str, Any], say) -> tuple[str, bool | None]:
+    """The build's cache key, and whether a partial build with it resumes (None: the folder
+    already holds this build, reused as is)."""
+    key = store.cache_key(settings)
+    if store.is_cached(out_dir, key):
+        say(f"corpus: {out_dir} already holds this build, reusing it")
+        return key, None
+    return key, _prepare_folder(out_dir, key)
+
+
 def _prepare_folder(out_dir: Path, key: str) -> bool:
     """Make ``out_dir`` ready; True when a partial build with the same key can be resumed."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -191,12 +201,10 @@ def build_corpus(
         "render_gain": render.RENDER_GAIN,
         "fluidsynth": render.fluidsynth_version(),
     }
-    key = store.cache_key(settings)
     out_dir = Path(out_dir)
-    if store.is_cached(out_dir, key):
-        say(f"corpus: {out_dir} already holds this build, reusing it")
+    key, resume = _open_build(out_dir, settings, say)
+    if resume is None:
         return out_dir
-    resume = _prepare_folder(out_dir, key)
     items = corpus_items(inst, font.purpose, seed, tiny)
     batches = plan_batches(items, max_seconds=TINY_BATCH_SECONDS if tiny else BATCH_SECONDS)
     # Sibling programs give the training library's other timbres of the part; never dev-test.
@@ -238,7 +246,7 @@ def build_library_corpus(
     and records each library's calibration and each batch's player and room; shards add a
     per-frame ``library`` label (index into the manifest's ``libraries``, -1 = padding).
     """
-    from midivae.training.corpus.levels import calibrate, measure_levels
+    from midivae.training.corpus.levels import calibrate_library, measure_levels
     from midivae.training.corpus.libraries import open_library
 
     start = time.perf_counter()
@@ -260,16 +268,9 @@ def build_library_corpus(
             levels.append({"calibration": Calibration().to_dict()})
             continue
         say(f"corpus: measuring {library.name}'s level per velocity")
-        before = measure_levels(library, inst)
-        calibration = calibrate(reference_levels, before)
-        after = measure_levels(library, inst, calibration=calibration)
+        calibration, record = calibrate_library(library, inst, reference_levels)
         calibrations.append(calibration)
-        levels.append({
-            "calibration": calibration.to_dict(),
-            "before": reported_levels(before),
-            "after": reported_levels(after),
-            "reference": reported_levels(reference_levels),
-        })  # fmt: skip
+        levels.append(record)
     settings = {
         "format_version": store.FORMAT_VERSION,
         "content_version": CONTENT_VERSION,
@@ -285,12 +286,10 @@ def build_library_corpus(
         "calibrations": [calibration.to_dict() for calibration in calibrations],
         "library_render_version": LIBRARY_RENDER_VERSION,
     }
-    key = store.cache_key(settings)
     out_dir = Path(out_dir)
-    if store.is_cached(out_dir, key):
-        say(f"corpus: {out_dir} already holds this build, reusing it")
+    key, resume = _open_build(out_dir, settings, say)
+    if resume is None:
         return out_dir
-    resume = _prepare_folder(out_dir, key)
     items = content.training_content(inst, seed, tiny=tiny)
     owner = [_owner(item, index, opened, inst) for index, item in enumerate(items)]
     kept = [(item, lib) for item, lib in zip(items, owner, strict=True) if lib is not None]
@@ -377,17 +376,16 @@ def _play_libraries(
             rows = [i for i, owner in enumerate(owners) if owner == k]
             if not rows:
                 continue
-            these = [notes[i] for i in rows]
-            played = library.render(
-                calibration.notes(these),
+            played = calibration.play(
+                library,
+                [notes[i] for i in rows],
                 instrument=inst,
                 voices=[voices[i] for i in rows],
                 seconds=seconds,
                 sample_rate=config.sample_rate,
                 seed=seed * 1000 + batch.index,
-                gains_db=calibration.note_gains_db(these),
             )
-            audio += calibration.apply(played)[: len(audio)]
+            audio += played[: len(audio)]
         return audio
 
     notes = batch.notes()

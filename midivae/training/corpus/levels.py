@@ -63,6 +63,15 @@ class Calibration:
         """The gain per note (by its content velocity) that the velocity map leaves over."""
         return [float(np.interp(n.velocity, self.velocity_in, self.residual_db)) for n in notes]
 
+    def play(self, library: Library, notes: list[Note], **render_args: Any) -> np.ndarray:
+        """``notes`` as ``library`` plays them through this calibration: velocities mapped,
+        the per-note gains, the gain (labels keep ``notes``' own velocities).
+        ``render_args`` go to :meth:`Library.render`."""
+        played = library.render(
+            self.notes(notes), gains_db=self.note_gains_db(notes), **render_args
+        )
+        return self.apply(played)
+
     def apply(self, audio: np.ndarray) -> np.ndarray:
         if self.gain_db == 0.0:
             return audio
@@ -108,15 +117,13 @@ def measure_levels(
         notes.append(Note(pitch, velocity, start, start + NOTE_SECONDS))
     seconds = 0.2 + len(notes) * SPACING_SECONDS
     voices = [library.programs(instrument)[0]] * len(notes)
-    audio = calibration.apply(
-        library.render(
-            calibration.notes(notes),
-            instrument=instrument,
-            voices=voices,
-            seconds=seconds,
-            sample_rate=sample_rate,
-            gains_db=calibration.note_gains_db(notes),
-        )
+    audio = calibration.play(
+        library,
+        notes,
+        instrument=instrument,
+        voices=voices,
+        seconds=seconds,
+        sample_rate=sample_rate,
     )
     levels: dict[int, list[float]] = {v: [] for v in velocities}
     for note in notes:
@@ -147,6 +154,22 @@ def calibrate(reference: dict[int, float], measured: dict[int, float]) -> Calibr
         tuple(float(v) for v in outs),
         tuple(float(v) for v in rest),
     )
+
+
+def calibrate_library(
+    library: Library, instrument: Instrument, reference: dict[int, float]
+) -> tuple[Calibration, dict[str, Any]]:
+    """``library``'s calibration onto ``reference`` levels, and the record of it: the
+    calibration and the pp / mf / ff levels before, after and of the reference."""
+    before = measure_levels(library, instrument)
+    calibration = calibrate(reference, before)
+    after = measure_levels(library, instrument, calibration=calibration)
+    return calibration, {
+        "calibration": calibration.to_dict(),
+        "before": reported_levels(before),
+        "after": reported_levels(after),
+        "reference": reported_levels(reference),
+    }
 
 
 def reported_levels(levels: dict[int, float]) -> dict[str, float]:
