@@ -20,7 +20,7 @@ import numpy as np
 
 from libraries import available
 from midivae.music import get_instrument
-from midivae.training.corpus.levels import calibrate, measure_levels, reported_levels
+from midivae.training.corpus.levels import calibrate_library, measure_levels, reported_levels
 from midivae.training.corpus.libraries import open_library
 
 INSTRUMENTS = ("flute", "violin", "alto_sax", "trumpet", "piano")
@@ -40,11 +40,8 @@ def main() -> None:
         for library_name, spec in available(name).items():
             if library_name == "fluidr3":
                 continue
-            library = open_library(spec)
-            before = measure_levels(library, instrument)
-            calibration = calibrate(reference, before)
-            after = reported_levels(measure_levels(library, instrument, calibration=calibration))
-            first = reported_levels(before)
+            calibration, record = calibrate_library(open_library(spec), instrument, reference)
+            first, after = record["before"], record["after"]
             for dynamic in errors:
                 errors[dynamic].append(abs(after[dynamic] - ref[dynamic]))
             print(
