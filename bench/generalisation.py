@@ -51,6 +51,11 @@ from midivae.training.corpus.rooms import RoomSettings
 from midivae.transcription.transcribe import transcribe
 
 SEED = 99
+#: The duet whose instruments both have sample libraries of their own: read by a mixture
+#: preset trained without them, and by ``auto`` over the shipped presets.
+DUET = "alto_sax+violin"
+FIGURES = ("on_f1", "onoff_f1", "vel_f1")
+DUET_LIBRARIES = {"alto_sax": ("weresax", "mtg"), "violin": ("vsco2",)}
 DYNAMICS = (33, 80, 112)
 REPEAT_GAPS_S = (0.02, 0.05)
 
@@ -73,27 +78,53 @@ def library_corpus(
     return folder, specs
 
 
-def loo_preset(name: str, corpus: Path, left_out: str, work: Path, epochs: int) -> Path:
-    """A preset trained on ``corpus`` without ``left_out`` (reused when already trained so)."""
+#: How a left-out preset trains when it is not the training default: as the shipped preset's
+#: recipe (``bench/build_presets.py``), the epochs included.
+RECIPES: dict[str, dict] = {
+    "piano": {"config": "compact-wide", "epochs": 30, "fit": {"damping_db_per_octave": 48.0}},
+    DUET: {
+        "epochs": 40,
+        "fit": {"timbre_db": 0.0, "damping_db_per_octave": 0.0, "noise_floor_db": None},
+    },
+}
+
+
+def loo_preset(
+    name: str,
+    corpora: list[Path],
+    left_out: list[str],
+    work: Path,
+    epochs: int,
+    config: str | None = None,
+) -> Path:
+    """A preset trained on ``corpora`` without the ``left_out`` libraries, by the shipped
+    recipe where it has one, with model ``config`` when given (reused when already trained
+    so)."""
+    from midivae.model.fit import FitSettings
     from midivae.training.train import train
 
-    folder = work / f"{name}-without-{left_out}"
+    recipe = RECIPES.get(name, {})
+    epochs = recipe.get("epochs", epochs)
+    folder = work / f"{name}-without-{'-'.join(left_out)}{f'-{config}' if config else ''}"
+    config = config or recipe.get("config")
     meta = folder / "preset.json"
     if meta.is_file():
         provenance = json.loads(meta.read_text()).get("provenance", {})
-        if provenance.get("excluded_libraries") == [left_out] and provenance["epochs"] == epochs:
+        if provenance.get("excluded_libraries") == left_out and provenance["epochs"] == epochs:
             return folder
     train(
         name,
         folder,
-        corpus=[corpus],
+        corpus=corpora,
         devtest=(),
+        config=config,
         epochs=epochs,
-        exclude_libraries=[left_out],
+        fit_settings=FitSettings(**recipe["fit"]) if "fit" in recipe else None,
+        exclude_libraries=left_out,
         baseline=False,
         overwrite=True,
         progress=print,
-        command=f"bench/generalisation.py: {name} without {left_out}, {epochs} epochs",
+        command=f"bench/generalisation.py: {name} without {', '.join(left_out)}, {epochs} epochs",
     )
     return folder
 
@@ -155,12 +186,70 @@ def dynamics_order(inst, library, calibration, preset) -> float:
     return float(np.mean([ordered(v) for _, v in velocity_triples(levels, reference)]))
 
 
+def duet_rows(work: Path, leave_out, players: bool, rooms: bool, seconds: float) -> list:
+    """Rows for the duet: for each pair of its instruments' sample libraries, fresh phrase
+    pairs played by both (calibrated, dry) and summed, read by a mixture preset trained
+    without the two libraries, by the shipped mixture and by ``auto`` over the shipped
+    presets."""
+    (a, a_libraries), (b, b_libraries) = DUET_LIBRARIES.items()
+    corpora = [library_corpus(n, work, players=players, rooms=rooms)[0] for n in (a, b)]
+    rows = []
+    for a_name in a_libraries:
+        for b_name in b_libraries:
+            if leave_out and not {a_name, b_name} <= set(leave_out):
+                continue
+            specs = {a: available(a)[a_name], b: available(b)[b_name]}
+            players_ = {}
+            for name, spec in specs.items():
+                inst, library = get_instrument(name), open_library(spec)
+                levels = measure_levels(open_library("fluidr3"), inst)
+                players_[name] = (inst, library, calibrate(levels, measure_levels(library, inst)))
+            preset = loo_preset(DUET, corpora, [a_name, b_name], work, 40)
+            items = []
+            for k in range(max(1, round(seconds / 8.0))):
+                parts = []
+                for offset, (inst, library, _) in enumerate(players_.values()):
+                    low, high = library.key_range(inst)
+                    rng = np.random.default_rng(SEED + 100 * offset + k)
+                    item = next(
+                        item
+                        for item in phrases(inst, rng, seconds=8.0)
+                        if all(low <= n.pitch <= high for n in item.notes)
+                    )
+                    parts.append(item)
+                length = max(item.length for item in parts)
+                audio = sum(
+                    played(library, inst, list(item.notes), length, calibration)
+                    for (inst, library, calibration), item in zip(
+                        players_.values(), parts, strict=True
+                    )
+                )
+                items.append((audio, [n for item in parts for n in item.notes]))
+            for which, model in (("loo", preset), ("shipped", "alto_sax-violin"), ("auto", "auto")):
+                scores = [score_audio(audio, notes, model) for audio, notes in items]
+                row = (
+                    DUET,
+                    f"{a_name}+{b_name}",
+                    which,
+                    *(float(np.mean([getattr(s, k) for s in scores])) for k in FIGURES),
+                    float("nan"),
+                )
+                rows.append(row)
+                print(
+                    f"{DUET:9s} {row[1]:10s} {which:8s} on {row[3]:.3f}  on+off {row[4]:.3f}  "
+                    f"+vel {row[5]:.3f}  ({len(items)} duets)",
+                    flush=True,
+                )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("instruments", nargs="*", default=[*MELODY_INSTRUMENTS, "piano"])
+    parser.add_argument("instruments", nargs="*", default=[*MELODY_INSTRUMENTS, "piano", "duets"])
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--work", type=Path, default=Path("corpora/loo"))
+    parser.add_argument("--config", help="model config of the left-out presets (default: recipe)")
     parser.add_argument("--players", action="store_true", help="corpora with players")
     parser.add_argument("--rooms", action="store_true", help="corpora with rooms")
     parser.add_argument(
@@ -170,6 +259,9 @@ def main() -> None:
     rows = []  # (instrument, library, which, on, onoff, vel, dyn)
     synthetic = {"loo": [], "shipped": []}  # tones from bench/synthetic.py, per preset
     for name in args.instruments:
+        if name == "duets":
+            rows += duet_rows(args.work, args.leave_out, args.players, args.rooms, args.seconds)
+            continue
         inst = get_instrument(name)
         synthetic["shipped"].append(pitch_accuracy(name))
         corpus, specs = library_corpus(name, args.work, players=args.players, rooms=args.rooms)
@@ -183,7 +275,7 @@ def main() -> None:
                 if left_out == "fluidr3"
                 else calibrate(reference, measure_levels(library, inst))
             )
-            preset = loo_preset(name, corpus, left_out, args.work, args.epochs)
+            preset = loo_preset(name, [corpus], [left_out], args.work, args.epochs, args.config)
             synthetic["loo"].append(pitch_accuracy(str(preset)))
             content = test_content(inst, library, args.seconds)
             shipped = "shipped*" if heard_by_shipped(name, left_out) else "shipped"
@@ -209,22 +301,35 @@ def main() -> None:
                     flush=True,
                 )
 
-    def figure(which: str, melody: bool, column: int, reduce=np.mean) -> float:
-        values = [r[column] for r in rows if r[2] == which and (r[0] != "piano") == melody]
+    def figure(which: str, kind: str, column: int, reduce=np.mean) -> float:
+        values = [r[column] for r in rows if r[2] == which and kind_of(r[0]) == kind]
         return float(reduce(values)) if values else float("nan")
 
+    def kind_of(name: str) -> str:
+        return {"piano": "piano", DUET: "duet"}.get(name, "melody")
+
+    def dyn(which: str) -> float:
+        values = [r[6] for r in rows if r[2] == which and kind_of(r[0]) != "duet"]
+        return float(np.mean(values)) if values else float("nan")
+
     print(
-        f"loo_melody_on_f1={figure('loo', True, 3):.3f} "
-        f"loo_melody_worst={figure('loo', True, 3, np.min):.3f} "
-        f"loo_onoff_f1={figure('loo', True, 4):.3f} loo_vel_f1={figure('loo', True, 5):.3f} "
-        f"loo_piano_on_f1={figure('loo', False, 3):.3f} "
-        f"loo_dyn_order={np.mean([r[6] for r in rows if r[2] == 'loo']):.3f} "
-        f"shipped_melody_on_f1={figure('shipped', True, 3):.3f} "
-        f"shipped_melody_worst={figure('shipped', True, 3, np.min):.3f} "
-        f"shipped_piano_on_f1={figure('shipped', False, 3):.3f} "
-        f"shipped_dyn_order={np.mean([r[6] for r in rows if r[2] == 'shipped']):.3f} "
-        f"synthetic_mean={np.mean(synthetic['loo']):.3f} "
-        f"shipped_synthetic_mean={np.mean(synthetic['shipped']):.3f}"
+        f"loo_melody_on_f1={figure('loo', 'melody', 3):.3f} "
+        f"loo_melody_worst={figure('loo', 'melody', 3, np.min):.3f} "
+        f"loo_onoff_f1={figure('loo', 'melody', 4):.3f} "
+        f"loo_vel_f1={figure('loo', 'melody', 5):.3f} "
+        f"loo_piano_on_f1={figure('loo', 'piano', 3):.3f} "
+        f"loo_piano_vel_f1={figure('loo', 'piano', 5):.3f} "
+        f"loo_duet_on_f1={figure('loo', 'duet', 3):.3f} "
+        f"loo_dyn_order={dyn('loo'):.3f} "
+        f"shipped_melody_on_f1={figure('shipped', 'melody', 3):.3f} "
+        f"shipped_melody_worst={figure('shipped', 'melody', 3, np.min):.3f} "
+        f"shipped_piano_on_f1={figure('shipped', 'piano', 3):.3f} "
+        f"shipped_duet_on_f1={figure('shipped', 'duet', 3):.3f} "
+        f"auto_duet_on_f1={figure('auto', 'duet', 3):.3f} "
+        f"shipped_dyn_order={dyn('shipped'):.3f} "
+        f"synthetic_mean={np.mean(synthetic['loo']) if synthetic['loo'] else np.nan:.3f} "
+        f"shipped_synthetic_mean="
+        f"{np.mean(synthetic['shipped']) if synthetic['shipped'] else np.nan:.3f}"
     )
 
 

@@ -71,6 +71,14 @@ class ModelConfig:
         (gradient stopped). With both moved (the paper), the term (x10) keeps ``q(z|y)`` as
         vague as ``q(z|x)``, and the symbol VAE loses what it should encode (measurements:
         docs/experiments.md, "How much the symbol side may know").
+    context : tuple of int
+        Frame offsets the signal encoder hears around the frame it reads
+        (:class:`midivae.model.context.ContextEncoder`); empty: one frame through an MLP (the
+        paper). The signal decoder always gives the frame read.
+    harmonics : tuple of float
+        Partials the context encoder stacks (ratios to the fundamental).
+    conv_channels : int
+        Channels of the context encoder's convolutions.
     """
 
     name: str = "compact"
@@ -82,6 +90,9 @@ class ModelConfig:
     warmup_epochs: int = 10
     velocity_sigma: float = 0.05
     fixed_match_target: bool = False
+    context: tuple[int, ...] = ()
+    harmonics: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
+    conv_channels: int = 16
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,9 +100,11 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         data = dict(data)
-        for key in ("signal_hidden", "symbol_hidden"):
+        for key in ("signal_hidden", "symbol_hidden", "context"):
             if key in data:
                 data[key] = tuple(int(v) for v in data[key])
+        if "harmonics" in data:
+            data["harmonics"] = tuple(float(v) for v in data["harmonics"])
         return _from_dict(cls, data, "model config")
 
 
@@ -105,6 +118,9 @@ def _from_dict(cls, data: dict[str, Any], what: str):
     except TypeError as exc:
         raise MidivaeError(f"{what}: {exc}") from None
 
+
+#: The context configs' frame offsets.
+TEMPORAL = (-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8)
 
 #: Named configs: the paper's sizes (reproducible) and the shipped compact ones.
 CONFIGS: dict[str, ModelConfig] = {
@@ -136,7 +152,30 @@ CONFIGS: dict[str, ModelConfig] = {
             cross_weight=1.0,
             fixed_match_target=True,
         ),
+        # the frame read and 10 around it, 93 ms either side, denser near the centre
+        ModelConfig(
+            "temporal", cross_weight=1.0, signal_hidden=(512,), context=TEMPORAL, conv_channels=8
+        ),
+        ModelConfig(
+            "temporal-wide",
+            64,
+            (512,),
+            (512, 512),
+            cross_weight=5.0,
+            warmup_epochs=25,
+            context=TEMPORAL,
+            conv_channels=8,
+        ),
         ModelConfig("tiny", 8, (32,), (16,), warmup_epochs=1),
+        ModelConfig(
+            "tiny-temporal",
+            8,
+            (32,),
+            (16,),
+            warmup_epochs=1,
+            context=(-2, -1, 0, 1, 2),
+            conv_channels=4,
+        ),
     )
 }
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from midivae.model.config import ModelConfig
+from midivae.model.context import ContextEncoder, harmonic_shifts, inner_frames
 from midivae.model.vae import SignalVAE, SymbolVAE, kl_normal, sample
 
 #: Names of the loss terms, in the order ``LossTerms.as_dict`` gives them.
@@ -56,11 +57,27 @@ class CrossModalVAE(nn.Module):
     """
 
     def __init__(
-        self, n_features: int, layout: tuple[tuple[str, int, int], ...], config: ModelConfig
+        self,
+        n_features: int,
+        layout: tuple[tuple[str, int, int], ...],
+        config: ModelConfig,
+        *,
+        bins_per_octave: int = 48,
     ) -> None:
         super().__init__()
         self.config = config
-        self.signal = SignalVAE(n_features, config.signal_hidden, config.latent)
+        encoder = None
+        if config.context:
+            shifts = harmonic_shifts(config.harmonics, bins_per_octave)
+            encoder = ContextEncoder(
+                n_features - 1,
+                config.context,
+                shifts,
+                config.conv_channels,
+                config.signal_hidden,
+                config.latent,
+            )
+        self.signal = SignalVAE(n_features, config.signal_hidden, config.latent, encoder)
         self.symbol = SymbolVAE(
             layout, config.symbol_hidden, config.latent, velocity_sigma=config.velocity_sigma
         )
@@ -73,15 +90,18 @@ class CrossModalVAE(nn.Module):
         beta: float = 1.0,
         labelled: torch.Tensor | None = None,
     ) -> LossTerms:
-        """Loss terms for features ``x`` (n, n_features) and symbols ``y`` (n, width).
+        """Loss terms for features ``x`` (n, n_features), or for a context encoder sequences
+        of them (b, span, n_features) whose inner frames are read, and symbols ``y`` (n,
+        width) of the frames read.
 
         ``labelled`` (n,) bool marks frames whose symbols are known (default: all).
         """
         mu_x, logvar_x = self.signal.encoder(x)
         z_x = sample(mu_x, logvar_x) if self.training else mu_x
-        signal_rec = -self.signal.log_likelihood(x, self.signal.decode(z_x))
+        frames = inner_frames(x, self.config.context)
+        signal_rec = -self.signal.log_likelihood(frames, self.signal.decode(z_x))
         signal_kl = kl_normal(mu_x, logvar_x)
-        weight = torch.ones(len(x)) if labelled is None else labelled.float()
+        weight = torch.ones(len(frames)) if labelled is None else labelled.float()
         weight = weight.to(x.device)
         n_labelled = weight.sum().clamp_min(1.0)
 
@@ -110,7 +130,7 @@ class CrossModalVAE(nn.Module):
             match=labelled_mean(match),
             cross=labelled_mean(cross),
         )
-        labelled_share = n_labelled / len(x)
+        labelled_share = n_labelled / len(frames)
         terms.total = (
             terms.signal_rec
             + beta * terms.signal_kl

@@ -24,7 +24,8 @@ from midivae.model.config import FeatureConfig
 from midivae.model.cross import TERMS, CrossModalVAE
 from midivae.model.features import amplitude_features, to_features
 
-#: A batch: compressed magnitudes (n, n_bins) float32, symbols (n, width) float32, labelled (n,).
+#: A batch: compressed magnitudes (n, n_bins) float32 (or windows of them, (n, width, n_bins)),
+#: symbols (n, width) float32, labelled (n,).
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -41,11 +42,18 @@ class ArraySource:
     magnitudes: np.ndarray  # (n, n_bins) compressed (float16 or float32)
     symbols: np.ndarray  # (n, width) float32
     labelled: np.ndarray  # (n,) bool
+    #: With a context encoder: ``(sequences, margin + length + margin)`` rows of sequences
+    #: whose inner ``length`` frames are read (:func:`midivae.model.context.sequence_rows`).
+    sequences: np.ndarray | None = None
+    margin: int = 0
 
     def __len__(self) -> int:
         return len(self.magnitudes)
 
     def batches(self, batch_size: int, rng: np.random.Generator | None) -> Iterator[Batch]:
+        if self.sequences is not None:
+            yield from self._sequence_batches(batch_size, rng)
+            return
         n = len(self)
         order = rng.permutation(n) if rng is not None else np.arange(n)
         for start in range(0, n, batch_size):
@@ -55,6 +63,20 @@ class ArraySource:
                 else order[start : start + batch_size]
             )
             yield (self.magnitudes[idx].astype(np.float32), self.symbols[idx], self.labelled[idx])
+
+    def _sequence_batches(self, batch_size: int, rng: np.random.Generator | None):
+        """Batches of whole sequences, about ``batch_size`` frames read each; a frame that
+        two sequences hold (a short last one repeats its segment's last row) counts twice."""
+        span = self.sequences.shape[1]
+        length = span - 2 * self.margin
+        per_batch = max(1, batch_size // length)
+        n = len(self.sequences)
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+        for start in range(0, n, per_batch):
+            rows = self.sequences[order[start : start + per_batch]]
+            inner = rows[:, self.margin : span - self.margin].reshape(-1)
+            mags = self.magnitudes[rows].astype(np.float32)
+            yield (mags, self.symbols[inner], self.labelled[inner])
 
 
 def _tensors(batch: Batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -135,7 +157,8 @@ def batch_features(
     settings: FitSettings,
     generator: torch.Generator | None,
 ) -> torch.Tensor:
-    """Features of a batch, augmented when ``generator`` is given (training)."""
+    """Features of a batch, augmented when ``generator`` is given (training); a window's
+    frames share their draws (one instrument, room and microphone per window)."""
     augmented = (
         settings.tilt_db_per_octave
         or settings.timbre_db
@@ -147,6 +170,11 @@ def batch_features(
         return to_features(magnitudes, features)
     n = len(magnitudes)
     amplitude = torch.expm1(magnitudes.clamp_min(0.0)) / features.log_gain
+
+    def each(values: torch.Tensor) -> torch.Tensor:
+        """Per-sample draws ``(n, ...)`` broadcast over a window's frames."""
+        return values[:, None] if amplitude.dim() == 3 else values
+
     if settings.noise_floor_db:
         amplitude = add_noise_floor(amplitude, frequencies, settings, generator)
     level = None
@@ -155,17 +183,17 @@ def batch_features(
         level = 20.0 * torch.log10(rms).clamp_min(features.floor_db)
         if settings.level_jitter_db:
             jitter = torch.rand(n, 1, generator=generator) * 2.0 - 1.0
-            level = level + settings.level_jitter_db * jitter
+            level = level + settings.level_jitter_db * each(jitter)
     if settings.tilt_db_per_octave:
         tilt = (torch.rand(n, 1, generator=generator) * 2.0 - 1.0) * settings.tilt_db_per_octave
         octaves = torch.log2(frequencies / 1000.0)[None, :]
-        amplitude = amplitude * torch.pow(10.0, tilt * octaves / 20.0)
+        amplitude = amplitude * each(torch.pow(10.0, tilt * octaves / 20.0))
     if settings.timbre_db:
         curves = timbre_curves(n, frequencies, settings.timbre_db, generator)
-        amplitude = amplitude * torch.pow(10.0, curves / 20.0)
+        amplitude = amplitude * each(torch.pow(10.0, curves / 20.0))
     if settings.damping_db_per_octave:
         curves = damping_curves(n, frequencies, settings, generator)
-        amplitude = amplitude * torch.pow(10.0, curves / 20.0)
+        amplitude = amplitude * each(torch.pow(10.0, curves / 20.0))
     return amplitude_features(amplitude, features, level_db=level)
 
 
@@ -203,15 +231,16 @@ def add_noise_floor(
     a note.
     """
     n = len(amplitude)
+    window = (1,) * (amplitude.dim() - 2)  # a window's frames share the floor's level, colour
     low, high = settings.noise_floor_db
-    level = low + (high - low) * torch.rand(n, 1, generator=generator)
-    colour = 0.5 * torch.rand(n, 1, generator=generator)
+    level = low + (high - low) * torch.rand(n, 1, generator=generator).view(n, *window, 1)
+    colour = 0.5 * torch.rand(n, 1, generator=generator).view(n, *window, 1)
     shape = torch.pow(frequencies / 1000.0, colour)
     shape = shape / shape.pow(2).mean(-1, keepdim=True).sqrt()
     uniform = torch.rand(amplitude.shape, generator=generator).clamp_min(1e-12)
     rayleigh = torch.sqrt(-torch.log(uniform))  # E[r^2] = 1
     noise = torch.pow(10.0, level / 20.0) * shape * rayleigh
-    chosen = torch.rand(n, 1, generator=generator) < settings.noise_probability
+    chosen = torch.rand(n, 1, generator=generator).view(n, *window, 1) < settings.noise_probability
     return torch.where(chosen, torch.sqrt(amplitude.pow(2) + noise.pow(2)), amplitude)
 
 
@@ -243,15 +272,16 @@ def evaluate_loss(
 ) -> dict[str, float]:
     """Mean loss terms at full KL weight, posterior means (deterministic)."""
     model.eval()
-    sums = dict.fromkeys(TERMS, 0.0)
+    sums, count = dict.fromkeys(TERMS, 0.0), 0
     with torch.no_grad():
         for batch in source.batches(4096, None):
             mags, y, lab = _tensors(batch, device)
             x = batch_features(mags, features, frequencies, settings, None)
             terms = model.loss(x.to(device), y, beta=1.0, labelled=lab)
             for name, value in terms.as_dict().items():
-                sums[name] += value * len(mags)
-    return {name: value / len(source) for name, value in sums.items()}
+                sums[name] += value * len(y)
+            count += len(y)
+    return {name: value / max(count, 1) for name, value in sums.items()}
 
 
 def fit(
@@ -299,8 +329,8 @@ def fit(
             terms.total.backward()
             optimizer.step()
             for name, value in terms.as_dict().items():
-                sums[name] += value * len(mags)
-            count += len(mags)
+                sums[name] += value * len(y)
+            count += len(y)
         val = evaluate_loss(model, validation, features, freqs, settings, device)
         row = {
             "epoch": epoch,

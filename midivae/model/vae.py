@@ -64,9 +64,11 @@ class Encoder(nn.Module):
 class SignalVAE(nn.Module):
     """VAE over feature frames with a Gaussian likelihood (learned per-feature variance)."""
 
-    def __init__(self, n_features: int, hidden: Sequence[int], latent: int) -> None:
+    def __init__(
+        self, n_features: int, hidden: Sequence[int], latent: int, encoder: nn.Module | None = None
+    ) -> None:
         super().__init__()
-        self.encoder = Encoder(n_features, hidden, latent)
+        self.encoder = encoder or Encoder(n_features, hidden, latent)
         self.decoder = mlp([latent, *reversed(hidden), n_features])
         self.logvar = nn.Parameter(torch.full((n_features,), -2.0))
 

@@ -41,6 +41,7 @@ READING_WEIGHTS = "reading.safetensors"
 READING_PARTS = ("signal.encoder.", "symbol.decoder.")
 META = "preset.json"
 CHUNK = 8192  # frames per forward pass
+CONTEXT_CHUNK = 1024  # frames per forward pass of a context encoder (each holds a window)
 
 
 class Preset:
@@ -93,12 +94,21 @@ class Preset:
     def config(self) -> ModelConfig:
         return self.model.config
 
-    def _chunks(self, array: np.ndarray, fn) -> np.ndarray | tuple[np.ndarray, ...]:
+    def _chunks(
+        self, array: np.ndarray, fn, margin: int = 0
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
+        """``fn`` over row chunks of ``array``; with a ``margin``, each chunk runs with that
+        many rows either side of it (a context encoder's window) and keeps its own rows."""
         outs = []
+        size = CONTEXT_CHUNK if margin else CHUNK
         with torch.inference_mode():
-            for start in range(0, max(len(array), 1), CHUNK):
-                chunk = torch.as_tensor(np.asarray(array[start : start + CHUNK], np.float32))
-                out = fn(chunk)
+            for start in range(0, max(len(array), 1), size):
+                low = max(start - margin, 0)
+                rows = np.asarray(array[low : start + size + margin], np.float32)
+                out = fn(torch.as_tensor(rows))
+                keep = slice(start - low, start - low + min(size, len(array) - start))
+                if margin:
+                    out = tuple(o[keep] for o in out) if isinstance(out, tuple) else out[keep]
                 outs.append(
                     tuple(o.numpy() for o in out) if isinstance(out, tuple) else out.numpy()
                 )
@@ -135,7 +145,9 @@ class Preset:
         in the latent space the symbols share (renders, morphs, fits; not transcription:
         :meth:`read_signal`)."""
         return self._chunks(
-            magnitudes, lambda m: self.model.signal.encoder(to_features(m, self.features))
+            magnitudes,
+            lambda m: self.model.signal.encoder(to_features(m, self.features)),
+            _margin(self.model.config),
         )
 
     def decode_signal(self, z: np.ndarray) -> np.ndarray:
@@ -200,7 +212,7 @@ class Preset:
             mu = reader.signal.encoder(to_features(m, self.features))[0]
             return reader.symbol.probabilities(reader.symbol.decode(mu))
 
-        return self._chunks(magnitudes, read)
+        return self._chunks(magnitudes, read, _margin(reader.config))
 
     def config_dict(self) -> dict[str, Any]:
         """The configs that rebuild the model from files alone."""
@@ -212,11 +224,23 @@ class Preset:
         }
 
 
+def _margin(config: ModelConfig) -> int:
+    """Rows a context encoder hears either side of the frame it reads (0: one frame)."""
+    return max((abs(offset) for offset in config.context), default=0)
+
+
 def build_model(
     vocabulary: Vocabulary, spectral: SpectralConfig, features: FeatureConfig, config: ModelConfig
 ) -> CrossModalVAE:
     """A fresh model for a vocabulary and configs."""
-    return CrossModalVAE(features.n_features(spectral.n_bins), vocabulary.layout(), config)
+    if config.context and features.mode != "normalised":
+        raise MidivaeError("a context encoder reads normalised features (with their levels)")
+    return CrossModalVAE(
+        features.n_features(spectral.n_bins),
+        vocabulary.layout(),
+        config,
+        bins_per_octave=spectral.bins_per_octave,
+    )
 
 
 def round_weights(model: CrossModalVAE) -> None:

@@ -40,6 +40,9 @@ MIXTURE_EVAL_FRAMES = 20000
 #: A ``--refine-reading`` run (half the model, from trained weights): most epochs, learning
 #: rate; it keeps the epoch whose validation frames read best (signal -> symbol likelihood).
 REFINE_EPOCHS, REFINE_LR = 20, 3e-4
+#: Frames read per training sequence of a context encoder (its maps are computed once per
+#: sequence, with the margins its windows reach).
+SEQUENCE_FRAMES = 32
 
 
 def parse_instruments(spec: str) -> tuple[str, ...]:
@@ -74,16 +77,42 @@ class Split:
     labels: dict[str, np.ndarray]
     symbols: np.ndarray
     labelled: np.ndarray
+    segments: np.ndarray | None = None  # runs of frames consecutive in time (None: all)
 
-    def source(self):
+    def source(self, context: tuple[int, ...] = ()):
+        """Training frames; with ``context`` offsets, as sequences of consecutive frames
+        (each with the margins its windows reach)."""
+        from midivae.model.context import margin_of, sequence_rows, sequence_starts
         from midivae.model.fit import ArraySource
 
-        return ArraySource(self.magnitudes, self.symbols, self.labelled)
+        if not context:
+            return ArraySource(self.magnitudes, self.symbols, self.labelled)
+        segments = np.zeros(len(self.magnitudes), np.int64)
+        segments = segments if self.segments is None else self.segments
+        margin = margin_of(context)
+        starts = sequence_starts(segments, SEQUENCE_FRAMES)
+        rows = sequence_rows(starts, SEQUENCE_FRAMES, margin, segments)
+        return ArraySource(self.magnitudes, self.symbols, self.labelled, rows, margin)
+
+
+def segments_of(rows: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+    """Segment ids of selected frame ``rows``: a new segment wherever the rows stop being
+    consecutive (or the ``items`` change)."""
+    breaks = np.diff(rows) != 1
+    if items is not None:
+        breaks |= np.diff(items) != 0
+    return np.concatenate([[0], np.cumsum(breaks)]).astype(np.int64)
 
 
 def corpus_split(corpus: Corpus, rows: np.ndarray, vocab: Vocabulary) -> Split:
     labels = {k: v[rows] for k, v in corpus.labels.items()}
-    return Split(corpus.magnitudes[rows], labels, vocab.encode(labels), np.ones(len(rows), bool))
+    return Split(
+        corpus.magnitudes[rows],
+        labels,
+        vocab.encode(labels),
+        np.ones(len(rows), bool),
+        segments_of(rows),
+    )
 
 
 def mixture_split(sampler: MixtureSampler, n: int, vocab: Vocabulary) -> Split:
@@ -161,7 +190,8 @@ def load_user_data(
     for side, rows in enumerate(split_items(labels["item"], seed)):
         rows = rows if side == 0 else rows[labelled[rows]]
         sub = {k: v[rows] for k, v in labels.items()}
-        splits.append(Split(mags[rows], sub, vocab.encode(sub), labelled[rows]))
+        segments = segments_of(rows, sub["item"])
+        splits.append(Split(mags[rows], sub, vocab.encode(sub), labelled[rows], segments))
     if not len(splits[1].magnitudes):
         splits[1] = splits[0]  # too few labelled files to hold one out: validate on train
     return splits[0], splits[1], splits[2]
@@ -275,6 +305,8 @@ def train(
         )
         features = features or FeatureConfig()  # a kept pair's, with --keep-writing
         settings = fit_settings or FitSettings(seed=seed)
+    if mixture and model_config.context:
+        raise MidivaeError("mixtures train frame encoders only, for now", model_config.name)
     settings.seed = seed
     if epochs is not None:
         settings.max_epochs = epochs
@@ -353,11 +385,12 @@ def train(
             "frozen": ["symbol.encoder", "signal.decoder", "signal.logvar"],
         }
         say(f"train: refining the reading half of {base.path} (renders stay as they are)")
-    train_source = train_source if mixture and data is None else train_s.source()
+    context = model_config.context
+    train_source = train_source if mixture and data is None else train_s.source(context)
     result = fit(
         model,
         train_source,
-        val_s.source(),
+        val_s.source(context),
         features,
         spectral.frequencies,
         settings,
@@ -410,20 +443,27 @@ def train(
 
 
 def _without(corpora: list[Corpus], excluded: Sequence[str]) -> list[np.ndarray]:
-    """Per corpus, which frames no ``excluded`` library played (a MidivaeError when a corpus
-    holds no such library: leaving out what is not there is a mistake)."""
-    out = []
+    """Per corpus, which frames no ``excluded`` library played (a mixture's corpora may each
+    hold some of them). A MidivaeError when a corpus names no libraries or a name is in no
+    corpus: leaving out what is not there is a mistake."""
+    out, found = [], set()
     for corpus in corpora:
         names = [library["name"] for library in corpus.manifest.get("libraries", [])]
-        missing = [name for name in excluded if name not in names]
-        if missing or "library" not in corpus.labels:
+        if "library" not in corpus.labels:
             raise MidivaeError(
-                f"no library {', '.join(missing or excluded)} in this corpus "
-                f"(it has: {', '.join(names) or 'one soundfont'})",
+                f"no library {', '.join(excluded)} in this corpus (it has: one soundfont)",
                 corpus.manifest.get("command"),
             )
-        codes = [names.index(name) for name in excluded]
+        codes = [names.index(name) for name in excluded if name in names]
+        found.update(name for name in excluded if name in names)
         out.append(~np.isin(corpus.labels["library"], codes))
+    missing = [name for name in excluded if name not in found]
+    if missing:
+        held = sorted({lib["name"] for c in corpora for lib in c.manifest.get("libraries", [])})
+        raise MidivaeError(
+            f"no library {', '.join(missing)} in these corpora (they have: {', '.join(held)})",
+            corpora[0].manifest.get("command"),
+        )
     return out
 
 

@@ -1,0 +1,164 @@
+"""A signal encoder that hears time and pitch: frames around the one read, harmonically
+stacked, convolved along frequency before any dense layer.
+
+Each frame's constant-Q spectrum is stacked with copies of itself shifted down by the
+intervals of partials 1/2, 1, 2, ..., so that bin ``b`` of channel ``h`` holds the spectrum
+at ``b + bins_per_octave * log2(h)``: a note's partials line up in one column (the spectrum
+is first reduced to the max over pairs of bins, quarter tones at 48 bins per octave).
+Convolutions along frequency turn each frame into a few maps over the bins (computed once
+per frame); the
+maps of the frames at fixed offsets around the frame read (``ModelConfig.context``) are then
+mixed per bin. All of this is equivariant to a shift along the constant-Q axis (a pattern
+learned at one pitch is recognised at every pitch). Only then a dense layer, with the
+window's frame levels, gives the posterior ``(mu, logvar)``.
+
+Frames given as ``(n, n_features)`` are read as consecutive in time (the first and last
+frames repeated at the edges). Training passes sequences ``(b, margin + length + margin,
+n_features)`` and gets the posteriors of their ``length`` inner frames, ``(b * length, ...)``:
+each frame's maps are computed once per sequence, not once per window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from midivae.model.vae import mlp
+
+#: Maps per bin that each frame gives, and that the window mixes into.
+FRAME_MAPS, WINDOW_MAPS = 4, 8
+
+
+def harmonic_shifts(harmonics: Sequence[float], bins_per_octave: int) -> list[int]:
+    """Bin offsets of partials ``harmonics`` above a fundamental on a constant-Q axis."""
+    return [round(bins_per_octave * math.log2(h)) for h in harmonics]
+
+
+def margin_of(offsets: Sequence[int]) -> int:
+    """Frames a window reaches either side of the frame read."""
+    return max((abs(int(o)) for o in offsets), default=0)
+
+
+def sequence_starts(segments: np.ndarray, length: int) -> np.ndarray:
+    """First rows of sequences of ``length`` rows laid end to end inside each segment
+    (consecutive rows with equal ids); a segment's last sequence may run short."""
+    n = len(segments)
+    firsts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
+    ends = np.r_[firsts[1:], n]
+    return np.concatenate([np.arange(a, b, length) for a, b in zip(firsts, ends, strict=True)])
+
+
+def sequence_rows(starts: np.ndarray, length: int, margin: int, segments: np.ndarray) -> np.ndarray:
+    """``(len(starts), margin + length + margin)`` rows of each sequence with its margins,
+    the segment's first or last row standing in beyond its edges."""
+    n = len(segments)
+    firsts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
+    ends = np.r_[firsts[1:], n] - 1
+    which = np.searchsorted(firsts, starts, side="right") - 1
+    rows = starts[:, None] + np.arange(-margin, length + margin)[None, :]
+    return np.clip(rows, firsts[which][:, None], ends[which][:, None])
+
+
+class ContextEncoder(nn.Module):
+    """Frames in time -> a diagonal Gaussian posterior per frame, pitch-equivariant up to the
+    dense layer.
+
+    Parameters
+    ----------
+    n_bins : int
+        Constant-Q bins per frame (the features hold these, then one level input).
+    offsets : sequence of int
+        Frame offsets of the window (``ModelConfig.context``).
+    shifts : sequence of int
+        Bin offsets of the stacked partials (:func:`harmonic_shifts`).
+    channels : int
+        Channels of the frame convolutions.
+    hidden : sequence of int
+        Dense widths after the convolutions.
+    latent : int
+        Latent dimensions.
+    """
+
+    def __init__(
+        self,
+        n_bins: int,
+        offsets: Sequence[int],
+        shifts: Sequence[int],
+        channels: int,
+        hidden: Sequence[int],
+        latent: int,
+    ) -> None:
+        super().__init__()
+        self.n_bins = n_bins
+        self.offsets = tuple(int(o) for o in offsets)
+        self.shifts = tuple(int(s) for s in shifts)
+        self.margin = margin_of(self.offsets)
+        self.pooled = (n_bins + 1) // 2  # the convolutions' bins: a quarter tone each
+        self.frame = nn.Sequential(
+            nn.Conv1d(len(self.shifts), channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(channels, channels, 5, padding=6, dilation=3),
+            nn.ReLU(),
+            nn.Conv1d(channels, FRAME_MAPS, 1),
+            nn.ReLU(),
+        )
+        self.window = nn.Conv1d(FRAME_MAPS * len(self.offsets), WINDOW_MAPS, 1)
+        self.body = mlp([WINDOW_MAPS * self.pooled + len(self.offsets), *hidden, 2 * latent])
+        shifts = torch.as_tensor([round(shift / 2) for shift in self.shifts])  # pooled bins
+        rows = torch.arange(self.pooled)[None, :] + shifts[:, None]
+        outside = (rows < 0) | (rows >= self.pooled)
+        self.register_buffer(
+            "stack_index", torch.where(outside, self.pooled, rows), persistent=False
+        )
+
+    def stacked(self, spectra: torch.Tensor) -> torch.Tensor:
+        """``(m, harmonics, pooled bins)``: each pooled spectrum shifted down by each
+        partial's offset (zeros past the edges)."""
+        padded = F.pad(spectra, (0, 1))  # the column past the last: the zero past the edges
+        return padded[:, self.stack_index]
+
+    def feature_map(self, sequences: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The equivariant part (for shifts by whole pairs of bins): ``(b * length,
+        WINDOW_MAPS, (n_bins + 1) // 2)`` maps of the inner
+        frames of ``(b, margin + length + margin, n_features)`` sequences, and their windows'
+        frame levels ``(b * length, len(offsets))``."""
+        b, span, _ = sequences.shape
+        length = span - 2 * self.margin
+        spectra = sequences[..., : self.n_bins].reshape(b * span, 1, self.n_bins)
+        pooled = F.max_pool1d(spectra, 2, ceil_mode=True)[:, 0]
+        maps = self.frame(self.stacked(pooled)).reshape(b, span, FRAME_MAPS, self.pooled)
+        # the window's 1x1 convolution, as one product per offset over shifted frames
+        weight = self.window.weight[..., 0].reshape(WINDOW_MAPS, len(self.offsets), FRAME_MAPS)
+        mixed = self.window.bias[None, None, :, None]
+        for k, offset in enumerate(self.offsets):
+            frames = maps[:, self.margin + offset : self.margin + offset + length]
+            mixed = mixed + torch.einsum("dc,bscn->bsdn", weight[:, k], frames)
+        mixed = mixed.reshape(b * length, WINDOW_MAPS, self.pooled)
+        index = torch.arange(length, device=sequences.device)[:, None] + self.margin
+        index = index + torch.as_tensor(self.offsets, device=sequences.device)[None]
+        levels = sequences[:, index, self.n_bins].reshape(b * length, len(self.offsets))
+        return F.relu(mixed), levels
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posteriors ``(mu, logvar)`` of consecutive frames ``(n, n_features)``, or of the
+        inner frames of sequences ``(b, span, n_features)``, flattened."""
+        if x.dim() == 2:
+            ends = (x[:1].expand(self.margin, -1), x, x[-1:].expand(self.margin, -1))
+            x = torch.cat(ends)[None] if len(x) else x.new_zeros(1, 2 * self.margin, x.shape[1])
+        maps, levels = self.feature_map(x)
+        mu, logvar = self.body(torch.cat([maps.flatten(1), levels], dim=1)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-12.0, 6.0)
+
+
+def inner_frames(x: torch.Tensor, offsets: Sequence[int]) -> torch.Tensor:
+    """The frames read, ``(n, n_features)``, of sequences ``(b, span, n_features)`` (frames
+    pass through)."""
+    if x.dim() == 2:
+        return x
+    margin = margin_of(offsets)
+    return x[:, margin : x.shape[1] - margin].reshape(-1, x.shape[-1])
