@@ -45,7 +45,8 @@ class Family:
     Attributes
     ----------
     name : str
-        Family name (``pitch_class``, ``octave``, ``dynamics``, ``pitch``, ``velocity``, ``keys``).
+        Family name (``pitch_class``, ``octave``, ``dynamics``, ``pitch``, ``velocity``,
+        ``keys``, ``onset``).
     kind : str
         ``categorical`` (one-hot, last class may be rest), ``bernoulli`` (multi-hot) or
         ``continuous`` (one value in [0, 1], undefined on rest frames).
@@ -126,6 +127,7 @@ def melody_families(low: int, high: int, slot: int = 0, names=MELODY_FAMILIES) -
             slot,
         ),
         "velocity": lambda: Family("velocity", "continuous", ("velocity",), "velocity", 0, slot),
+        "onset": lambda: Family("onset", "bernoulli", ("onset",), "onset", 0, slot),
         "keys": lambda: Family(
             "keys",
             "bernoulli",
@@ -157,12 +159,19 @@ class Vocabulary:
 
     @classmethod
     def standard(
-        cls, instruments: Sequence[tuple[str, int, int, bool]], families: Sequence[str] = ()
+        cls,
+        instruments: Sequence[tuple[str, int, int, bool]],
+        families: Sequence[str] = (),
+        *,
+        onsets: bool = False,
     ) -> Vocabulary:
-        """Melody families per ``(name, low, high, polyphonic)`` slot; piano gets keys."""
+        """Melody families per ``(name, low, high, polyphonic)`` slot; piano gets keys;
+        ``onsets``: melody slots also get the ``onset`` bit (the frame nearest a note-on)."""
         out: list[Family] = []
         for slot, (_, low, high, polyphonic) in enumerate(instruments):
             names = families or (PIANO_FAMILIES if polyphonic else MELODY_FAMILIES)
+            if onsets and not polyphonic and "onset" not in names:
+                names = (*names, "onset")
             out += melody_families(low, high, slot, names)
         return cls(tuple(i[0] for i in instruments), tuple(out))
 
@@ -204,9 +213,7 @@ class Vocabulary:
         if family.source not in labels:
             raise MidivaeError(f"vocabulary: labels lack {family.source!r}")
         values = np.asarray(labels[family.source])
-        if family.kind == "bernoulli":
-            return values[:, family.slot] if values.ndim == 3 else values
-        if values.ndim == 2:
+        if values.ndim == (3 if family.name == "keys" else 2):  # mixture labels, per slot
             return values[:, family.slot]
         if family.slot:
             raise MidivaeError(f"vocabulary: slot {family.slot} needs mixture labels")
@@ -222,7 +229,7 @@ class Vocabulary:
             if family.kind == "continuous":
                 block[:, 0] = np.clip(values.astype(np.float32) / VELOCITY_SCALE, 0.0, 1.0)
             elif family.kind == "bernoulli":
-                block[:] = values.astype(np.float32)
+                block[:] = values.astype(np.float32).reshape(n, -1)
             else:
                 block[np.arange(n), self._class_index(family, values)] = 1.0
         return out

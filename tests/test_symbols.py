@@ -54,6 +54,22 @@ def test_mixture_has_one_slot_per_instrument():
     assert vocab.key(vocab.families[-1]) == "violin.velocity"
 
 
+def test_onset_bits_for_melody_slots_one_per_slot_in_a_mixture():
+    vocab = Vocabulary.standard([FLUTE, VIOLIN, PIANO], onsets=True)
+    assert [vocab.key(f) for f in vocab.families if f.name == "onset"] == [
+        "flute.onset",
+        "violin.onset",
+    ]  # the piano reads keys, not one onset bit
+    solo = Vocabulary.standard([FLUTE], onsets=True)
+    labels = melody_labels(np.array([60, 60, -1]), np.array([80, 80, 0]))
+    labels["onset"] = np.array([True, False, False])
+    np.testing.assert_array_equal(solo.decode(solo.encode(labels))["onset"][:, 0], labels["onset"])
+    duo = Vocabulary.standard([FLUTE, VIOLIN], onsets=True)
+    both = {k: np.stack([labels[k], labels[k][::-1]], axis=1) for k in labels}
+    decoded = duo.decode(duo.encode(both))
+    np.testing.assert_array_equal(decoded["violin.onset"][:, 0], labels["onset"][::-1])
+
+
 def test_piano_keys_are_bernoulli():
     vocab = Vocabulary.standard([PIANO])
     keys = np.zeros((2, 88), bool)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from midivae.cli.main import cli
@@ -73,6 +74,29 @@ def test_train_tiny_corpus_writes_a_loadable_preset_with_metrics(tiny, tmp_path)
         baseline=False,
     )
     np.testing.assert_array_equal(again.encode_signal(frames)[0], preset.encode_signal(frames)[0])
+
+
+def test_a_context_encoder_trains_reads_onsets_and_saves_as_it_reads(tiny, tmp_path):
+    out = tmp_path / "temporal"
+    preset = train("flute", out, corpus=[tiny], devtest=(), config="tiny-temporal", epochs=1)
+    assert preset.config.context and "onset" in [f.name for f in preset.vocabulary.families]
+    frames = np.abs(np.random.default_rng(1).normal(size=(3000, 416))).astype(np.float32)
+    read = preset.read_signal(frames)  # more frames than one chunk: the margins join them
+    whole = preset.families_of(
+        preset.model.symbol.probabilities(
+            preset.model.symbol.decode(
+                preset.model.signal.encoder(torch.from_numpy(preset.features_of(frames)))[0]
+            )
+        )
+        .detach()
+        .numpy()
+    )
+    np.testing.assert_allclose(read["pitch"], whole["pitch"], atol=1e-5)
+    assert read["onset"].shape == (3000, 1)
+    np.testing.assert_array_equal(load_preset(out).read_signal(frames)["onset"], read["onset"])
+    with pytest.raises(MidivaeError, match="kept pair"):
+        train("flute", tmp_path / "x", corpus=[tiny], devtest=(), config="tiny-temporal",
+              epochs=1, keep_writing=out, onset_symbols=True)  # fmt: skip
 
 
 @pytest.mark.slow

@@ -94,6 +94,12 @@ from midivae.cli.options import shown_option
     default=None,
     help="Weight of the symbols decoded from the signal's latent (default: the config's).",
 )
+@click.option(
+    "--onset-symbols/--no-onset-symbols",
+    default=None,
+    help="Melody slots also read an onset bit, which then times the notes (default: with a "
+    "context config such as 'temporal', not beside a kept pair).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path), help="Preset folder to write."
@@ -114,6 +120,7 @@ def train(
     exclude_libraries: tuple[str, ...],
     refit_velocity: str | None,
     cross_weight: float | None,
+    onset_symbols: bool | None,
     seed: int,
     output: Path,
     overwrite: bool,
@@ -138,7 +145,7 @@ def train(
     command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if refit_velocity is not None:
         trains = (corpus, data, devtest, config, epochs, augment, damping, refine, keep_writing)
-        trains += (exclude_libraries,)
+        trains += (exclude_libraries, onset_symbols)
         if any(v not in (None, ()) for v in trains) or cross_weight is not None:
             raise click.UsageError("--refit-velocity trains nothing: give only --instrument and -o")
         _refit(refit_velocity, instrument, output, command, overwrite)
@@ -168,6 +175,7 @@ def train(
             refine_reading=refine,
             keep_writing=keep_writing,
             exclude_libraries=exclude_libraries,
+            onset_symbols=onset_symbols,
             command=command,
             overwrite=overwrite,
             progress=log_line,

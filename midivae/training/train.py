@@ -159,7 +159,7 @@ def load_user_data(
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
         raise MidivaeError("no audio files found", folder)
-    polyphonic = any(f.kind == "bernoulli" for f in vocab.families)
+    polyphonic = any(f.name == "keys" for f in vocab.families)
     parts: list[tuple[np.ndarray, dict[str, np.ndarray], bool]] = []
     for index, path in enumerate(files):
         say(f"data: [{index + 1}/{len(files)}] {path}")
@@ -197,12 +197,12 @@ def load_user_data(
     return splits[0], splits[1], splits[2]
 
 
-def vocabulary_for(names: Sequence[str]) -> Vocabulary:
+def vocabulary_for(names: Sequence[str], *, onsets: bool = False) -> Vocabulary:
     slots = [
         (n, get_instrument(n).low, get_instrument(n).high, get_instrument(n).polyphonic)
         for n in names
     ]
-    return Vocabulary.standard(slots)
+    return Vocabulary.standard(slots, onsets=onsets)
 
 
 def train(
@@ -223,6 +223,7 @@ def train(
     refine_reading: str | Path | None = None,
     keep_writing: str | Path | None = None,
     exclude_libraries: Sequence[str] = (),
+    onset_symbols: bool | None = None,
     command: str | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -260,6 +261,10 @@ def train(
     exclude_libraries : sequence of str
         Leave these libraries' frames out of a corpus of several libraries (every split):
         how the leave-one-library-out bench trains without the library it reads.
+    onset_symbols : bool, optional
+        Melody slots read the ``onset`` bit too (the frame nearest a note-on), which the note
+        decoder then takes for its onset evidence; default: with a context encoder (its
+        window hears attacks), and never beside a kept or refined pair (their vocabulary).
     """
     from midivae.model import FeatureConfig, get_config
     from midivae.model.fit import FitSettings, fit, pick_device, seed_everything
@@ -310,7 +315,10 @@ def train(
     settings.seed = seed
     if epochs is not None:
         settings.max_epochs = epochs
-    vocab = vocabulary_for(names) if base is None else base.vocabulary
+    if base is not None and onset_symbols:
+        raise MidivaeError("onset symbols need a new vocabulary: not with a kept pair", base.path)
+    onsets = bool(model_config.context) if onset_symbols is None else onset_symbols
+    vocab = vocabulary_for(names, onsets=onsets) if base is None else base.vocabulary
     provenance: dict[str, Any] = {
         "command": command,
         "seed": seed,

@@ -146,7 +146,11 @@ def notes_from_symbols(
         velocity = symbols.get(preset.vocabulary.slot_prefix(slot) + "velocity")
         polyphonic = rest is None
         envelopes = table[:, np.searchsorted(every_pitch, pitches)]
-        onsets = onset_strength(envelopes, gain=onset_compression)
+        read_onsets = symbols.get(preset.vocabulary.slot_prefix(slot) + "onset")
+        if read_onsets is not None and not polyphonic:  # the model's onset bit, every pitch
+            onsets = np.repeat(read_onsets[:, :1], len(pitches), axis=1)
+        else:  # the rise of each pitch's partials
+            onsets = onset_strength(envelopes, gain=onset_compression)
         if polyphonic:
             tracked = track_polyphonic(probabilities, onsets, settings)
         else:

@@ -39,8 +39,8 @@ def key_family_index(preset: Preset) -> int | None:
     """Index of the key (Bernoulli) family of a single-slot polyphonic preset, else None."""
     if len(preset.instruments) != 1:
         return None
-    kinds = [f.kind for f in preset.vocabulary.families]
-    return kinds.index("bernoulli") if "bernoulli" in kinds else None
+    names = [f.name for f in preset.vocabulary.families]
+    return names.index("keys") if "keys" in names else None
 
 
 def second_pass(
