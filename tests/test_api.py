@@ -40,7 +40,14 @@ def test_transcribe_then_save_as_the_readme_shows(tmp_path):
     assert (tmp_path / "take.musicxml").read_text().lstrip().startswith("<?xml")
     with pytest.raises(midivae.MidivaeError, match="exists"):
         result.save(tmp_path / "take.mid")
-    with pytest.raises(midivae.MidivaeError, match=r"\.mid or \.musicxml"):
+    result.save(tmp_path / "take.csv")
+    rows = (tmp_path / "take.csv").read_text().splitlines()
+    assert rows[0] == "onset_s,offset_s,pitch,velocity,instrument"
+    assert len(rows) == len(result.notes) + 1
+    first = rows[1].split(",")
+    assert int(first[2]) == result.notes[0].pitch and first[4] == "flute"
+    assert abs(float(first[0]) - result.notes[0].onset) < 1e-3
+    with pytest.raises(midivae.MidivaeError, match=r"\.mid, \.musicxml or \.csv"):
         result.save(tmp_path / "take.txt")
 
 

@@ -98,6 +98,42 @@ def test_folder_with_a_bad_file_finishes_the_others(tmp_path):
     assert any("notice:" in line and "44100" in line for line in lines)
 
 
+def test_batches_mirror_subfolders_refuse_collisions_and_skip_what_is_done(tmp_path):
+    takes = tmp_path / "takes"
+    for sub in ("a", "b"):
+        (takes / sub).mkdir(parents=True)
+        _tone(takes / sub / "take1.wav", seconds=0.5)
+    out = tmp_path / "out"
+    done = run_cli("resynth", str(takes), "-o", str(out))
+    assert done.exit_code == 0, done.stderr
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.wav")) == [
+        "a/take1.resynth.wav",
+        "b/take1.resynth.wav",
+    ]
+    assert done.stderr.strip().splitlines()[-1] == "2 ok, 0 failed"
+    # a re-run skips what exists, before any work, and says so
+    (out / "b" / "take1.resynth.wav").unlink()
+    again = run_cli("resynth", str(takes), "-o", str(out))
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr.strip().splitlines()[-1] == (
+        "1 ok, 1 skipped (outputs exist; --overwrite replaces them), 0 failed"
+    )
+    # two inputs that would write one output: refused up front, nothing written
+    clash = run_cli(
+        "resynth",
+        str(takes / "a" / "take1.wav"),
+        str(takes / "b" / "take1.wav"),
+        "-o",
+        str(tmp_path / "flat"),
+    )
+    assert clash.exit_code == 2 and "would both write" in clash.stderr
+    assert not (tmp_path / "flat").exists()
+    # two folders keep their own names under -o
+    both = run_cli("resynth", str(takes / "a"), str(takes / "b"), "-o", str(tmp_path / "two"))
+    assert both.exit_code == 0, both.stderr
+    assert {p.parent.name for p in (tmp_path / "two").rglob("*.wav")} == {"a", "b"}
+
+
 def test_quiet_hides_notices(tmp_path):
     source = _tone(tmp_path / "tone.flac", rate=44100)
     done = run_cli("--quiet", "resynth", str(source))

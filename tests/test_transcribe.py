@@ -113,6 +113,13 @@ def test_batch_outputs_and_errors(tmp_path, phrase_audio):
     )
     assert again.exit_code == 1 and "exists, use --overwrite" in again.stderr
     assert (out / "a.mid").read_bytes() == before
+    (folder / "c.wav").unlink()
+    notes = run_cli(
+        "transcribe", str(folder), "-o", str(out), "--instrument", "flute", "--format", "csv"
+    )
+    assert notes.exit_code == 0, notes.stderr
+    assert sorted(p.name for p in out.glob("*.csv")) == ["a.csv", "b.csv"]
+    assert (out / "a.csv").read_text().count("\n") == 4  # the header and three notes
 
 
 @pytest.mark.presets

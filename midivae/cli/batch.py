@@ -2,8 +2,10 @@
 
 The contract (docs/design.md, command line): one input file -> ``-o`` is the output file (default:
 beside the input); several inputs or a folder -> ``-o`` is a folder whose outputs keep the input
-stems. A bad input is one line ``error: FILE: problem`` and the batch goes on; the run ends with ``N
-ok, M failed`` (not after a single file) and exit 1 when anything failed, 130 on Ctrl-C.
+stems and mirror the subfolders they were found in; two inputs never write one output (refused
+before anything runs), and inputs whose outputs exist are skipped unless ``--overwrite``. A bad
+input is one line ``error: FILE: problem`` and the batch goes on; the run ends with ``N ok, M
+failed`` (not after a single file) and exit 1 when anything failed, 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -38,32 +40,45 @@ def jobs_option(what: str) -> Callable:
     )
 
 
-def collect_inputs(paths: Sequence[Path], suffixes: Sequence[str]) -> list[Path]:
-    """Input files: files as given, folders walked (sorted) for ``suffixes``."""
-    found: list[Path] = []
+def collect_inputs(paths: Sequence[Path], suffixes: Sequence[str]) -> list[tuple[Path, Path]]:
+    """Input files with the path their output mirrors: files as given (their name), folders
+    walked (sorted) for ``suffixes`` (the path inside the folder; with several inputs, the
+    folder's own name first, so that two folders' takes stay apart)."""
+    found: list[tuple[Path, Path]] = []
     for path in paths:
         if path.is_dir():
+            top = Path(path.resolve().name) if len(paths) > 1 else Path()
             found.extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in suffixes
+                (p, top / p.relative_to(path))
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in suffixes
             )
         else:
-            found.append(path)  # a missing file is reported by the job itself
+            found.append((path, Path(path.name)))  # a missing file is reported by the job
     return found
 
 
 def plan_outputs(
-    paths: Sequence[Path], inputs: Sequence[Path], output: Path | None, suffix: str
+    paths: Sequence[Path], inputs: Sequence[tuple[Path, Path]], output: Path | None, suffix: str
 ) -> list[Path]:
-    """Where each input's result goes, by the one-file / several-files rule."""
+    """Where each input's result goes: the one file ``-o`` names; else in the ``-o`` folder
+    at the path the input mirrors, or beside the input; the stem kept, ``suffix`` added.
+    Two inputs that would write one output are refused before anything runs."""
     single = len(paths) == 1 and not paths[0].is_dir()
     if single and output is not None:
         return [output]
     if output is not None and output.exists() and not output.is_dir():
         raise click.UsageError(f"{output}: several inputs need -o to be a folder")
     targets = []
-    for path in inputs:
-        folder = output if output is not None else path.parent
+    for path, mirrored in inputs:
+        folder = output / mirrored.parent if output is not None else path.parent
         targets.append(folder / (path.stem + suffix))
+    seen: dict[Path, Path] = {}
+    for (path, _), target in zip(inputs, targets, strict=True):
+        key = target.resolve()
+        if key in seen:
+            raise click.UsageError(f"{seen[key]} and {path} would both write {target}")
+        seen[key] = path
     return targets
 
 
@@ -75,19 +90,23 @@ def run_batch(
     default_suffix: str,
     job: Callable[[Path, Path], str | None],
     jobs: int = 1,
+    overwrite: bool = False,
 ) -> None:
     """Run ``job(input, output)`` over every input; exit with the batch's status.
 
-    ``job`` returns an optional short result to print after the file name. With ``jobs`` > 1,
+    ``job`` returns an optional short result to print after the file name. In a batch
+    (several inputs or a folder), an input whose output exists is skipped before any work
+    unless ``overwrite``: a re-run finishes what an interrupted one left. With ``jobs`` > 1,
     that many inputs are worked on at once in threads (``job`` must be thread-safe); results
     are still reported in input order, and on Ctrl-C the files under way are finished (their
     outputs written whole, no temp file left) before the run stops.
     """
-    inputs = collect_inputs(paths, suffixes)
-    if not inputs:
+    found = collect_inputs(paths, suffixes)
+    if not found:
         raise click.UsageError("no input files found")
-    targets = plan_outputs(paths, inputs, output, default_suffix)
-    counts = {"ok": 0, "failed": 0}
+    targets = plan_outputs(paths, found, output, default_suffix)
+    batch = len(found) > 1 or any(path.is_dir() for path in paths)
+    counts = {"ok": 0, "skipped": 0, "failed": 0}
 
     def report(target: Path, outcome: Callable[[], str | None]) -> None:
         try:
@@ -100,21 +119,32 @@ def run_batch(
         if not options().quiet:
             click.echo(f"{target}" + (f"  ({result})" if result else ""))
 
-    pairs = list(zip(inputs, targets, strict=True))
+    pairs = [(source, target) for (source, _), target in zip(found, targets, strict=True)]
+    if batch and not overwrite:
+        todo = [(source, target) for source, target in pairs if not target.exists()]
+        counts["skipped"] = len(pairs) - len(todo)
+        pairs = todo
     try:
         if jobs > 1 and len(pairs) > 1:
             _run_parallel(pairs, job, jobs, report)
         else:
             for number, (source, target) in enumerate(pairs, start=1):
-                progress(f"[{number}/{len(inputs)}] {source}")
+                progress(f"[{number}/{len(pairs)}] {source}")
                 report(target, lambda s=source, t=target: job(s, t))
     except KeyboardInterrupt:
-        click.echo(f"interrupted: {counts['ok']} ok, {counts['failed']} failed", err=True)
+        click.echo(f"interrupted: {summary(counts)}", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    if len(inputs) > 1 or any(path.is_dir() for path in paths):
-        click.echo(f"{counts['ok']} ok, {counts['failed']} failed", err=True)
+    if batch:
+        click.echo(summary(counts), err=True)
     if counts["failed"]:
         sys.exit(EXIT_FAILED)
+
+
+def summary(counts: dict[str, int]) -> str:
+    """``N ok, M failed``, with the inputs skipped because their outputs exist."""
+    skipped = counts["skipped"]
+    kept = f", {skipped} skipped (outputs exist; --overwrite replaces them)" if skipped else ""
+    return f"{counts['ok']} ok{kept}, {counts['failed']} failed"
 
 
 def _run_parallel(

@@ -95,4 +95,5 @@ def render(
             default_suffix=suffix,
             job=job,
             jobs=jobs,
+            overwrite=overwrite,
         )

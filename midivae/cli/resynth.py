@@ -45,4 +45,11 @@ def resynth(
         convergence = resynthesize_file(source, target, settings=settings, overwrite=overwrite)
         return f"spectral convergence {convergence:.1f} dB"
 
-    run_batch(inputs, output, suffixes=AUDIO_SUFFIXES, default_suffix=".resynth.wav", job=job)
+    run_batch(
+        inputs,
+        output,
+        suffixes=AUDIO_SUFFIXES,
+        default_suffix=".resynth.wav",
+        job=job,
+        overwrite=overwrite,
+    )

@@ -13,7 +13,10 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@output_option("Output file (one input) or folder (several). Suffix .mid or .musicxml.")
+@output_option(
+    "Output file (one input: its suffix .mid, .musicxml or .csv says the format) or folder "
+    "(several inputs or a folder: subfolders are mirrored in it)."
+)
 @model_options(
     instrument_default="auto",
     instrument_help="A shipped preset name, or auto: the one that fits the first 10 s best.",
@@ -28,8 +31,21 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
 @shown_option(
     "--gain-db", float, 0.0, "How far (dB) the recording is above the presets' reference level."
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mid", "musicxml", "csv"]),
+    default=None,
+    help="What to write where the output is named for you (a folder's recordings, no -o): "
+    "MIDI, MusicXML or a CSV note list (onset, offset, pitch, velocity, instrument) "
+    "[default: mid, or -o's suffix].",
+)
 @click.option("--plot", is_flag=True, help="Also write <stem>.png: spectrogram with the notes.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace existing outputs (in a batch, inputs whose outputs exist are skipped).",
+)
 @jobs_option("Recordings")
 def transcribe(
     inputs: tuple[Path, ...],
@@ -38,15 +54,19 @@ def transcribe(
     preset_dir: Path | None,
     tempo: float,
     gain_db: float,
+    output_format: str | None,
     plot: bool,
     overwrite: bool,
     jobs: int,
 ) -> None:
     """Transcribe recordings into MIDI notes with velocities.
 
-    Folders are searched for .wav .flac .ogg .aiff .mp3; one output per input keeps its stem.
-    A folder's recordings are transcribed two at a time on a machine with two cores or more
-    (``--jobs``), each on one torch thread.
+    Folders are searched for .wav .flac .ogg .aiff .mp3; one output per input keeps its stem
+    and the subfolder it was found in. Inputs whose outputs exist are skipped (a re-run
+    finishes a batch) unless --overwrite. A folder's recordings are transcribed two at a time
+    on a machine with two cores or more (``--jobs``), each on one torch thread.
+
+    Example: midivae transcribe takes/ -o midi/ --format musicxml
     """
     from contextlib import nullcontext
 
@@ -54,7 +74,10 @@ def transcribe(
     from midivae.transcription.transcribe import transcribe_file
 
     preset = preset_choice(instrument, preset_dir, allow_auto=True)
-    suffix = output.suffix.lower() if output is not None and output.suffix else ".mid"
+    if output_format is not None:
+        suffix = f".{output_format}"
+    else:
+        suffix = output.suffix.lower() if output is not None and output.suffix else ".mid"
 
     def job(source: Path, target: Path) -> str:
         result = transcribe_file(
@@ -77,5 +100,11 @@ def transcribe(
     # docs/experiments.md, "Transcription speed and benches").
     with one_torch_thread() if jobs > 1 else nullcontext():
         run_batch(
-            inputs, output, suffixes=AUDIO_SUFFIXES, default_suffix=suffix, job=job, jobs=jobs
+            inputs,
+            output,
+            suffixes=AUDIO_SUFFIXES,
+            default_suffix=suffix,
+            job=job,
+            jobs=jobs,
+            overwrite=overwrite,
         )

@@ -1,8 +1,9 @@
 """Scores as note events: MIDI (pretty_midi) and MusicXML (music21) readers and writers.
 
 `read_score` turns a ``.mid`` / ``.midi`` / ``.musicxml`` / ``.mxl`` / ``.xml`` file into a
-`Score` (notes in seconds, parts, controller curves); `write_midi` and `write_musicxml` write
-note events back. music21 is imported only when a MusicXML file is read or written.
+`Score` (notes in seconds, parts, controller curves); `write_midi`, `write_musicxml` and
+`write_note_csv` write note events back. music21 is imported only when a MusicXML file is
+read or written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from midivae.scores.dynamics import VELOCITY
 from midivae.scores.midi import read_midi, write_midi
 from midivae.scores.musicxml import MUSICXML_SUFFIXES, read_musicxml
 from midivae.scores.musicxml_writer import write_musicxml
+from midivae.scores.note_list import write_note_csv
 from midivae.scores.types import Curve, NoteEvent, Part, Score
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "read_score",
     "write_midi",
     "write_musicxml",
+    "write_note_csv",
 ]
 
 MIDI_SUFFIXES = (".mid", ".midi")

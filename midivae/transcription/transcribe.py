@@ -20,7 +20,7 @@ import numpy as np
 
 from midivae.audio import load_audio, remove_dc
 from midivae.errors import MidivaeError
-from midivae.scores import NoteEvent, Part, write_midi, write_musicxml
+from midivae.scores import NoteEvent, Part, write_midi, write_musicxml, write_note_csv
 from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.transcription.choice import POOR_FIT, SILENCE, choose_preset
 from midivae.transcription.notes import TrackingSettings, decode_notes, program_of
@@ -41,13 +41,13 @@ RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
 
 
 MIDI_SUFFIXES = (".mid", ".midi")
-OUTPUT_SUFFIXES = (*MIDI_SUFFIXES, ".musicxml", ".xml", ".mxl")
+OUTPUT_SUFFIXES = (*MIDI_SUFFIXES, ".musicxml", ".xml", ".mxl", ".csv")
 
 
 def check_output_suffix(target: Path) -> None:
-    """A MidivaeError unless ``target`` names a MIDI or MusicXML file."""
+    """A MidivaeError unless ``target`` names a MIDI, MusicXML or CSV file."""
     if Path(target).suffix.lower() not in OUTPUT_SUFFIXES:
-        raise MidivaeError("output must end in .mid or .musicxml", target)
+        raise MidivaeError("output must end in .mid, .musicxml or .csv", target)
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,21 @@ class Transcription:
             self.notes, Path(path), tempo_bpm=tempo_bpm, parts=self.parts, overwrite=overwrite
         )
 
+    def to_csv(self, path: str | Path, *, overwrite: bool = False) -> None:
+        """Write the notes as a CSV note list (onset, offset, pitch, velocity, instrument)."""
+        write_note_csv(self.notes, Path(path), parts=self.parts, overwrite=overwrite)
+
     def save(self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False):
-        """Write MIDI or MusicXML, by the suffix of ``path``."""
+        """Write MIDI, MusicXML or a CSV note list, by the suffix of ``path``."""
         path = Path(path)
         check_output_suffix(path)
-        write = self.to_midi if path.suffix.lower() in MIDI_SUFFIXES else self.to_musicxml
-        write(path, tempo_bpm=tempo_bpm, overwrite=overwrite)
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            self.to_csv(path, overwrite=overwrite)
+        elif suffix in MIDI_SUFFIXES:
+            self.to_midi(path, tempo_bpm=tempo_bpm, overwrite=overwrite)
+        else:
+            self.to_musicxml(path, tempo_bpm=tempo_bpm, overwrite=overwrite)
 
     def summary(self) -> str:
         """One line: how many notes, by which preset, at which reference pitch."""
@@ -225,7 +234,7 @@ def transcribe_file(
     tempo_bpm: float = 120.0,
     overwrite: bool = False,
 ) -> Transcription:
-    """Transcribe ``source`` into ``target`` (``.mid`` or ``.musicxml`` by suffix)."""
+    """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix)."""
     check_output_suffix(target)
     result = transcribe(source, preset=preset, gain_db=gain_db)
     result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
