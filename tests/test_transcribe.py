@@ -124,6 +124,25 @@ def test_batch_outputs_and_errors(tmp_path, phrase_audio):
 
 @pytest.mark.presets
 @pytest.mark.needs_fluidsynth
+def test_pitch_range_and_shortest_note(tmp_path, phrase_audio):
+    source = tmp_path / "phrase.wav"
+    sf.write(source, phrase_audio, SR)
+    args = ["transcribe", str(source), "--instrument", "flute", "--format", "csv"]
+    done = run_cli(*args, "-o", str(tmp_path / "all.csv"))
+    assert done.exit_code == 0, done.stderr
+    pitches = [int(row.split(",")[2]) for row in (tmp_path / "all.csv").read_text().split()[1:]]
+    assert pitches == [72, 76, 79]
+    done = run_cli(*args, "--min-pitch", "73", "--max-pitch", "78", "-o", str(tmp_path / "r.csv"))
+    assert done.exit_code == 0, done.stderr
+    assert [int(row.split(",")[2]) for row in (tmp_path / "r.csv").read_text().split()[1:]] == [76]
+    done = run_cli(*args, "--min-note-ms", "1500", "-o", str(tmp_path / "long.csv"))
+    assert done.exit_code == 0 and (tmp_path / "long.csv").read_text().count("\n") == 1
+    wrong = run_cli(*args, "--min-pitch", "80", "--max-pitch", "70")
+    assert wrong.exit_code == 2 and "--min-pitch" in wrong.stderr
+
+
+@pytest.mark.presets
+@pytest.mark.needs_fluidsynth
 def test_musicxml_output(tmp_path, phrase_audio):
     import music21
 

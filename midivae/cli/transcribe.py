@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -40,6 +41,21 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
     "MIDI, MusicXML or a CSV note list (onset, offset, pitch, velocity, instrument) "
     "[default: mid, or -o's suffix].",
 )
+@click.option(
+    "--min-note-ms",
+    type=click.FloatRange(10, 2000),
+    default=None,
+    help="Drop notes shorter than this [default: 46 ms].",
+)
+@click.option(
+    "--min-pitch",
+    type=click.IntRange(0, 127),
+    default=0,
+    help="Lowest MIDI pitch read (frames that sound lower read as rests).",
+)
+@click.option(
+    "--max-pitch", type=click.IntRange(0, 127), default=127, help="Highest MIDI pitch read."
+)
 @click.option("--plot", is_flag=True, help="Also write <stem>.png: spectrogram with the notes.")
 @click.option(
     "--overwrite",
@@ -55,6 +71,9 @@ def transcribe(
     tempo: float,
     gain_db: float,
     output_format: str | None,
+    min_note_ms: float | None,
+    min_pitch: int,
+    max_pitch: int,
     plot: bool,
     overwrite: bool,
     jobs: int,
@@ -71,8 +90,18 @@ def transcribe(
     from contextlib import nullcontext
 
     from midivae.cli.threads import one_torch_thread
+    from midivae.spectral import SpectralConfig
+    from midivae.transcription.timing import TrackingSettings
     from midivae.transcription.transcribe import transcribe_file
 
+    if min_pitch > max_pitch:
+        raise click.BadParameter(
+            f"{min_pitch} is above --max-pitch {max_pitch}", param_hint="--min-pitch"
+        )
+    settings = TrackingSettings(lowest_pitch=min_pitch, highest_pitch=max_pitch)
+    if min_note_ms is not None:
+        frame_ms = 1000.0 * SpectralConfig().frame_seconds
+        settings = replace(settings, min_note_frames=max(1, round(min_note_ms / frame_ms)))
     preset = preset_choice(instrument, preset_dir, allow_auto=True)
     if output_format is not None:
         suffix = f".{output_format}"
@@ -81,7 +110,13 @@ def transcribe(
 
     def job(source: Path, target: Path) -> str:
         result = transcribe_file(
-            source, target, preset=preset, gain_db=gain_db, tempo_bpm=tempo, overwrite=overwrite
+            source,
+            target,
+            preset=preset,
+            gain_db=gain_db,
+            tempo_bpm=tempo,
+            settings=settings,
+            overwrite=overwrite,
         )
         if plot:
             from midivae import plots

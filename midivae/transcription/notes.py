@@ -143,6 +143,11 @@ def notes_from_symbols(
     parts: list[Part] = []
     for slot, instrument in enumerate(preset.instruments):
         pitches, rest, probabilities = slots[slot]
+        outside = (pitches < settings.lowest_pitch) | (pitches > settings.highest_pitch)
+        if outside.any():  # the range asked for: no note outside it, its frames read as rest
+            probabilities = np.where(outside[None, :], 0.0, probabilities)
+            if rest is not None:
+                rest = rest + (probabilities.sum(axis=1) == 0) * (1.0 - rest)
         velocity = symbols.get(preset.vocabulary.slot_prefix(slot) + "velocity")
         polyphonic = rest is None
         envelopes = table[:, np.searchsorted(every_pitch, pitches)]

@@ -159,7 +159,7 @@ def transcribe(
         How many dB the recording is above the presets' reference level (it is attenuated
         by that much before analysis; negative values boost).
     settings : TrackingSettings, optional
-        Note-tracking costs.
+        Note-tracking costs, the shortest note and the pitch range read.
     candidates : list of str, optional
         Presets that ``auto`` chooses from (default: every shipped preset).
 
@@ -232,10 +232,11 @@ def transcribe_file(
     preset: str | Path = "auto",
     gain_db: float = 0.0,
     tempo_bpm: float = 120.0,
+    settings: TrackingSettings | None = None,
     overwrite: bool = False,
 ) -> Transcription:
     """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix)."""
     check_output_suffix(target)
-    result = transcribe(source, preset=preset, gain_db=gain_db)
+    result = transcribe(source, preset=preset, gain_db=gain_db, settings=settings)
     result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
     return result
