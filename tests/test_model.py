@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from midivae.errors import MidivaeError
 from midivae.model import CONFIGS, CrossModalVAE, FeatureConfig, get_config, kl_normal
 from midivae.model.features import to_features, to_magnitudes
 from midivae.model.fit import (
@@ -146,12 +147,30 @@ def test_features_round_trip_to_magnitudes():
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_every_named_config_builds_and_runs(name):
     config = CONFIGS[name]
-    model = CrossModalVAE(N_BINS + 1, VOCAB.layout(), config)
-    x, y = synthetic(4)
-    x_t = to_features(torch.from_numpy(x), FeatureConfig())
+    if config.key_latent:  # a latent per key: a vocabulary with keys, bins for them
+        vocab = Vocabulary.standard([("piano", 21, 108, True)])
+        bins = [k % (N_BINS // 2) for k in range(88)]
+        model = CrossModalVAE(N_BINS + 1, vocab.layout(), config, key_bins=bins)
+        y = np.zeros((4, vocab.width), np.float32)
+        y[:, [39, 43]] = 1.0
+        latent = config.latent + 88 * config.key_latent
+    else:
+        model = CrossModalVAE(N_BINS + 1, VOCAB.layout(), config)
+        y = synthetic(4)[1]
+        latent = config.latent
+    x_t = to_features(torch.from_numpy(synthetic(4)[0]), FeatureConfig())
     terms = model.loss(x_t, torch.from_numpy(y))
     assert torch.isfinite(terms.total)
-    assert model.encode_signal(x_t)[0].shape == (4, config.latent)
+    assert model.encode_signal(x_t)[0].shape == (4, latent)
+
+
+def test_a_latent_per_key_needs_keys_and_a_context_encoder():
+    keyed = get_config("temporal-keys")
+    with pytest.raises(MidivaeError, match="per key"):
+        CrossModalVAE(N_BINS + 1, VOCAB.layout(), keyed)  # a melody vocabulary: no keys
+    vocab = Vocabulary.standard([("piano", 21, 108, True)])
+    with pytest.raises(MidivaeError, match="per key"):
+        CrossModalVAE(N_BINS + 1, vocab.layout(), get_config("compact", key_latent=2))
 
 
 def test_fit_is_deterministic_and_stops():

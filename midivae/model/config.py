@@ -79,6 +79,9 @@ class ModelConfig:
         Partials the context encoder stacks (ratios to the fundamental).
     conv_channels : int
         Channels of the context encoder's convolutions.
+    key_latent : int
+        Latent dimensions of each key of a key family (:mod:`midivae.model.keyed`), beside
+        the ``latent`` of the whole frame; 0: one latent for everything.
     """
 
     name: str = "compact"
@@ -93,6 +96,7 @@ class ModelConfig:
     context: tuple[int, ...] = ()
     harmonics: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
     conv_channels: int = 16
+    key_latent: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,6 +169,18 @@ CONFIGS: dict[str, ModelConfig] = {
             warmup_epochs=25,
             context=TEMPORAL,
             conv_channels=8,
+        ),
+        # the piano with a latent per key (2 dimensions each) beside 16 for the frame
+        ModelConfig(
+            "temporal-keys",
+            16,
+            (512,),
+            (64,),
+            cross_weight=5.0,
+            warmup_epochs=25,
+            context=TEMPORAL,
+            conv_channels=8,
+            key_latent=2,
         ),
         ModelConfig("tiny", 8, (32,), (16,), warmup_epochs=1),
         ModelConfig(

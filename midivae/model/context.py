@@ -144,12 +144,19 @@ class ContextEncoder(nn.Module):
         levels = sequences[:, index, self.n_bins].reshape(b * length, len(self.offsets))
         return F.relu(mixed), levels
 
+    def sequence_of(self, frames: torch.Tensor) -> torch.Tensor:
+        """Consecutive frames ``(n, n_features)`` as one sequence ``(1, margin + n + margin,
+        n_features)``, the first and last frames repeated into the margins."""
+        if not len(frames):
+            return frames.new_zeros(1, 2 * self.margin, frames.shape[1])
+        ends = (frames[:1].expand(self.margin, -1), frames, frames[-1:].expand(self.margin, -1))
+        return torch.cat(ends)[None]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posteriors ``(mu, logvar)`` of consecutive frames ``(n, n_features)``, or of the
         inner frames of sequences ``(b, span, n_features)``, flattened."""
         if x.dim() == 2:
-            ends = (x[:1].expand(self.margin, -1), x, x[-1:].expand(self.margin, -1))
-            x = torch.cat(ends)[None] if len(x) else x.new_zeros(1, 2 * self.margin, x.shape[1])
+            x = self.sequence_of(x)
         maps, levels = self.feature_map(x)
         mu, logvar = self.body(torch.cat([maps.flatten(1), levels], dim=1)).chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 6.0)

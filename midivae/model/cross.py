@@ -14,13 +14,16 @@ signal encoder onto the symbol posteriors and leaves the symbol VAE to its own E
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from midivae.errors import MidivaeError
 from midivae.model.config import ModelConfig
 from midivae.model.context import ContextEncoder, harmonic_shifts, inner_frames
+from midivae.model.keyed import KeyedSignalEncoder, KeyedSymbolDecoder, KeyedSymbolEncoder
 from midivae.model.vae import SignalVAE, SymbolVAE, kl_normal, sample
 
 #: Names of the loss terms, in the order ``LossTerms.as_dict`` gives them.
@@ -63,6 +66,7 @@ class CrossModalVAE(nn.Module):
         config: ModelConfig,
         *,
         bins_per_octave: int = 48,
+        key_bins: Sequence[int] = (),
     ) -> None:
         super().__init__()
         self.config = config
@@ -77,9 +81,33 @@ class CrossModalVAE(nn.Module):
                 config.signal_hidden,
                 config.latent,
             )
-        self.signal = SignalVAE(n_features, config.signal_hidden, config.latent, encoder)
+        symbol_parts: dict[str, nn.Module] = {}
+        latent = config.latent
+        if config.key_latent:
+            keys = _key_span(layout)
+            if encoder is None or keys is None or len(key_bins) != keys.stop - keys.start:
+                raise MidivaeError(
+                    "a latent per key needs a context encoder, a key family and its bins",
+                    config.name,
+                )
+            encoder = KeyedSignalEncoder(encoder, key_bins, config.latent, config.key_latent)
+            width = layout[-1][2]
+            symbol_parts = {
+                "encoder": KeyedSymbolEncoder(
+                    width, keys, config.symbol_hidden, config.latent, config.key_latent
+                ),
+                "decoder": KeyedSymbolDecoder(
+                    width, keys, config.symbol_hidden, config.latent, config.key_latent
+                ),
+            }
+            latent += len(key_bins) * config.key_latent
+        self.signal = SignalVAE(n_features, config.signal_hidden, latent, encoder)
         self.symbol = SymbolVAE(
-            layout, config.symbol_hidden, config.latent, velocity_sigma=config.velocity_sigma
+            layout,
+            config.symbol_hidden,
+            latent,
+            velocity_sigma=config.velocity_sigma,
+            **symbol_parts,
         )
 
     def loss(
@@ -171,3 +199,11 @@ class CrossModalVAE(nn.Module):
     def decode_symbols(self, z: torch.Tensor) -> torch.Tensor:
         """Per-family probabilities / continuous means ``(n, width)``."""
         return self.symbol.probabilities(self.symbol.decode(z))
+
+
+def _key_span(layout: Sequence[tuple[str, int, int]]) -> slice | None:
+    """Columns of the key bits (the Bernoulli family wider than one bit), or None."""
+    for kind, start, stop in layout:
+        if kind == "bernoulli" and stop - start > 1:
+            return slice(start, stop)
+    return None

@@ -94,12 +94,14 @@ class SymbolVAE(nn.Module):
         latent: int,
         *,
         velocity_sigma: float = 0.05,
+        encoder: nn.Module | None = None,
+        decoder: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.layout = tuple((str(k), int(a), int(b)) for k, a, b in layout)
         width = self.layout[-1][2]
-        self.encoder = Encoder(width, hidden, latent)
-        self.decoder = mlp([latent, *reversed(hidden), width])
+        self.encoder = encoder or Encoder(width, hidden, latent)
+        self.decoder = decoder or mlp([latent, *reversed(hidden), width])
         self.velocity_sigma = velocity_sigma
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:

@@ -235,11 +235,17 @@ def build_model(
     """A fresh model for a vocabulary and configs."""
     if config.context and features.mode != "normalised":
         raise MidivaeError("a context encoder reads normalised features (with their levels)")
+    key_bins: list[int] = []
+    if config.key_latent:  # each key's fundamental in the context encoder's maps (bin pairs)
+        keys = next((f for f in vocabulary.families if f.name == "keys"), None)
+        pitches = [] if keys is None else keys.offset + np.arange(keys.width)
+        key_bins = [int(np.rint(spectral.midi_to_bin(p))) // 2 for p in pitches]
     return CrossModalVAE(
         features.n_features(spectral.n_bins),
         vocabulary.layout(),
         config,
         bins_per_octave=spectral.bins_per_octave,
+        key_bins=key_bins,
     )
 
 
