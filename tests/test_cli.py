@@ -140,6 +140,20 @@ def test_quiet_hides_notices(tmp_path):
     assert done.exit_code == 0 and done.stderr == "" and done.stdout == ""
 
 
+def test_global_flags_work_after_the_subcommand_too(tmp_path):
+    source = _tone(tmp_path / "tone.flac", rate=44100)
+    done = run_cli("resynth", str(source), "--quiet", "--overwrite")
+    assert done.exit_code == 0 and done.stderr == "" and done.stdout == ""
+
+
+def test_every_command_shows_an_example():
+    from midivae.cli.main import COMMANDS
+
+    for name in COMMANDS:
+        shown = CliRunner().invoke(cli, [name, "--help"])
+        assert shown.exit_code == 0 and "Example: midivae " + name in shown.output, name
+
+
 def test_missing_input_is_one_line(tmp_path):
     done = run_cli("resynth", str(tmp_path / "nope.wav"))
     assert done.exit_code == 1

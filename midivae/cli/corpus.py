@@ -13,12 +13,20 @@ from midivae.music import INSTRUMENTS
 from midivae.training.corpus.render import SOUNDFONTS
 
 
-@click.group("corpus")
+@click.group(
+    "corpus",
+    epilog="Example: midivae corpus build --instrument violin --library fluidr3 "
+    "--library musescore --library synth -o corpora/violin-all",
+)
 def corpus() -> None:
     """Build note corpora (FluidR3_GM for training, MuseScore_General for dev-test)."""
 
 
-@corpus.command("build")
+@corpus.command(
+    "build",
+    epilog="Example: midivae corpus build --instrument flute --soundfont musescore "
+    "-o corpora/flute-musescore",
+)
 @click.option(
     "--instrument", required=True, type=click.Choice(list(INSTRUMENTS)), help="Instrument."
 )

@@ -12,7 +12,9 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
 from midivae.errors import MidivaeError
 
 
-@click.command()
+@click.command(
+    epilog="Example: midivae explore --instrument flute --seconds 20 --labels -o wander.wav"
+)
 @model_options(
     instrument_default=None,
     instrument_help="Shipped preset to explore.",

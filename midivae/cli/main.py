@@ -41,7 +41,9 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute, _ = COMMANDS[cmd_name]
         module = importlib.import_module(f"midivae.cli.{module_name}")
-        return getattr(module, attribute)
+        command = getattr(module, attribute)
+        _accept_global_flags(command)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -60,6 +62,35 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
 
     ctx.obj = Options(quiet=quiet, debug=debug)
     configure_logging(quiet)
+
+
+def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--quiet`` / ``--debug`` given after a subcommand: as if given before it."""
+    from midivae.cli.common import Options, configure_logging
+
+    if not value:
+        return
+    flags = ctx.find_object(Options)
+    if flags is None:
+        flags = ctx.ensure_object(Options)
+    setattr(flags, param.name, True)
+    if param.name == "quiet":
+        configure_logging(True)
+
+
+def _accept_global_flags(command: click.Command) -> None:
+    """Let ``command`` (and a group's subcommands) take ``--quiet`` and ``--debug`` too."""
+    names = {param.name for param in command.params}
+    for name, text in (("quiet", "No progress output."), ("debug", "Tracebacks for errors.")):
+        if name not in names:
+            command.params.append(
+                click.Option(
+                    [f"--{name}"], is_flag=True, expose_value=False, callback=_set_flag, help=text
+                )
+            )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_global_flags(sub)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
 from midivae.errors import MidivaeError
 
 
-@click.command()
+@click.command(epilog="Example: midivae morph flute_a4.wav violin_a4.wav --steps 8 -o morph.wav")
 @click.argument("first", type=click.Path(path_type=Path))
 @click.argument("second", type=click.Path(path_type=Path))
 @output_option("Output .wav or .flac.", required=True)

@@ -11,7 +11,7 @@ from midivae.cli.common import report_error
 from midivae.errors import MidivaeError
 
 
-@click.command()
+@click.command(epilog="Example: midivae plot take1.wav -o take1.png")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="PNG file (default: beside).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing PNG.")

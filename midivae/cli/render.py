@@ -11,7 +11,7 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
 from midivae.cli.threads import one_torch_thread
 
 
-@click.command()
+@click.command(epilog="Example: midivae render song.mid --stems --sample-rate 48000 -o song.wav")
 @click.argument("scores", nargs=-1, required=True, type=click.Path(path_type=Path))
 @output_option("Output file (one score) or folder (several). Suffix .wav or .flac.")
 @model_options(

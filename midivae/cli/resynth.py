@@ -10,7 +10,7 @@ from midivae.audio import AUDIO_SUFFIXES
 from midivae.cli.batch import run_batch
 
 
-@click.command()
+@click.command(epilog="Example: midivae resynth take1.wav -o take1.resynth.wav")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file or folder.")
 @click.option(

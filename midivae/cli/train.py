@@ -13,7 +13,9 @@ import click
 from midivae.cli.options import shown_option
 
 
-@click.command()
+@click.command(
+    epilog="Example: midivae train --instrument flute --data my_flute_takes/ -o my_flute"
+)
 @click.option(
     "--instrument", required=True, help="NAME, NAME+NAME... (a mixture, one slot each) or ensemble."
 )
