@@ -5,26 +5,32 @@ For each instrument, one training corpus is played by every library that has it
 synthesiser), dry unless told otherwise (``midivae corpus build --library ...``; with
 ``--players`` / ``--rooms`` their augmentations). Then, for each real library in turn, a preset
 is trained on that corpus without the library's frames (``midivae train --exclude-library
-NAME``), and reads fresh content played by the library it never heard, dry and at the reference
-level: melodic phrases (seed 99, as ``bench/transcribe_fluidr3.py``) and same-pitch repeats for
-the melody instruments, piano phrases for the piano, and isolated notes at pp / mf / ff for the
-dynamics order. The shipped preset reads the same renders in the same run; where it was trained
-on the library left out its row says ``shipped*`` (held-in) and stays out of the ``shipped_*``
-figures. Per library, then the mean and the worst library, for both; and
-``bench/synthetic.py``'s tones read by each preset.
+NAME``; the piano and the duet by their shipped recipes, ``bench/build_presets.py``; any model
+config with ``--config``), and reads fresh content played by the library it never heard, dry
+and at the reference level: melodic phrases (seed 99, as ``bench/transcribe_fluidr3.py``) and
+same-pitch repeats for the melody instruments, piano phrases for the piano, and isolated notes
+at pp / mf / ff for the dynamics order. ``duets``: phrase pairs of the alto sax and the violin
+played by their sample libraries (weresax or MTG, and VSCO 2), read by a mixture preset trained
+without both libraries, by the shipped mixture and by ``auto``. The shipped preset reads the
+same renders in the same run; where it was trained on the library left out its row says
+``shipped*`` (held-in) and stays out of the ``shipped_*`` figures. Per library, then the mean
+and the worst library, for both; ``bench/synthetic.py``'s tones read by each preset; and
+``auto``'s choice among the shipped presets on the first items of every library and duet, as
+a confusion matrix.
 
-Usage: ``python bench/generalisation.py [--epochs N] [--seconds S] [--work DIR]
-[--players] [--rooms] [--leave-out NAME ...] [INSTRUMENT ...]`` (default: the four
-melody instruments and the piano; ``--epochs`` default 40, the training default;
+Usage: ``python bench/generalisation.py [--epochs N] [--seconds S] [--work DIR] [--config NAME]
+[--players] [--rooms] [--leave-out NAME ...] [INSTRUMENT ... | duets]`` (default: the four
+melody instruments, the piano and the duets; ``--epochs`` default 40, the training default;
 ``--seconds`` of phrases per library, default 60; corpora and presets go under ``--work``,
 default ``corpora/loo``, and are reused when their build or training matches;
 ``--players`` / ``--rooms`` build the corpora with them; ``--leave-out`` runs only
 those libraries). Last line: ``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
-loo_vel_f1=<d> loo_piano_on_f1=<e> loo_dyn_order=<f> shipped_melody_on_f1=<g>
-shipped_melody_worst=<h> shipped_piano_on_f1=<i> shipped_dyn_order=<j> synthetic_mean=<k>
-shipped_synthetic_mean=<l>`` (melody figures: means over the melody instruments' held-out
-libraries of phrases and repeats; ``worst``: the lowest instrument-library pair). Duets of
-left-out instruments are not measured yet.
+loo_vel_f1=<d> loo_piano_on_f1=<e> loo_piano_vel_f1=<f> loo_duet_on_f1=<g> loo_dyn_order=<h>
+shipped_melody_on_f1=<i> shipped_melody_worst=<j> shipped_piano_on_f1=<k>
+shipped_duet_on_f1=<l> auto_duet_on_f1=<m> shipped_dyn_order=<n> auto_acc=<o>
+synthetic_mean=<p> shipped_synthetic_mean=<q>`` (melody figures: means over the melody
+instruments' held-out libraries of phrases and repeats; ``worst``: the lowest
+instrument-library pair).
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ FIGURES = ("on_f1", "onoff_f1", "vel_f1")
 DUET_LIBRARIES = {"alto_sax": ("weresax", "mtg"), "violin": ("vsco2",)}
 DYNAMICS = (33, 80, 112)
 REPEAT_GAPS_S = (0.02, 0.05)
+#: Items per library (and duets per pair of libraries) that ``auto``'s choice is measured on.
+AUTO_ITEMS = 4
 
 
 def library_corpus(
@@ -186,7 +194,9 @@ def dynamics_order(inst, library, calibration, preset) -> float:
     return float(np.mean([ordered(v) for _, v in velocity_triples(levels, reference)]))
 
 
-def duet_rows(work: Path, leave_out, players: bool, rooms: bool, seconds: float) -> list:
+def duet_rows(
+    work: Path, leave_out, players: bool, rooms: bool, seconds: float, choices: list
+) -> list:
     """Rows for the duet: for each pair of its instruments' sample libraries, fresh phrase
     pairs played by both (calibrated, dry) and summed, read by a mixture preset trained
     without the two libraries, by the shipped mixture and by ``auto`` over the shipped
@@ -225,6 +235,7 @@ def duet_rows(work: Path, leave_out, players: bool, rooms: bool, seconds: float)
                     )
                 )
                 items.append((audio, [n for item in parts for n in item.notes]))
+            choices += [(DUET, auto_choice(audio)) for audio, _ in items[:AUTO_ITEMS]]
             for which, model in (("loo", preset), ("shipped", "alto_sax-violin"), ("auto", "auto")):
                 scores = [score_audio(audio, notes, model) for audio, notes in items]
                 row = (
@@ -243,6 +254,31 @@ def duet_rows(work: Path, leave_out, players: bool, rooms: bool, seconds: float)
     return rows
 
 
+def auto_choice(audio: np.ndarray) -> str:
+    """The shipped preset ``auto`` chooses for ``audio`` (its first seconds)."""
+    from midivae.presets.preset import shipped_presets
+    from midivae.spectral import SpectralConfig, analyse, compress
+    from midivae.transcription.choice import choose_preset
+
+    amplitude = analyse(np.asarray(audio, np.float64), SpectralConfig())
+    return choose_preset(compress(amplitude, SpectralConfig()), amplitude, shipped_presets())[0]
+
+
+def print_confusion(choices: list[tuple[str, str]]) -> float:
+    """What played (rows) against what ``auto`` chose (columns); returns the share chosen
+    right (a duet: the preset of its two instruments)."""
+    if not choices:
+        return float("nan")
+    truths = sorted({t for t, _ in choices})
+    chosen = sorted({c for _, c in choices} | {t.replace("+", "-") for t in truths})
+    print("auto's choice (rows: what plays; columns: the preset chosen)")
+    print(f"{'':16s}" + "".join(f"{c[:9]:>10s}" for c in chosen))
+    for truth in truths:
+        counts = [sum(1 for t, c in choices if t == truth and c == col) for col in chosen]
+        print(f"{truth:16s}" + "".join(f"{n:10d}" for n in counts))
+    return float(np.mean([t.replace("+", "-") == c for t, c in choices]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("instruments", nargs="*", default=[*MELODY_INSTRUMENTS, "piano", "duets"])
@@ -257,10 +293,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = []  # (instrument, library, which, on, onoff, vel, dyn)
+    choices = []  # (what plays, the shipped preset auto chose)
     synthetic = {"loo": [], "shipped": []}  # tones from bench/synthetic.py, per preset
     for name in args.instruments:
         if name == "duets":
-            rows += duet_rows(args.work, args.leave_out, args.players, args.rooms, args.seconds)
+            rows += duet_rows(
+                args.work, args.leave_out, args.players, args.rooms, args.seconds, choices
+            )
             continue
         inst = get_instrument(name)
         synthetic["shipped"].append(pitch_accuracy(name))
@@ -279,10 +318,14 @@ def main() -> None:
             synthetic["loo"].append(pitch_accuracy(str(preset)))
             content = test_content(inst, library, args.seconds)
             shipped = "shipped*" if heard_by_shipped(name, left_out) else "shipped"
+            audios = [
+                played(library, inst, notes, seconds, calibration) for notes, seconds in content
+            ]
+            choices += [(name, auto_choice(audio)) for audio in audios[:AUTO_ITEMS]]
             for which, model in (("loo", preset), (shipped, name)):
                 scores = [
-                    score_audio(played(library, inst, notes, seconds, calibration), notes, model)
-                    for notes, seconds in content
+                    score_audio(audio, notes, model)
+                    for audio, (notes, _) in zip(audios, content, strict=True)
                 ]
                 dyn = dynamics_order(inst, library, calibration, model)
                 row = (
@@ -312,6 +355,7 @@ def main() -> None:
         values = [r[6] for r in rows if r[2] == which and kind_of(r[0]) != "duet"]
         return float(np.mean(values)) if values else float("nan")
 
+    auto_acc = print_confusion(choices)
     print(
         f"loo_melody_on_f1={figure('loo', 'melody', 3):.3f} "
         f"loo_melody_worst={figure('loo', 'melody', 3, np.min):.3f} "
@@ -326,7 +370,7 @@ def main() -> None:
         f"shipped_piano_on_f1={figure('shipped', 'piano', 3):.3f} "
         f"shipped_duet_on_f1={figure('shipped', 'duet', 3):.3f} "
         f"auto_duet_on_f1={figure('auto', 'duet', 3):.3f} "
-        f"shipped_dyn_order={dyn('shipped'):.3f} "
+        f"shipped_dyn_order={dyn('shipped'):.3f} auto_acc={auto_acc:.3f} "
         f"synthetic_mean={np.mean(synthetic['loo']) if synthetic['loo'] else np.nan:.3f} "
         f"shipped_synthetic_mean="
         f"{np.mean(synthetic['shipped']) if synthetic['shipped'] else np.nan:.3f}"
