@@ -74,8 +74,10 @@ class ContextEncoder(nn.Module):
         Constant-Q bins per frame (the features hold these, then one level input).
     offsets : sequence of int
         Frame offsets of the window (``ModelConfig.context``).
-    shifts : sequence of int
-        Bin offsets of the stacked partials (:func:`harmonic_shifts`).
+    harmonics : sequence of float
+        Partials stacked (ratios to the fundamental).
+    bins_per_octave : int
+        Of the constant-Q frames.
     channels : int
         Channels of the frame convolutions.
     hidden : sequence of int
@@ -88,7 +90,8 @@ class ContextEncoder(nn.Module):
         self,
         n_bins: int,
         offsets: Sequence[int],
-        shifts: Sequence[int],
+        harmonics: Sequence[float],
+        bins_per_octave: int,
         channels: int,
         hidden: Sequence[int],
         latent: int,
@@ -96,13 +99,18 @@ class ContextEncoder(nn.Module):
         super().__init__()
         self.n_bins = n_bins
         self.offsets = tuple(int(o) for o in offsets)
-        self.shifts = tuple(int(s) for s in shifts)
+        self.shifts = tuple(harmonic_shifts(harmonics, bins_per_octave))
         self.margin = margin_of(self.offsets)
         self.pooled = (n_bins + 1) // 2  # the convolutions' bins: a quarter tone each
+        octave = bins_per_octave // 2  # in the pooled bins
         self.frame = nn.Sequential(
             nn.Conv1d(len(self.shifts), channels, 3, padding=1),
             nn.ReLU(),
             nn.Conv1d(channels, channels, 5, padding=6, dilation=3),
+            nn.ReLU(),
+            # each bin hears the bins an octave below and above it: which of two octaves
+            # the partials' pattern starts from
+            nn.Conv1d(channels, channels, 3, padding=octave, dilation=octave),
             nn.ReLU(),
             nn.Conv1d(channels, FRAME_MAPS, 1),
             nn.ReLU(),

@@ -22,7 +22,7 @@ from torch import nn
 
 from midivae.errors import MidivaeError
 from midivae.model.config import ModelConfig
-from midivae.model.context import ContextEncoder, harmonic_shifts, inner_frames
+from midivae.model.context import ContextEncoder, inner_frames
 from midivae.model.keyed import KeyedSignalEncoder, KeyedSymbolDecoder, KeyedSymbolEncoder
 from midivae.model.vae import SignalVAE, SymbolVAE, kl_normal, sample
 
@@ -72,11 +72,11 @@ class CrossModalVAE(nn.Module):
         self.config = config
         encoder = None
         if config.context:
-            shifts = harmonic_shifts(config.harmonics, bins_per_octave)
             encoder = ContextEncoder(
                 n_features - 1,
                 config.context,
-                shifts,
+                config.harmonics,
+                bins_per_octave,
                 config.conv_channels,
                 config.signal_hidden,
                 config.latent,
