@@ -16,7 +16,9 @@ same renders in the same run; where it was trained on the library left out its r
 ``shipped*`` (held-in) and stays out of the ``shipped_*`` figures. Per library, then the mean
 and the worst library, for both; ``bench/synthetic.py``'s tones read by each preset; and
 ``auto``'s choice among the shipped presets on the first items of every library and duet, as
-a confusion matrix.
+a confusion matrix. Each melody or piano row also says what the reading model's frames get
+right before any note decoding (``frames A / B``: pitch on sounding frames / sounding or rest;
+the piano: sounding keys found / keys read that sound).
 
 Usage: ``python bench/generalisation.py [--epochs N] [--seconds S] [--work DIR] [--config NAME]
 [--players] [--rooms] [--leave-out NAME ...] [INSTRUMENT ... | duets]`` (default: the four
@@ -254,6 +256,32 @@ def duet_rows(
     return rows
 
 
+def frame_figures(preset, audio: np.ndarray, notes: list[Note], inst) -> tuple[float, float]:
+    """What the reading model's frames get right, before any note decoding: for a melody,
+    the pitch on sounding frames and sounding-or-rest on every frame; for the piano, the
+    sounding keys found (recall) and the keys read that sound (precision), at p > 0.5."""
+    from midivae.presets.preset import cached_preset
+    from midivae.spectral import SpectralConfig, analyse, compress
+    from midivae.training.corpus.labels import note_labels
+
+    config = SpectralConfig()
+    model = cached_preset(str(preset))
+    frames = compress(analyse(np.asarray(audio, np.float64), config), config)
+    read = model.read_signal(frames)
+    labels = note_labels(notes, len(frames), config, polyphonic=inst.polyphonic)
+    if inst.polyphonic:
+        keys, truth = read["keys"] > 0.5, labels["keys"]
+        hits = float((keys & truth).sum())
+        return hits / max(float(truth.sum()), 1.0), hits / max(float(keys.sum()), 1.0)
+    probabilities = read["pitch"]
+    offset = model.vocabulary.family("pitch").offset
+    best = probabilities.argmax(axis=1)
+    pitch = np.where(best == probabilities.shape[1] - 1, -1, best + offset)
+    sounding = labels["pitch"] >= 0
+    right = float(np.mean(pitch[sounding] == labels["pitch"][sounding])) if sounding.any() else 1.0
+    return right, float(np.mean((pitch >= 0) == sounding))
+
+
 def auto_choice(audio: np.ndarray) -> str:
     """The shipped preset ``auto`` chooses for ``audio`` (its first seconds)."""
     from midivae.presets.preset import shipped_presets
@@ -328,6 +356,13 @@ def main() -> None:
                     for audio, (notes, _) in zip(audios, content, strict=True)
                 ]
                 dyn = dynamics_order(inst, library, calibration, model)
+                frames = np.mean(
+                    [
+                        frame_figures(model, audio, notes, inst)
+                        for audio, (notes, _) in zip(audios, content, strict=True)
+                    ],
+                    axis=0,
+                )
                 row = (
                     name,
                     left_out,
@@ -340,7 +375,8 @@ def main() -> None:
                 rows.append(row)
                 print(
                     f"{name:9s} {left_out:10s} {which:8s} on {row[3]:.3f}  on+off {row[4]:.3f}  "
-                    f"+vel {row[5]:.3f}  dyn order {dyn:.3f}  ({len(content)} items)",
+                    f"+vel {row[5]:.3f}  dyn order {dyn:.3f}  frames {frames[0]:.3f} / "
+                    f"{frames[1]:.3f}  ({len(content)} items)",
                     flush=True,
                 )
 

@@ -38,7 +38,7 @@ def test_harmonic_shifts_line_partials_up_on_the_constant_q_axis():
 def test_the_maps_before_the_dense_layer_shift_with_the_spectrum():
     torch.manual_seed(0)
     n_bins = 240
-    model = ContextEncoder(n_bins, OFFSETS, (0.5, 1, 2, 3), 24, 6, (32,), 4)
+    model = ContextEncoder(n_bins, OFFSETS, (0.5, 1, 2, 3), 24, 6, (32,), 4).eval()
     x = torch.rand(2, 9 + 2 * 4, n_bins + 1)
     k = 8  # whole pairs of bins: the maps are over quarter tones (4 of them here)
     shifted = torch.zeros_like(x)

@@ -104,18 +104,15 @@ class ContextEncoder(nn.Module):
         self.pooled = (n_bins + 1) // 2  # the convolutions' bins: a quarter tone each
         octave = bins_per_octave // 2  # in the pooled bins
         self.frame = nn.Sequential(
-            nn.Conv1d(len(self.shifts), channels, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv1d(channels, channels, 5, padding=6, dilation=3),
-            nn.ReLU(),
+            *_conv_block(len(self.shifts), channels, 3, 1),
+            *_conv_block(channels, channels, 5, 3),
             # each bin hears the bins an octave below and above it: which of two octaves
             # the partials' pattern starts from
-            nn.Conv1d(channels, channels, 3, padding=octave, dilation=octave),
-            nn.ReLU(),
-            nn.Conv1d(channels, FRAME_MAPS, 1),
-            nn.ReLU(),
+            *_conv_block(channels, channels, 3, octave),
+            nn.Conv1d(channels, FRAME_MAPS, 1),  # linear maps: none of the few dies
         )
         self.window = nn.Conv1d(FRAME_MAPS * len(self.offsets), WINDOW_MAPS, 1)
+        self.window_norm = nn.BatchNorm1d(WINDOW_MAPS)
         self.body = mlp([WINDOW_MAPS * self.pooled + len(self.offsets), *hidden, 2 * latent])
         shifts = torch.as_tensor([round(shift / 2) for shift in self.shifts])  # pooled bins
         rows = torch.arange(self.pooled)[None, :] + shifts[:, None]
@@ -146,7 +143,7 @@ class ContextEncoder(nn.Module):
         for k, offset in enumerate(self.offsets):
             frames = maps[:, self.margin + offset : self.margin + offset + length]
             mixed = mixed + torch.einsum("dc,bscn->bsdn", weight[:, k], frames)
-        mixed = mixed.reshape(b * length, WINDOW_MAPS, self.pooled)
+        mixed = self.window_norm(mixed.reshape(b * length, WINDOW_MAPS, self.pooled))
         index = torch.arange(length, device=sequences.device)[:, None] + self.margin
         index = index + torch.as_tensor(self.offsets, device=sequences.device)[None]
         levels = sequences[:, index, self.n_bins].reshape(b * length, len(self.offsets))
@@ -168,6 +165,17 @@ class ContextEncoder(nn.Module):
         maps, levels = self.feature_map(x)
         mu, logvar = self.body(torch.cat([maps.flatten(1), levels], dim=1)).chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 6.0)
+
+
+def _conv_block(inputs: int, outputs: int, size: int, dilation: int) -> list[nn.Module]:
+    """A convolution along frequency (same length out), batch-normalised, then ReLU: the
+    normalisation lets the few channels train as fast as the frame MLP does."""
+    padding = dilation * (size - 1) // 2
+    return [
+        nn.Conv1d(inputs, outputs, size, padding=padding, dilation=dilation),
+        nn.BatchNorm1d(outputs),
+        nn.ReLU(),
+    ]
 
 
 def inner_frames(x: torch.Tensor, offsets: Sequence[int]) -> torch.Tensor:
