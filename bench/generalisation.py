@@ -50,12 +50,14 @@ from transcribe_fluidr3 import score_audio
 
 from libraries import SYNTH, available
 from midivae.music import MELODY_INSTRUMENTS, get_instrument
+from midivae.presets.preset import cached_preset
 from midivae.training.corpus.build import build_library_corpus
 from midivae.training.corpus.content import Note, phrases, piano_phrases
 from midivae.training.corpus.levels import Calibration, calibrate, measure_levels
 from midivae.training.corpus.libraries import open_library
 from midivae.training.corpus.performance import PlayerSettings
 from midivae.training.corpus.rooms import RoomSettings
+from midivae.transcription.timing import TrackingSettings
 from midivae.transcription.transcribe import transcribe
 
 SEED = 99
@@ -260,7 +262,6 @@ def frame_figures(preset, audio: np.ndarray, notes: list[Note], inst) -> tuple[f
     """What the reading model's frames get right, before any note decoding: for a melody,
     the pitch on sounding frames and sounding-or-rest on every frame; for the piano, the
     sounding keys found (recall) and the keys read that sound (precision), at p > 0.5."""
-    from midivae.presets.preset import cached_preset
     from midivae.spectral import SpectralConfig, analyse, compress
     from midivae.training.corpus.labels import note_labels
 
@@ -356,6 +357,14 @@ def main() -> None:
                     for audio, (notes, _) in zip(audios, content, strict=True)
                 ]
                 dyn = dynamics_order(inst, library, calibration, model)
+                partials = ""
+                if any(f.name == "onset" for f in cached_preset(str(model)).vocabulary.families):
+                    rise = TrackingSettings(read_onsets=False)
+                    timed = [
+                        score_audio(audio, notes, model, rise).on_f1
+                        for audio, (notes, _) in zip(audios, content, strict=True)
+                    ]
+                    partials = f"  (onsets from the partials' rise: on {np.mean(timed):.3f})"
                 frames = np.mean(
                     [
                         frame_figures(model, audio, notes, inst)
@@ -376,7 +385,7 @@ def main() -> None:
                 print(
                     f"{name:9s} {left_out:10s} {which:8s} on {row[3]:.3f}  on+off {row[4]:.3f}  "
                     f"+vel {row[5]:.3f}  dyn order {dyn:.3f}  frames {frames[0]:.3f} / "
-                    f"{frames[1]:.3f}  ({len(content)} items)",
+                    f"{frames[1]:.3f}  ({len(content)} items){partials}",
                     flush=True,
                 )
 

@@ -195,11 +195,11 @@ def line_scores(folder: Path | None, font, names) -> None:
     print(f"lines on_f1={mean[0]:.3f} onoff_f1={mean[1]:.3f} vel_f1={mean[2]:.3f}")
 
 
-def score_audio(audio: np.ndarray, notes, preset: str | Path):
-    """mir_eval scores of ``audio`` transcribed with ``preset`` against the ``notes`` it plays."""
-    estimate = [
-        (n.onset, n.offset, n.pitch, n.velocity) for n in transcribe(audio, preset=preset).notes
-    ]
+def score_audio(audio: np.ndarray, notes, preset: str | Path, settings=None):
+    """mir_eval scores of ``audio`` transcribed with ``preset`` (and tracking ``settings``)
+    against the ``notes`` it plays."""
+    heard = transcribe(audio, preset=preset, settings=settings).notes
+    estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in heard]
     reference = sorted((n.start, n.end, n.pitch, n.velocity) for n in notes)
     return score(reference, estimate)
 

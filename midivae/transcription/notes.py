@@ -152,7 +152,8 @@ def notes_from_symbols(
         polyphonic = rest is None
         envelopes = table[:, np.searchsorted(every_pitch, pitches)]
         read_onsets = symbols.get(preset.vocabulary.slot_prefix(slot) + "onset")
-        if read_onsets is not None and not polyphonic:  # the model's onset bit, every pitch
+        if read_onsets is not None and settings.read_onsets and not polyphonic:
+            # the model's onset bit, for every pitch
             onsets = np.repeat(read_onsets[:, :1], len(pitches), axis=1)
         else:  # the rise of each pitch's partials
             onsets = onset_strength(envelopes, gain=onset_compression)

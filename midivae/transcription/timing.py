@@ -34,6 +34,7 @@ class TrackingSettings:
     min_note_frames: int = 4  # ~46 ms at 11.6 ms frames
     lowest_pitch: int = 0  # notes outside these MIDI pitches are never read
     highest_pitch: int = 127
+    read_onsets: bool = True  # a preset's onset bit (when it reads one) times the notes
     min_repeat_frames: int = 8  # a re-attack of the same pitch sooner than this (~93 ms) merges
     transient_frames: int = 10  # a shorter note (~116 ms) that leads into another ...
     transient_onset: float = 0.2  # ... without this much onset evidence (or a partial of it) drops
