@@ -177,7 +177,7 @@ CONFIGS: dict[str, ModelConfig] = {
             (512,),
             (64,),
             cross_weight=5.0,
-            warmup_epochs=25,
+            warmup_epochs=10,
             context=TEMPORAL,
             conv_channels=8,
             key_latent=2,
