@@ -134,6 +134,47 @@ def test_batches_mirror_subfolders_refuse_collisions_and_skip_what_is_done(tmp_p
     assert {p.parent.name for p in (tmp_path / "two").rglob("*.wav")} == {"a", "b"}
 
 
+def test_any_failure_of_one_input_ends_only_that_input(tmp_path):
+    import click
+
+    from midivae.cli.batch import run_batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.txt").write_text(name)
+
+    def job(source: Path, target: Path) -> str:
+        if source.stem == "b":
+            raise RecursionError("too deep\nfor one line")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("done")
+        return "ok"
+
+    @click.command()
+    @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+    def command(inputs):
+        run_batch(inputs, tmp_path / "out", suffixes=(".txt",), default_suffix=".out", job=job)
+
+    done = CliRunner().invoke(command, [str(folder)])
+    assert done.exit_code == 1
+    lines = done.output.strip().splitlines()
+    assert f"error: {folder / 'b.txt'}: RecursionError: too deep\\nfor one line" in lines
+    assert lines[-1] == "2 ok, 1 failed"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.out", "c.out"]
+
+
+def test_options_refuse_what_no_command_can_use():
+    for args in (
+        ["transcribe", "x.wav", "--gain-db", "nan"],
+        ["transcribe", "x.wav", "--tempo", "inf"],
+        ["render", "x.mid", "--seed", "-1"],
+        ["render", "x.mid", "--walk-scale", "nan"],
+    ):
+        done = CliRunner().invoke(cli, args)
+        assert done.exit_code == 2 and "Invalid value" in done.output, args
+
+
 def test_quiet_hides_notices(tmp_path):
     source = _tone(tmp_path / "tone.flac", rate=44100)
     done = run_cli("--quiet", "resynth", str(source))

@@ -108,11 +108,17 @@ def run_batch(
     batch = len(found) > 1 or any(path.is_dir() for path in paths)
     counts = {"ok": 0, "skipped": 0, "failed": 0}
 
+    sources = {target: source for (source, _), target in zip(found, targets, strict=True)}
+
     def report(target: Path, outcome: Callable[[], str | None]) -> None:
         try:
             result = outcome()
         except MidivaeError as error:
             report_error(error)
+            counts["failed"] += 1
+            return
+        except Exception as error:  # one input's failure, whatever it is, ends only that input
+            report_error(error, sources[target])
             counts["failed"] += 1
             return
         counts["ok"] += 1

@@ -61,13 +61,16 @@ def log_line(message: str) -> None:
         click.echo(message, err=True)
 
 
-def report_error(error: BaseException) -> None:
-    """Print ``error: FILE: problem`` (a traceback too under --debug)."""
+def report_error(error: BaseException, source: object = None) -> None:
+    """Print ``error: FILE: problem`` on one line (a traceback too under --debug); an error
+    that is not a MidivaeError is named by its type, after ``source`` when given."""
     if options().debug:
         import traceback
 
         traceback.print_exception(error)
     if isinstance(error, MidivaeError):
-        click.echo(f"error: {error}", err=True)
+        line = str(error)
     else:
-        click.echo(f"error: {type(error).__name__}: {error}", err=True)
+        problem = f"{type(error).__name__}: {error}".rstrip(": ")
+        line = problem if source is None else f"{source}: {problem}"
+    click.echo("error: " + line.replace("\n", "\\n").replace("\r", "\\r"), err=True)

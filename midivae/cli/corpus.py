@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from midivae.cli.options import shown_option
+from midivae.cli.options import SEED, shown_option
 from midivae.music import INSTRUMENTS
 from midivae.training.corpus.render import SOUNDFONTS
 
@@ -55,7 +55,7 @@ def corpus() -> None:
     default=False,
     help="With --library: rooms, microphone colouration, background noise and hum.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Content seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Content seed.")
 @click.option(
     "-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
     help="Corpus folder (created; reused when it already holds this build).",

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from midivae.cli.common import report_error
-from midivae.cli.options import model_options, output_option, preset_choice, shown_option
+from midivae.cli.options import (
+    SEED,
+    Finite,
+    model_options,
+    output_option,
+    preset_choice,
+    shown_option,
+)
 from midivae.errors import MidivaeError
 
 
@@ -21,14 +28,14 @@ from midivae.errors import MidivaeError
     preset_help="Preset folder to explore.",
 )
 @output_option("Output .wav or .flac.", required=True)
-@click.option("--seconds", type=click.FloatRange(0.5, 600.0), default=10.0, show_default=True)
+@click.option("--seconds", type=Finite(0.5, 600.0), default=10.0, show_default=True)
 @shown_option(
     "--smoothness",
-    click.FloatRange(0.05, 10.0),
+    Finite(0.05, 10.0),
     0.5,
     "Seconds over which the walk moves about one prior standard deviation.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of walk and phase.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of walk and phase.")
 @click.option(
     "--labels",
     type=click.Path(path_type=Path),

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from midivae.cli.common import report_error
-from midivae.cli.options import model_options, output_option, preset_choice, shown_option
+from midivae.cli.options import (
+    SEED,
+    Finite,
+    model_options,
+    output_option,
+    preset_choice,
+    shown_option,
+)
 from midivae.errors import MidivaeError
 
 
@@ -19,13 +26,13 @@ from midivae.errors import MidivaeError
 @click.option("--steps", type=click.IntRange(2, 200), default=8, show_default=True)
 @shown_option(
     "--seconds-per-step",
-    click.FloatRange(0.05, 10.0),
+    Finite(0.05, 10.0),
     0.5,
     "How long each step of the path is held.",
 )
 @shown_option(
     "--clarity",
-    click.FloatRange(0.0, 10.0),
+    Finite(0.0, 10.0),
     0.5,
     "Pull of each step towards a clearly read note (0: the straight latent line).",
 )
@@ -34,7 +41,7 @@ from midivae.errors import MidivaeError
     instrument_help="Shipped preset, or auto (best fit).",
     preset_help="Use this preset folder.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the phase start.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the phase start.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 def morph(
     first: Path,

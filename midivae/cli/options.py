@@ -1,12 +1,29 @@
 """Options several commands share: ``--instrument NAME`` / ``--preset DIR`` (which model a
-command uses) and ``-o/--output``."""
+command uses) and ``-o/--output``; the option types that refuse what no command can use."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 import click
+
+
+class Finite(click.FloatRange):
+    """A float in ``[low, high]`` that is a number (click's FloatRange lets NaN through)."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+#: Seeds: what numpy's and torch's generators take.
+SEED = click.IntRange(0, 2**32 - 1)
 
 
 def model_options(*, instrument_default: str | None, instrument_help: str, preset_help: str):

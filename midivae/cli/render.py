@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from midivae.cli.batch import jobs_option, run_batch
-from midivae.cli.options import model_options, output_option, preset_choice, shown_option
+from midivae.cli.options import (
+    SEED,
+    Finite,
+    model_options,
+    output_option,
+    preset_choice,
+    shown_option,
+)
 from midivae.cli.threads import one_torch_thread
 
 
@@ -29,11 +36,13 @@ from midivae.cli.threads import one_torch_thread
 )
 @shown_option(
     "--walk-scale",
-    click.FloatRange(0.0, 4.0),
+    Finite(0.0, 4.0),
     1.0,
     "How far the walk strays, in posterior standard deviations.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of sample, walk, phase.")
+@click.option(
+    "--seed", type=SEED, default=0, show_default=True, help="Seed of sample, walk, phase."
+)
 @shown_option(
     "--sample-rate",
     click.IntRange(8000, 192000),

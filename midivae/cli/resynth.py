@@ -8,6 +8,7 @@ import click
 
 from midivae.audio import AUDIO_SUFFIXES
 from midivae.cli.batch import run_batch
+from midivae.cli.options import SEED
 
 
 @click.command(epilog="Example: midivae resynth take1.wav -o take1.resynth.wav")
@@ -19,7 +20,7 @@ from midivae.cli.batch import run_batch
     default=None,
     help="Fast Griffin-Lim iterations (default 16, early stop on convergence).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the phase start.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for the phase start.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 def resynth(
     inputs: tuple[Path, ...],

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from midivae.cli.options import shown_option
+from midivae.cli.options import SEED, Finite, shown_option
 
 
 @click.command(
@@ -55,7 +55,7 @@ from midivae.cli.options import shown_option
 )
 @click.option(
     "--damping",
-    type=click.FloatRange(0.0, 120.0),
+    type=Finite(0.0, 120.0),
     default=None,
     help="Steepest low-pass damping of the augmentation, in dB per octave (duller timbres; "
     "default 24).",
@@ -92,7 +92,7 @@ from midivae.cli.options import shown_option
 )
 @click.option(
     "--cross-weight",
-    type=click.FloatRange(0.0, 100.0),
+    type=Finite(0.0, 100.0),
     default=None,
     help="Weight of the symbols decoded from the signal's latent (default: the config's).",
 )
@@ -102,7 +102,7 @@ from midivae.cli.options import shown_option
     help="Melody slots also read an onset bit, which then times the notes (default: with a "
     "context config such as 'temporal', not beside a kept pair).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of everything.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of everything.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path), help="Preset folder to write."
 )

@@ -9,7 +9,7 @@ import click
 
 from midivae.audio import AUDIO_SUFFIXES
 from midivae.cli.batch import jobs_option, run_batch
-from midivae.cli.options import model_options, output_option, preset_choice, shown_option
+from midivae.cli.options import Finite, model_options, output_option, preset_choice, shown_option
 
 
 @click.command()
@@ -25,12 +25,15 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
 )
 @shown_option(
     "--tempo",
-    click.FloatRange(20, 400),
+    Finite(20, 400),
     120.0,
     "Tempo written to the MIDI file and used to quantise MusicXML.",
 )
 @shown_option(
-    "--gain-db", float, 0.0, "How far (dB) the recording is above the presets' reference level."
+    "--gain-db",
+    Finite(-120.0, 120.0),
+    0.0,
+    "How far (dB) the recording is above the presets' reference level.",
 )
 @click.option(
     "--format",
@@ -43,7 +46,7 @@ from midivae.cli.options import model_options, output_option, preset_choice, sho
 )
 @click.option(
     "--min-note-ms",
-    type=click.FloatRange(10, 2000),
+    type=Finite(10, 2000),
     default=None,
     help="Drop notes shorter than this [default: 46 ms].",
 )
