@@ -78,7 +78,15 @@ def test_train_tiny_corpus_writes_a_loadable_preset_with_metrics(tiny, tmp_path)
 
 def test_a_context_encoder_trains_reads_onsets_and_saves_as_it_reads(tiny, tmp_path):
     out = tmp_path / "temporal"
-    preset = train("flute", out, corpus=[tiny], devtest=(), config="tiny-temporal", epochs=1)
+    preset = train(
+        "flute",
+        out,
+        corpus=[tiny],
+        devtest=(),
+        config="tiny-temporal",
+        epochs=1,
+        onset_symbols=True,
+    )
     assert preset.config.context and "onset" in [f.name for f in preset.vocabulary.families]
     frames = np.abs(np.random.default_rng(1).normal(size=(3000, 416))).astype(np.float32)
     read = preset.read_signal(frames)  # more frames than one chunk: the margins join them

@@ -223,7 +223,7 @@ def train(
     refine_reading: str | Path | None = None,
     keep_writing: str | Path | None = None,
     exclude_libraries: Sequence[str] = (),
-    onset_symbols: bool | None = None,
+    onset_symbols: bool = False,
     command: str | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -263,8 +263,10 @@ def train(
         how the leave-one-library-out bench trains without the library it reads.
     onset_symbols : bool, optional
         Melody slots read the ``onset`` bit too (the frame nearest a note-on), which the note
-        decoder then takes for its onset evidence; default: with a context encoder (its
-        window hears attacks), and never beside a kept or refined pair (their vocabulary).
+        decoder then takes for its onset evidence; never beside a kept or refined pair
+        (their vocabulary). Off by default: read by a context encoder on a library it never
+        heard, it timed notes worse than the rise of the partials (docs/experiments.md,
+        "Context encoder").
     """
     from midivae.model import FeatureConfig, get_config
     from midivae.model.fit import FitSettings, fit, pick_device, seed_everything
@@ -317,7 +319,7 @@ def train(
         settings.max_epochs = epochs
     if base is not None and onset_symbols:
         raise MidivaeError("onset symbols need a new vocabulary: not with a kept pair", base.path)
-    onsets = bool(model_config.context) if onset_symbols is None else onset_symbols
+    onsets = bool(onset_symbols)
     vocab = vocabulary_for(names, onsets=onsets) if base is None else base.vocabulary
     provenance: dict[str, Any] = {
         "command": command,
