@@ -122,8 +122,9 @@ def loo_preset(
     meta = folder / "preset.json"
     if meta.is_file():
         provenance = json.loads(meta.read_text()).get("provenance", {})
-        if provenance.get("excluded_libraries") == left_out and provenance["epochs"] == epochs:
-            return folder
+        planned = provenance.get("fit", {}).get("max_epochs", provenance.get("epochs"))
+        if provenance.get("excluded_libraries") == left_out and planned == epochs:
+            return folder  # trained so (early stopping may have ended it sooner)
     train(
         name,
         folder,
