@@ -36,11 +36,14 @@ def _reason(exc: BaseException) -> str:
 
 
 def _check_file(path: Path) -> None:
-    """Raise `MidivaeError` unless `path` is an existing, readable, non-empty file."""
+    """Raise `MidivaeError` unless `path` is an existing, readable, non-empty regular file
+    (a FIFO, device or socket would block or never end; it is refused before it is opened)."""
     try:
         st = path.stat()
         if stat.S_ISDIR(st.st_mode):
             raise MidivaeError("is a directory, not an audio file", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise MidivaeError("not a regular file (a FIFO, device or socket)", path)
         path.open("rb").close()
     except (FileNotFoundError, NotADirectoryError):
         raise MidivaeError("no such file", path) from None
@@ -48,6 +51,27 @@ def _check_file(path: Path) -> None:
         raise MidivaeError(f"cannot read: {_reason(exc)}", path) from None
     if stat.S_ISREG(st.st_mode) and st.st_size == 0:
         raise MidivaeError("empty file (0 bytes)", path)
+
+
+#: What an audio file's header may claim before anything is allocated for it.
+RATE_RANGE_HZ = (4000, 384000)
+MAX_CHANNELS = 64
+MAX_SECONDS = 4 * 3600.0
+
+
+def _check_header(path: Path, rate: int, channels: int, frames: int) -> None:
+    """Refuse headers whose rate, channels or length no recording has (a tiny file that
+    claims a 1 Hz rate would make the resampler allocate gigabytes)."""
+    low, high = RATE_RANGE_HZ
+    if not low <= rate <= high:
+        raise MidivaeError(f"sample rate {rate} Hz is outside {low}-{high} Hz", path)
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise MidivaeError(f"{channels} channels (at most {MAX_CHANNELS})", path)
+    if frames / rate > MAX_SECONDS:
+        raise MidivaeError(
+            f"{frames / rate / 3600:.1f} hours long (at most {MAX_SECONDS / 3600:.0f}); split it",
+            path,
+        )
 
 
 @contextlib.contextmanager
@@ -115,6 +139,7 @@ def load_audio(path: str | Path, *, sample_rate: int = 22050) -> np.ndarray:
     _check_file(path)
     with _sf_errors(path), sf.SoundFile(str(path)) as f:
         rate, channels, log = f.samplerate, f.channels, f.extra_info
+        _check_header(path, rate, channels, f.frames)
         data = f.read(dtype="float32", always_2d=True)
     if data.shape[0] == 0 or rate <= 0:
         raise MidivaeError("no audio samples", path)
@@ -187,6 +212,8 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
     path = Path(path)
     if path.is_dir():
         raise MidivaeError("is a directory", path)
+    if path.exists() and not path.is_file():  # a device or FIFO is never replaced
+        raise MidivaeError("exists and is not a regular file; not replacing it", path)
     if path.exists() and not overwrite:
         raise MidivaeError("exists, use --overwrite", path)
     try:

@@ -40,9 +40,12 @@ def invoke(*args: str | Path) -> Result:
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
-    """Every path under ``folder`` with its bytes (None for folders)."""
+    """Every path under ``folder`` with its bytes (None for folders, the kind for special
+    files, which are never opened: reading a FIFO would block)."""
     return {
-        str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
+        str(p.relative_to(folder)): None
+        if p.is_dir()
+        else (p.read_bytes() if p.is_file() else b"special file")
         for p in sorted(folder.rglob("*"))
     }
 
@@ -115,6 +118,29 @@ def _truncated_header(tmp: Path) -> Rejected:
     full = tone(tmp / "full.wav")
     make = lambda p: p.write_bytes(full.read_bytes()[:30])  # noqa: E731
     return _audio_input(tmp, make, "cannot read audio (")  # libsndfile says why
+
+
+def _header_rate(tmp: Path) -> Rejected:
+    """A tiny WAV whose header claims 1 Hz: refused before any resampling is planned."""
+    return _audio_input(tmp, lambda p: sf.write(p, np.zeros(8), 1), "sample rate 1 Hz")
+
+
+def _fifo_input(tmp: Path) -> Rejected:
+    """A FIFO named like a recording: refused before it is opened (opening would block)."""
+    return _audio_input(tmp, lambda p: os.mkfifo(p), "not a regular file")
+
+
+def _fifo_output(command: str) -> Callable[[Path], Rejected]:
+    """A FIFO where the output goes: never replaced, --overwrite or not."""
+
+    def make(tmp: Path) -> Rejected:
+        out = tmp / "out" / f"take{_OUT[command]}"
+        out.parent.mkdir()
+        os.mkfifo(out)
+        args = [*_good_job(tmp, command, out), "--overwrite"]
+        return Rejected(args, out, "exists and is not a regular file")
+
+    return make
 
 
 def _header_no_data(tmp: Path) -> Rejected:
@@ -238,6 +264,10 @@ REJECTED: dict[str, Callable[[Path], Rejected]] = {
     "text-named-wav": _text_wav,
     "truncated-wav-header": _truncated_header,
     "wav-header-without-data": _header_no_data,
+    "wav-header-claims-1-hz": _header_rate,
+    "fifo-input": _fifo_input,
+    "fifo-output-transcribe": _fifo_output("transcribe"),
+    "fifo-output-render": _fifo_output("render"),
     "missing-input-transcribe": _missing("transcribe"),
     "missing-input-render": _missing("render"),
     "midi-without-notes": _no_notes,
