@@ -173,6 +173,23 @@ def _only_drums(tmp: Path) -> Rejected:
     return _score_input(tmp, make, "drums.mid", "only drum tracks; nothing to render")
 
 
+def _far_midi(ticks: int, tempo: int, problem: str) -> Callable[[Path], Rejected]:
+    """A tiny MIDI file whose one note ends ``ticks`` in, at ``tempo`` microseconds a beat."""
+
+    def write(path: Path) -> None:
+        import mido
+
+        track = mido.MidiTrack()
+        track.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+        track.append(mido.Message("note_on", note=60, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=60, time=ticks))
+        score = mido.MidiFile()
+        score.tracks.append(track)
+        score.save(path)
+
+    return lambda tmp: _score_input(tmp, write, "far.mid", problem)
+
+
 def _not_midi(tmp: Path) -> Rejected:
     make = lambda p: p.write_text("MIDI? no, a shopping list\n")  # noqa: E731
     return _score_input(tmp, make, "list.mid", "not a MIDI file")
@@ -273,6 +290,8 @@ REJECTED: dict[str, Callable[[Path], Rejected]] = {
     "midi-without-notes": _no_notes,
     "midi-only-drums": _only_drums,
     "not-midi-named-mid": _not_midi,
+    "midi-event-at-a-billion-ticks": _far_midi(10**9, 500_000, "events reach tick 1000000"),
+    "midi-slowest-tempo-six-hours": _far_midi(600_000, 16_777_215, "lasts 5.8 hours"),
     "malformed-musicxml": _bad_musicxml,
     "parent-is-file-transcribe": _parent_is_file("transcribe", 1),
     "parent-is-file-render": _parent_is_file("render", 1),

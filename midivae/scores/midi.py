@@ -25,6 +25,29 @@ DEFAULT_BEND_RANGE = 2.0
 """Pitch-bend range in semitones when the file sets none (RPN 0)."""
 
 
+#: Longest score read, and the most ticks a MIDI file may span (pretty_midi allocates a
+#: time for every tick: 30 million ticks are 240 MB, four hours at 960 ticks per beat and
+#: 120 beats per minute 28 million).
+MAX_SCORE_SECONDS = 4 * 3600.0
+MAX_TICKS = 30_000_000
+
+
+def _check_length_in_ticks(path: Path, head: bytes) -> None:
+    """Refuse a MIDI file whose events reach beyond ``MAX_TICKS`` before pretty_midi sizes
+    its arrays by them (a 40-byte file can ask for terabytes)."""
+    if not head.startswith((b"MThd", b"RIFF")):
+        return  # not MIDI: pretty_midi's own error says so
+    import mido
+
+    try:
+        tracks = mido.MidiFile(str(path), clip=True).tracks
+    except Exception:  # damaged: pretty_midi's own error names the problem
+        return
+    longest = max((sum(message.time for message in track) for track in tracks), default=0)
+    if longest > MAX_TICKS:
+        raise MidivaeError(f"events reach tick {longest} (at most {MAX_TICKS})", path)
+
+
 def read_midi(path: str | Path) -> Score:
     """Read a ``.mid`` file as a `Score`.
 
@@ -39,6 +62,7 @@ def read_midi(path: str | Path) -> Score:
     """
     path = Path(path)
     head = check_file(path)
+    _check_length_in_ticks(path, head)
     try:
         with warnings_as_notices(path):
             pm = pretty_midi.PrettyMIDI(str(path))
@@ -49,6 +73,12 @@ def read_midi(path: str | Path) -> Score:
         raise MidivaeError(f"damaged MIDI file ({reason})", path) from None
 
     end_time = float(pm.get_end_time())
+    if end_time > MAX_SCORE_SECONDS:
+        raise MidivaeError(
+            f"lasts {end_time / 3600:.1f} hours (at most {MAX_SCORE_SECONDS / 3600:.0f}); "
+            "a tempo or an event time is far off",
+            path,
+        )
     parts: list[Part] = []
     notes: list[NoteEvent] = []
     gains: dict[int, Curve] = {}
