@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from midivae.errors import MidivaeError
-from midivae.model import CONFIGS, CrossModalVAE, FeatureConfig, get_config, kl_normal
+from midivae.model import CONFIGS, CrossModalVAE, FeatureConfig, ModelConfig, get_config, kl_normal
 from midivae.model.features import to_features, to_magnitudes
 from midivae.model.fit import (
     ArraySource,
@@ -240,3 +240,23 @@ def test_damping_only_attenuates_above_a_corner_for_some_frames():
     steps = curves[:, :-1] - curves[:, 1:]
     assert bool((steps >= -1e-5).all()) and float(steps.max()) <= 24.0 / 48.0 + 1e-4
     assert float(curves.min()) < -60.0  # some frames lose most of their upper partials
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"latent": "32"},
+        {"latent": 10**9},
+        {"signal_hidden": [10**9, 512]},
+        {"signal_hidden": "wide"},
+        {"cross_weight": float("nan")},
+        {"context": [-3, 3]},
+        {"context": ["a"]},
+        {"harmonics": [0.5, -1.0]},
+        {"fixed_match_target": "yes"},
+    ],
+)
+def test_a_preset_config_out_of_range_or_of_the_wrong_type_is_one_error(change):
+    data = get_config("compact").to_dict() | change
+    with pytest.raises(MidivaeError, match="model config"):
+        ModelConfig.from_dict(data)

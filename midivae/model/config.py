@@ -10,6 +10,7 @@ ensemble's; ``compact-fixed`` is measured, not shipped. No torch here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -98,18 +99,58 @@ class ModelConfig:
     conv_channels: int = 16
     key_latent: int = 0
 
+    def __post_init__(self) -> None:
+        """Every field of the right type and within what a preset can hold (a preset.json
+        claiming 10^9 hidden units must fail here, not in torch's allocator)."""
+        _bounded(self, "latent", self.latent, 1, 4096)
+        for name in ("signal_hidden", "symbol_hidden"):
+            widths = getattr(self, name)
+            if not isinstance(widths, tuple) or not 1 <= len(widths) <= 8:
+                raise MidivaeError(f"model config: {name} must be 1 to 8 widths")
+            for width in widths:
+                _bounded(self, name, width, 1, 16384)
+        for name in ("match_weight", "cross_weight", "velocity_sigma"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise MidivaeError(f"model config: {name} must be a number, not {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise MidivaeError(f"model config: {name} must be finite and >= 0")
+        _bounded(self, "warmup_epochs", self.warmup_epochs, 0, 10000)
+        if not isinstance(self.fixed_match_target, bool):
+            raise MidivaeError("model config: fixed_match_target must be true or false")
+        if len(self.context) > 64 or any(not -64 <= o <= 64 for o in self.context):
+            raise MidivaeError("model config: context must be at most 64 offsets within ±64")
+        if self.context and 0 not in self.context:
+            raise MidivaeError("model config: context must hold the frame read (offset 0)")
+        if not 1 <= len(self.harmonics) <= 32 or any(
+            not (isinstance(h, float) and math.isfinite(h) and 0 < h <= 64) for h in self.harmonics
+        ):
+            raise MidivaeError("model config: harmonics must be 1 to 32 ratios in (0, 64]")
+        _bounded(self, "conv_channels", self.conv_channels, 1, 256)
+        _bounded(self, "key_latent", self.key_latent, 0, 64)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         data = dict(data)
-        for key in ("signal_hidden", "symbol_hidden", "context"):
+        for key in ("signal_hidden", "symbol_hidden", "context", "harmonics"):
             if key in data:
-                data[key] = tuple(int(v) for v in data[key])
-        if "harmonics" in data:
+                if not isinstance(data[key], list | tuple):
+                    raise MidivaeError(f"model config: {key} must be a list")
+                data[key] = tuple(data[key])
+        if "harmonics" in data and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in data["harmonics"]
+        ):
             data["harmonics"] = tuple(float(v) for v in data["harmonics"])
         return _from_dict(cls, data, "model config")
+
+
+def _bounded(config: Any, name: str, value: Any, low: int, high: int) -> None:
+    """A MidivaeError unless ``value`` is an int in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise MidivaeError(f"model config: {name} must be a whole number in {low}..{high}")
 
 
 def _from_dict(cls, data: dict[str, Any], what: str):
