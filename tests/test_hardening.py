@@ -8,6 +8,7 @@ stderr is not a terminal); the progress tests run the command on a pseudo-termin
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import pty
@@ -276,7 +277,32 @@ def _bad_preset(command: str, how: str) -> Callable[[Path], Rejected]:
     return make
 
 
+def _bad_meta(change: Callable[[dict, Path], None], problem: str) -> Callable[[Path], Rejected]:
+    """A preset folder whose preset.json is changed by ``change(meta, path)``."""
+
+    def make(tmp: Path) -> Rejected:
+        preset = tmp / "mypreset"
+        shutil.copytree(shipped_root() / "flute", preset)
+        path = preset / "preset.json"
+        change(json.loads(path.read_text()), path)
+        args = _good_job(tmp, "transcribe", tmp / "out" / "take.mid")[:-2]
+        return Rejected([*args, "--preset", preset], path, problem)
+
+    return make
+
+
+def _huge_hidden(meta: dict, path: Path) -> None:
+    meta["model_config"]["signal_hidden"] = [10**9, 512]
+    path.write_text(json.dumps(meta))
+
+
+def _deep_json(meta: dict, path: Path) -> None:
+    path.write_text("[" * 100_000 + "]" * 100_000)
+
+
 REJECTED: dict[str, Callable[[Path], Rejected]] = {
+    "preset-claims-a-billion-units": _bad_meta(_huge_hidden, "model config: signal_hidden"),
+    "preset-json-nested-100000-deep": _bad_meta(_deep_json, "unreadable preset.json"),
     "empty-wav": _empty_wav,
     "text-named-wav": _text_wav,
     "truncated-wav-header": _truncated_header,

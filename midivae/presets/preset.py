@@ -40,6 +40,8 @@ WEIGHTS = "model.safetensors"
 READING_WEIGHTS = "reading.safetensors"
 READING_PARTS = ("signal.encoder.", "symbol.decoder.")
 META = "preset.json"
+#: Largest preset files read (a shipped preset's are under 1 MB and 16 MB).
+MAX_META_BYTES, MAX_WEIGHTS_BYTES = 8 * 2**20, 256 * 2**20
 CHUNK = 8192  # frames per forward pass
 CONTEXT_CHUNK = 1024  # frames per forward pass of a context encoder (each holds a window)
 
@@ -330,9 +332,11 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / META
     if not path.is_file():
         raise MidivaeError("not a preset (no preset.json)", folder)
+    if path.stat().st_size > MAX_META_BYTES:
+        raise MidivaeError(f"preset.json over {MAX_META_BYTES // 2**20} MB", path)
     try:
         meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MidivaeError(f"unreadable preset.json ({type(exc).__name__})", path) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise MidivaeError(f"not a {FORMAT} file", path)
@@ -356,6 +360,8 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise MidivaeError("missing weights file", path)
     size = path.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise MidivaeError(f"weights over {MAX_WEIGHTS_BYTES // 2**20} MB", path)
     with open(path, "rb") as handle:
         head = handle.read(8)
         header_len = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
@@ -363,7 +369,7 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
             raise MidivaeError("not a safetensors file (bad header; pickled or truncated?)", path)
         try:
             json.loads(handle.read(header_len))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise MidivaeError("not a safetensors file (unreadable header)", path) from None
     try:
         return load_file(str(path))
