@@ -208,6 +208,26 @@ def _bad_musicxml(tmp: Path) -> Rejected:
     return _score_input(tmp, make, "cut.musicxml", "not a readable MusicXML file (")
 
 
+def _zip_bomb(tmp: Path) -> Rejected:
+    """A small .mxl whose one member expands to 96 MB of spaces."""
+
+    def make(path: Path) -> None:
+        import zipfile
+
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("score.musicxml", b" " * (96 * 2**20))
+
+    return _score_input(tmp, make, "bomb.mxl", "archive expands to 96 MB")
+
+
+def _entities(tmp: Path) -> Rejected:
+    """A MusicXML file declaring nested entities (the billion laughs)."""
+    laughs = '<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    text = f'<?xml version="1.0"?><!DOCTYPE score-partwise [{laughs}]><score-partwise>&b;'
+    make = lambda p: p.write_text(text + "</score-partwise>")  # noqa: E731
+    return _score_input(tmp, make, "laughs.musicxml", "declares XML entities")
+
+
 def _good_job(tmp: Path, command: str, out: Path) -> list[str | Path]:
     if command == "transcribe":
         return ["transcribe", tone(tmp / "in" / "take.wav"), "-o", out, *FLUTE]
@@ -319,6 +339,8 @@ REJECTED: dict[str, Callable[[Path], Rejected]] = {
     "midi-event-at-a-billion-ticks": _far_midi(10**9, 500_000, "events reach tick 1000000"),
     "midi-slowest-tempo-six-hours": _far_midi(600_000, 16_777_215, "lasts 5.8 hours"),
     "malformed-musicxml": _bad_musicxml,
+    "musicxml-zip-bomb": _zip_bomb,
+    "musicxml-entities": _entities,
     "parent-is-file-transcribe": _parent_is_file("transcribe", 1),
     "parent-is-file-render": _parent_is_file("render", 1),
     "grandparent-is-file-transcribe": _parent_is_file("transcribe", 2),

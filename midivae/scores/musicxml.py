@@ -42,6 +42,40 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
+#: Largest MusicXML read (uncompressed), and the most an archive may expand its bytes.
+MAX_XML_BYTES = 64 * 2**20
+MAX_ZIP_RATIO = 200
+
+
+def _check_size(path: Path) -> None:
+    """Refuse a score too big to parse, and an archive (.mxl) whose members would expand
+    past ``MAX_XML_BYTES`` or by more than ``MAX_ZIP_RATIO`` (a zip bomb), before parsing;
+    XML entities are never expanded (a document type declaration is refused)."""
+    import zipfile
+
+    size = path.stat().st_size
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = archive.infolist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise MidivaeError(f"not a readable MusicXML archive ({exc})", path) from None
+        expanded = sum(member.file_size for member in members)
+        if expanded > MAX_XML_BYTES or expanded > MAX_ZIP_RATIO * max(size, 1):
+            raise MidivaeError(
+                f"archive expands to {expanded / 2**20:.0f} MB from {size / 2**20:.1f} MB "
+                f"(at most {MAX_XML_BYTES // 2**20} MB, {MAX_ZIP_RATIO} times)",
+                path,
+            )
+        return
+    if size > MAX_XML_BYTES:
+        raise MidivaeError(f"over {MAX_XML_BYTES // 2**20} MB", path)
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if b"<!ENTITY" in head:
+        raise MidivaeError("declares XML entities; refusing to expand them", path)
+
+
 def read_musicxml(path: str | Path) -> Score:
     """Read a MusicXML score as a `Score`.
 
@@ -61,6 +95,7 @@ def read_musicxml(path: str | Path) -> Score:
 
     path = Path(path)
     check_file(path)
+    _check_size(path)
     try:
         with warnings_as_notices(path):
             parsed = converter.parseFile(
