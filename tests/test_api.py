@@ -31,7 +31,12 @@ def test_import_is_light_and_names_the_api():
 def test_transcribe_then_save_as_the_readme_shows(tmp_path):
     result = midivae.transcribe(str(EXAMPLES / "example_recording.flac"))
     assert isinstance(result, midivae.Transcription)
-    assert result.preset == "flute" and len(result.notes) >= 14
+    assert result.preset == "flute"
+    # every note of examples/make_examples.py's phrase, the closing D5 re-attacked 24 ms after
+    # the one before it included
+    ode = [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64, 64, 62, 62]
+    assert [n.pitch for n in result.notes] == [p + 12 for p in ode]
+    assert result.notes[-1].offset > 9.5 and result.notes[-1].velocity >= result.notes[-2].velocity
     assert all(result.parts[n.part].name == "flute" for n in result.notes)
     result.save(tmp_path / "take.mid")
     midi = pretty_midi.PrettyMIDI(str(tmp_path / "take.mid"))

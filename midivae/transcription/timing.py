@@ -51,6 +51,7 @@ class TrackingSettings:
     release_frames: int = 4  # ... for this many frames in a row (~46 ms)
     release_lookahead_frames: int = 10  # ... at most this far after the model's end
     rearticulation_rise_db: float = 6.0  # a rise this steep after a release is a new note
+    rearticulation_hold_db: float = 2.0  # ... as is a level held this far above the gap
     repeat_split_dip_db: float = 7.0  # a held note splits where its partials dip this far ...
     repeat_split_rise_db: float = 4.0  # ... and rise again this far ...
     repeat_split_frames: int = 12  # ... each within this many frames of the dip's trough
@@ -270,9 +271,11 @@ def split_rearticulations(
 
     ``heard`` are the model's notes, ``timed`` the same notes after :func:`refine_onsets`
     and :func:`refine_offsets` (whose release ends a ``timed`` note early). After each such
-    release, the lowest frame of the note's own envelope before the model's end opens a new
-    note when the envelope rises ``rearticulation_rise_db`` from it within
-    ``onset_lookback_frames``; the new note runs to its own release or the model's end.
+    release, the lowest frame of the note's own envelope within ``onset_lookback_frames``
+    after it opens a new note when the envelope rises ``rearticulation_rise_db`` from it
+    within as many frames, or holds a median ``rearticulation_hold_db`` above it over four
+    times as many (a soft re-attack after a 20-30 ms gap); the new note runs to its own
+    release or the model's end.
     Returns both lists, extended alike (a new note is heard from its rise).
     """
     out_heard: list[TrackedNote] = []
@@ -290,10 +293,18 @@ def split_rearticulations(
             last = limit - settings.min_repeat_frames
             if t.end >= last:
                 break
-            trough = t.end + int(np.argmin(envelope[t.end : last]))
+            # the gap right after the release (not the lowest point of the whole span: a
+            # long re-attacked note's own decay goes lower later)
+            trough = t.end + int(np.argmin(envelope[t.end : min(t.end + window, last)]))
             rise = envelope[trough : min(trough + window, limit)]
-            if 20.0 * np.log10((rise.max() + 1e-12) / (envelope[trough] + 1e-12)) < (
-                settings.rearticulation_rise_db
+            floor = envelope[trough] + 1e-12
+            steep = 20.0 * np.log10((rise.max() + 1e-12) / floor)
+            # or the sound came back and stayed while the model went on hearing the pitch:
+            # a decaying tail keeps falling below the trough, a re-attack holds above it
+            after = envelope[trough : min(trough + 4 * window, limit)]
+            held = 20.0 * np.log10((np.median(after) + 1e-12) / floor)
+            if steep < settings.rearticulation_rise_db and (
+                len(after) < 4 * window or held < settings.rearticulation_hold_db
             ):
                 break
             stop = min(len(envelope), h.end + settings.release_lookahead_frames)
