@@ -271,11 +271,12 @@ def split_rearticulations(
 
     ``heard`` are the model's notes, ``timed`` the same notes after :func:`refine_onsets`
     and :func:`refine_offsets` (whose release ends a ``timed`` note early). After each such
-    release, the lowest frame of the note's own envelope within ``onset_lookback_frames``
-    after it opens a new note when the envelope rises ``rearticulation_rise_db`` from it
-    within as many frames, or holds a median ``rearticulation_hold_db`` above it over four
-    times as many (a soft re-attack after a 20-30 ms gap); the new note runs to its own
-    release or the model's end.
+    release, the lowest frame of the note's own envelope before the model's end opens a new
+    note when the envelope rises ``rearticulation_rise_db`` from it within
+    ``onset_lookback_frames``; failing that, the lowest frame within as many frames after the
+    release does when the envelope then holds a median ``rearticulation_hold_db`` above it
+    over four times as many (a soft re-attack after a 20-30 ms gap). The new note runs to its
+    own release or the model's end.
     Returns both lists, extended alike (a new note is heard from its rise).
     """
     out_heard: list[TrackedNote] = []
@@ -293,20 +294,19 @@ def split_rearticulations(
             last = limit - settings.min_repeat_frames
             if t.end >= last:
                 break
-            # the gap right after the release (not the lowest point of the whole span: a
-            # long re-attacked note's own decay goes lower later)
-            trough = t.end + int(np.argmin(envelope[t.end : min(t.end + window, last)]))
+            trough = t.end + int(np.argmin(envelope[t.end : last]))
             rise = envelope[trough : min(trough + window, limit)]
-            floor = envelope[trough] + 1e-12
-            steep = 20.0 * np.log10((rise.max() + 1e-12) / floor)
-            # or the sound came back and stayed while the model went on hearing the pitch:
-            # a decaying tail keeps falling below the trough, a re-attack holds above it
-            after = envelope[trough : min(trough + 4 * window, limit)]
-            held = 20.0 * np.log10((np.median(after) + 1e-12) / floor)
-            if steep < settings.rearticulation_rise_db and (
-                len(after) < 4 * window or held < settings.rearticulation_hold_db
-            ):
-                break
+            steep = 20.0 * np.log10((rise.max() + 1e-12) / (envelope[trough] + 1e-12))
+            if steep < settings.rearticulation_rise_db:
+                # or the sound came back and stayed while the model went on hearing the
+                # pitch: from the gap right after the release, a decaying tail keeps
+                # falling, a soft re-attack holds above it
+                trough = t.end + int(np.argmin(envelope[t.end : min(t.end + window, last)]))
+                after = envelope[trough : min(trough + 4 * window, limit)]
+                held = 20.0 * np.log10((np.median(after) + 1e-12) / (envelope[trough] + 1e-12))
+                if len(after) < 4 * window or held < settings.rearticulation_hold_db:
+                    break
+                rise = envelope[trough : min(trough + window, limit)]
             stop = min(len(envelope), h.end + settings.release_lookahead_frames)
             end = release_start(envelope, trough, stop, settings)
             # heard from its peak on: the velocity is read there, not in the rise
