@@ -275,8 +275,9 @@ def split_rearticulations(
     note when the envelope rises ``rearticulation_rise_db`` from it within
     ``onset_lookback_frames``; failing that, the lowest frame within as many frames after the
     release does when the envelope then holds a median ``rearticulation_hold_db`` above it
-    over four times as many (a soft re-attack after a 20-30 ms gap). The new note runs to its
-    own release or the model's end.
+    over four times as many while the model hears the pitch for eight times as many (a soft
+    re-attack of a long note after a 20-30 ms gap). The new note runs to its own release or
+    the model's end.
     Returns both lists, extended alike (a new note is heard from its rise).
     """
     out_heard: list[TrackedNote] = []
@@ -299,8 +300,11 @@ def split_rearticulations(
             steep = 20.0 * np.log10((rise.max() + 1e-12) / (envelope[trough] + 1e-12))
             if steep < settings.rearticulation_rise_db:
                 # or the sound came back and stayed while the model went on hearing the
-                # pitch: from the gap right after the release, a decaying tail keeps
-                # falling, a soft re-attack holds above it
+                # pitch long after the release: from the gap right after it, a decaying
+                # tail keeps falling, a soft re-attack holds above it (shorter spans are
+                # split_dips' repeats)
+                if limit - t.end < 8 * window:
+                    break
                 trough = t.end + int(np.argmin(envelope[t.end : min(t.end + window, last)]))
                 after = envelope[trough : min(trough + 4 * window, limit)]
                 held = 20.0 * np.log10((np.median(after) + 1e-12) / (envelope[trough] + 1e-12))
