@@ -155,6 +155,13 @@ def heard_by_shipped(name: str, library: str) -> bool:
     return False
 
 
+def calibration_of(library, inst, reference: dict[int, float]) -> Calibration:
+    """What brings ``library``'s levels onto FluidR3's ``reference`` (FluidR3: nothing)."""
+    if library.name == "fluidr3":
+        return Calibration()
+    return calibrate(reference, measure_levels(library, inst))
+
+
 def played(library, inst, notes: list[Note], seconds: float, calibration) -> np.ndarray:
     """``notes`` as the (calibrated) library plays them, dry."""
     voices = [library.programs(inst)[0]] * len(notes)
@@ -217,8 +224,8 @@ def duet_rows(
             players_ = {}
             for name, spec in specs.items():
                 inst, library = get_instrument(name), open_library(spec)
-                levels = measure_levels(open_library("fluidr3"), inst)
-                players_[name] = (inst, library, calibrate(levels, measure_levels(library, inst)))
+                reference = measure_levels(open_library("fluidr3"), inst)
+                players_[name] = (inst, library, calibration_of(library, inst, reference))
             preset = loo_preset(DUET, corpora, [a_name, b_name], work, 40)
             items = []
             for k in range(max(1, round(seconds / 8.0))):
@@ -339,11 +346,7 @@ def main() -> None:
             if left_out == SYNTH or (args.leave_out and left_out not in args.leave_out):
                 continue  # the synthesiser is a training source, not a library players own
             library = open_library(spec)
-            calibration = (
-                Calibration()
-                if left_out == "fluidr3"
-                else calibrate(reference, measure_levels(library, inst))
-            )
+            calibration = calibration_of(library, inst, reference)
             preset = loo_preset(name, [corpus], [left_out], args.work, args.epochs, args.config)
             synthetic["loo"].append(pitch_accuracy(str(preset)))
             content = test_content(inst, library, args.seconds)

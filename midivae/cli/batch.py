@@ -107,8 +107,8 @@ def run_batch(
     targets = plan_outputs(paths, found, output, default_suffix)
     batch = len(found) > 1 or any(path.is_dir() for path in paths)
     counts = {"ok": 0, "skipped": 0, "failed": 0}
-
-    sources = {target: source for (source, _), target in zip(found, targets, strict=True)}
+    pairs = [(source, target) for (source, _), target in zip(found, targets, strict=True)]
+    sources = {target: source for source, target in pairs}
 
     def report(target: Path, outcome: Callable[[], str | None]) -> None:
         try:
@@ -125,7 +125,6 @@ def run_batch(
         if not options().quiet:
             click.echo(f"{target}" + (f"  ({result})" if result else ""))
 
-    pairs = [(source, target) for (source, _), target in zip(found, targets, strict=True)]
     if batch and not overwrite:
         todo = [(source, target) for source, target in pairs if not target.exists()]
         counts["skipped"] = len(pairs) - len(todo)

@@ -6,11 +6,11 @@ intervals of partials 1/2, 1, 2, ..., so that bin ``b`` of channel ``h`` holds t
 at ``b + bins_per_octave * log2(h)``: a note's partials line up in one column (the spectrum
 is first reduced to the max over pairs of bins, quarter tones at 48 bins per octave).
 Convolutions along frequency turn each frame into a few maps over the bins (computed once
-per frame); the
-maps of the frames at fixed offsets around the frame read (``ModelConfig.context``) are then
-mixed per bin. All of this is equivariant to a shift along the constant-Q axis (a pattern
-learned at one pitch is recognised at every pitch). Only then a dense layer, with the
-window's frame levels, gives the posterior ``(mu, logvar)``.
+per frame); the maps of the frames at fixed offsets around the frame read
+(``ModelConfig.context``) are then mixed per bin. All of this is equivariant to a shift
+along the constant-Q axis (a pattern learned at one pitch is recognised at every pitch).
+Only then a dense layer, with the window's frame levels, gives the posterior
+``(mu, logvar)``.
 
 Frames given as ``(n, n_features)`` are read as consecutive in time (the first and last
 frames repeated at the edges). Training passes sequences ``(b, margin + length + margin,
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from midivae.model.vae import mlp
+from midivae.model.vae import mlp, posterior
 
 #: Maps per bin that each frame gives, and that the window mixes into.
 FRAME_MAPS, WINDOW_MAPS = 4, 8
@@ -44,24 +44,27 @@ def margin_of(offsets: Sequence[int]) -> int:
     return max((abs(int(o)) for o in offsets), default=0)
 
 
-def sequence_starts(segments: np.ndarray, length: int) -> np.ndarray:
-    """First rows of sequences of ``length`` rows laid end to end inside each segment
-    (consecutive rows with equal ids); a segment's last sequence may run short."""
-    n = len(segments)
+def _segment_bounds(segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First rows and (exclusive) ends of the segments: runs of consecutive rows with equal
+    ids."""
     firsts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
-    ends = np.r_[firsts[1:], n]
+    return firsts, np.r_[firsts[1:], len(segments)]
+
+
+def sequence_starts(segments: np.ndarray, length: int) -> np.ndarray:
+    """First rows of sequences of ``length`` rows laid end to end inside each segment; a
+    segment's last sequence may run short."""
+    firsts, ends = _segment_bounds(segments)
     return np.concatenate([np.arange(a, b, length) for a, b in zip(firsts, ends, strict=True)])
 
 
 def sequence_rows(starts: np.ndarray, length: int, margin: int, segments: np.ndarray) -> np.ndarray:
     """``(len(starts), margin + length + margin)`` rows of each sequence with its margins,
     the segment's first or last row standing in beyond its edges."""
-    n = len(segments)
-    firsts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]])
-    ends = np.r_[firsts[1:], n] - 1
+    firsts, ends = _segment_bounds(segments)
     which = np.searchsorted(firsts, starts, side="right") - 1
     rows = starts[:, None] + np.arange(-margin, length + margin)[None, :]
-    return np.clip(rows, firsts[which][:, None], ends[which][:, None])
+    return np.clip(rows, firsts[which][:, None], ends[which][:, None] - 1)
 
 
 class ContextEncoder(nn.Module):
@@ -157,14 +160,19 @@ class ContextEncoder(nn.Module):
         ends = (frames[:1].expand(self.margin, -1), frames, frames[-1:].expand(self.margin, -1))
         return torch.cat(ends)[None]
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Posteriors ``(mu, logvar)`` of consecutive frames ``(n, n_features)``, or of the
-        inner frames of sequences ``(b, span, n_features)``, flattened."""
+    def read(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The maps and window levels (:meth:`feature_map`) of consecutive frames ``(n,
+        n_features)`` or of sequences ``(b, span, n_features)``, and the dense layer's
+        output from them (``mu`` and ``logvar`` side by side)."""
         if x.dim() == 2:
             x = self.sequence_of(x)
         maps, levels = self.feature_map(x)
-        mu, logvar = self.body(torch.cat([maps.flatten(1), levels], dim=1)).chunk(2, dim=-1)
-        return mu, logvar.clamp(-12.0, 6.0)
+        return maps, levels, self.body(torch.cat([maps.flatten(1), levels], dim=1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posteriors ``(mu, logvar)`` of consecutive frames ``(n, n_features)``, or of the
+        inner frames of sequences ``(b, span, n_features)``, flattened."""
+        return posterior(self.read(x)[2])
 
 
 def _conv_block(inputs: int, outputs: int, size: int, dilation: int) -> list[nn.Module]:

@@ -24,8 +24,8 @@ from midivae.model.config import FeatureConfig
 from midivae.model.cross import TERMS, CrossModalVAE
 from midivae.model.features import amplitude_features, to_features
 
-#: A batch: compressed magnitudes (n, n_bins) float32 (or windows of them, (n, width, n_bins)),
-#: symbols (n, width) float32, labelled (n,).
+#: A batch: compressed magnitudes (n, n_bins) float32 (or sequences of them, (b, span, n_bins),
+#: whose inner frames are read), symbols (n, width) float32, labelled (n,).
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 

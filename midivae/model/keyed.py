@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from midivae.model.context import ContextEncoder
-from midivae.model.vae import mlp
+from midivae.model.vae import mlp, posterior
 
 #: Hidden width of the networks every key shares.
 KEY_HIDDEN = 32
@@ -54,21 +54,14 @@ class KeyedSignalEncoder(nn.Module):
         self.key = mlp([local + width + latent, KEY_HIDDEN, KEY_HIDDEN, 2 * key_latent])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        context = self.context
-        if x.dim() == 2:
-            x = context.sequence_of(x)
-        maps, levels = context.feature_map(x)
-        frame = context.body(torch.cat([maps.flatten(1), levels], dim=1))
-        mu, logvar = frame.chunk(2, dim=-1)
+        maps, levels, frame = self.context.read(x)
+        mu = frame.chunk(2, dim=-1)[0]
         padded = F.pad(maps, (self.reach, self.reach))
         local = padded[:, :, self.key_index]  # (n, maps, keys, 2 reach + 1)
         n, keys = len(maps), self.key_index.shape[0]
         local = local.permute(0, 2, 1, 3).reshape(n, keys, -1)
         shared = torch.cat([levels, mu], dim=1)[:, None].expand(n, keys, -1)
-        key_mu, key_logvar = self.key(torch.cat([local, shared], dim=2)).chunk(2, dim=-1)
-        mu = torch.cat([mu, key_mu.flatten(1)], dim=1)
-        logvar = torch.cat([logvar, key_logvar.flatten(1)], dim=1)
-        return mu, logvar.clamp(-12.0, 6.0)
+        return _with_keys(frame, self.key(torch.cat([local, shared], dim=2)))
 
 
 class KeyedSymbolEncoder(nn.Module):
@@ -79,23 +72,17 @@ class KeyedSymbolEncoder(nn.Module):
         self, width: int, keys: slice, hidden: Sequence[int], latent: int, key_latent: int
     ) -> None:
         super().__init__()
-        self.keys = keys
-        n_keys = keys.stop - keys.start
-        self.others = [c for c in range(width) if not keys.start <= c < keys.stop]
+        self.keys, self.n_keys = keys, keys.stop - keys.start
+        self.others = _other_columns(width, keys)
         self.frame = mlp([len(self.others) + 1, *hidden, 2 * latent])
         self.key = mlp([1 + latent, KEY_HIDDEN, 2 * key_latent])
-        self.n_keys = n_keys
 
     def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         bits = y[:, self.keys]
         count = bits.sum(dim=1, keepdim=True) / 10.0
-        mu, logvar = self.frame(torch.cat([y[:, self.others], count], dim=1)).chunk(2, dim=-1)
-        shared = mu[:, None].expand(-1, self.n_keys, -1)
-        key = self.key(torch.cat([bits[..., None], shared], dim=2))
-        key_mu, key_logvar = key.chunk(2, dim=-1)
-        mu = torch.cat([mu, key_mu.flatten(1)], dim=1)
-        logvar = torch.cat([logvar, key_logvar.flatten(1)], dim=1)
-        return mu, logvar.clamp(-12.0, 6.0)
+        frame = self.frame(torch.cat([y[:, self.others], count], dim=1))
+        shared = frame.chunk(2, dim=-1)[0][:, None].expand(-1, self.n_keys, -1)
+        return _with_keys(frame, self.key(torch.cat([bits[..., None], shared], dim=2)))
 
 
 class KeyedSymbolDecoder(nn.Module):
@@ -109,7 +96,7 @@ class KeyedSymbolDecoder(nn.Module):
         self.width, self.keys = width, keys
         self.n_keys = keys.stop - keys.start
         self.latent, self.key_latent = latent, key_latent
-        self.others = [c for c in range(width) if not keys.start <= c < keys.stop]
+        self.others = _other_columns(width, keys)
         self.frame = mlp([latent, *reversed(hidden), len(self.others)])
         self.key = mlp([key_latent + latent, KEY_HIDDEN, 1])
 
@@ -122,3 +109,16 @@ class KeyedSymbolDecoder(nn.Module):
         out[:, self.others] = self.frame(frame)
         out[:, self.keys] = key_logits
         return out
+
+
+def _other_columns(width: int, keys: slice) -> list[int]:
+    """Columns of a symbol vector outside the key bits."""
+    return [c for c in range(width) if not keys.start <= c < keys.stop]
+
+
+def _with_keys(frame: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One posterior ``(mu, logvar)`` from the frame part's output ``(n, 2 * latent)`` and
+    every key's ``(n, keys, 2 * key_latent)``: the frame part first, then key by key."""
+    mu, logvar = posterior(frame)
+    key_mu, key_logvar = posterior(keys)
+    return torch.cat([mu, key_mu.flatten(1)], dim=1), torch.cat([logvar, key_logvar.flatten(1)], 1)

@@ -19,6 +19,8 @@ from torch.nn import functional as F
 LOG_2PI = math.log(2.0 * math.pi)
 #: Bounds of the learned per-feature log-variance of the signal likelihood.
 MIN_LOGVAR, MAX_LOGVAR = -9.0, 3.0
+#: Bounds of an encoder's posterior log-variance.
+POSTERIOR_LOGVAR = (-12.0, 6.0)
 
 
 def mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -49,6 +51,13 @@ def sample(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
 
 
+def posterior(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mu, logvar)`` of an encoder's output ``(..., 2 * latent)``, the log-variance
+    bounded to ``POSTERIOR_LOGVAR``."""
+    mu, logvar = params.chunk(2, dim=-1)
+    return mu, logvar.clamp(*POSTERIOR_LOGVAR)
+
+
 class Encoder(nn.Module):
     """MLP to a diagonal Gaussian posterior."""
 
@@ -57,8 +66,7 @@ class Encoder(nn.Module):
         self.body = mlp([n_in, *hidden, 2 * latent])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.body(x).chunk(2, dim=-1)
-        return mu, logvar.clamp(-12.0, 6.0)
+        return posterior(self.body(x))
 
 
 class SignalVAE(nn.Module):

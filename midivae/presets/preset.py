@@ -30,6 +30,7 @@ import torch
 
 from midivae.errors import MidivaeError
 from midivae.model import CrossModalVAE, FeatureConfig, ModelConfig, to_features, to_magnitudes
+from midivae.model.context import margin_of
 from midivae.spectral import SpectralConfig
 from midivae.symbols import VELOCITY_SCALE, Vocabulary
 
@@ -149,7 +150,7 @@ class Preset:
         return self._chunks(
             magnitudes,
             lambda m: self.model.signal.encoder(to_features(m, self.features)),
-            _margin(self.model.config),
+            margin_of(self.model.config.context),
         )
 
     def decode_signal(self, z: np.ndarray) -> np.ndarray:
@@ -214,7 +215,7 @@ class Preset:
             mu = reader.signal.encoder(to_features(m, self.features))[0]
             return reader.symbol.probabilities(reader.symbol.decode(mu))
 
-        return self._chunks(magnitudes, read, _margin(reader.config))
+        return self._chunks(magnitudes, read, margin_of(reader.config.context))
 
     def config_dict(self) -> dict[str, Any]:
         """The configs that rebuild the model from files alone."""
@@ -224,11 +225,6 @@ class Preset:
             "feature_config": self.features.to_dict(),
             "model_config": self.config.to_dict(),
         }
-
-
-def _margin(config: ModelConfig) -> int:
-    """Rows a context encoder hears either side of the frame it reads (0: one frame)."""
-    return max((abs(offset) for offset in config.context), default=0)
 
 
 def build_model(

@@ -87,8 +87,9 @@ class Split:
 
         if not context:
             return ArraySource(self.magnitudes, self.symbols, self.labelled)
-        segments = np.zeros(len(self.magnitudes), np.int64)
-        segments = segments if self.segments is None else self.segments
+        segments = self.segments
+        if segments is None:
+            segments = np.zeros(len(self.magnitudes), np.int64)
         margin = margin_of(context)
         starts = sequence_starts(segments, SEQUENCE_FRAMES)
         rows = sequence_rows(starts, SEQUENCE_FRAMES, margin, segments)
@@ -319,8 +320,7 @@ def train(
         settings.max_epochs = epochs
     if base is not None and onset_symbols:
         raise MidivaeError("onset symbols need a new vocabulary: not with a kept pair", base.path)
-    onsets = bool(onset_symbols)
-    vocab = vocabulary_for(names, onsets=onsets) if base is None else base.vocabulary
+    vocab = vocabulary_for(names, onsets=onset_symbols) if base is None else base.vocabulary
     provenance: dict[str, Any] = {
         "command": command,
         "seed": seed,
