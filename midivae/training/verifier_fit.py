@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 def tracked_candidates(preset: Preset, audio: np.ndarray) -> tuple[list, np.ndarray]:
     """Every note ``preset`` tracks in in-tune ``audio`` (no verifier) and their features."""
+    from midivae.model.note_verifier import FEATURES
     from midivae.spectral import analyse, compress
     from midivae.transcription.notes import decode_notes
 
@@ -31,7 +32,7 @@ def tracked_candidates(preset: Preset, audio: np.ndarray) -> tuple[list, np.ndar
     compressed = compress(analyse(np.asarray(audio, dtype=np.float64), config), config)
     rows: list[np.ndarray] = []
     notes, _ = decode_notes(preset, compressed, audio=audio, candidates=rows)
-    return notes, np.array(rows).reshape(len(notes), -1)
+    return notes, np.array(rows, dtype=np.float64).reshape(len(notes), len(FEATURES))
 
 
 def played_flags(heard, played) -> np.ndarray:
