@@ -2,7 +2,8 @@
 
 For each preset: build its FluidR3_GM training corpora and MuseScore_General dev-test corpora
 (``midivae corpus build``, cached under ``corpora/``), train it (``midivae train``, the exact
-command then recorded in its ``preset.json``), and finally rewrite the table between the
+command then recorded in its ``preset.json``), train its reading pair on its instruments'
+corpora over every library where it has one, and finally rewrite the table between the
 ``<!-- presets-table -->`` markers of README.md from the ``preset.json`` files.
 
 Usage: ``python bench/build_presets.py [NAME ...]`` (default: all), ``--table`` to only
@@ -10,7 +11,9 @@ regenerate the table, ``--envelopes`` to only re-measure the attack/release enve
 single-instrument presets from their corpora (rendering's envelopes are not part of the
 trained weights; a full rebuild measures the same), ``--velocity`` to only re-measure the
 solo presets' velocity regressions (``midivae train --refit-velocity``; a full rebuild
-measures them in training). Needs ``bash bench/setup.sh`` (MuseScore_General) first.
+measures them in training), ``--reading-only`` to keep the shipped FluidR3 pairs and train
+only the reading pairs (``READING``) on the instruments' library corpora. Needs
+``bash bench/setup.sh`` (MuseScore_General) and ``bash bench/install_libraries.sh`` first.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # trumpet is still the pair trained at 68e6d32: its HEAD build renders MuseScore's trumpet
     # score worse (docs/presets.md).
     **{name: (name, (name,), ("--damping", "0")) for name in MELODY},
-    # Two pairs: the shipped violin's pair renders; a pair with signal->symbol weight 5, which
-    # reads better but renders darker, transcribes (docs/experiments.md).
-    "violin": ("violin", ("violin",), ("--cross-weight", "5", "--keep-writing", "violin")),
+    # The violin renders with the default recipe; its reading pair (READING) takes
+    # signal->symbol weight 5, which reads better but renders darker (docs/experiments.md).
+    "violin": ("violin", ("violin",), ()),
     # compact-wide for the piano's chords; the violin with it read better but rendered far
     # darker (docs/experiments.md). 30 epochs: its warm-up takes 25. Damping up to 48 dB per
     # octave: other pianos' top octaves are far purer than FluidR3's.
@@ -60,9 +63,9 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("--config", "compact-mixture-fixed", "--epochs", "50", "--no-augment"),
     ),
 }
-#: Presets whose reading pair trains on a corpus of several libraries (``corpora/<name>-all``,
-#: dry): the preset keeps its FluidR3 pair for rendering (``--keep-writing``). Chosen by
-#: leaving one library out (docs/experiments.md, "Leave one library out").
+#: Each instrument's libraries, in the order of its corpus over all of them
+#: (``corpora/<instrument>-all``, dry). VSCO 2 and the Salamander grand come from npm:
+#: ``bash bench/install_libraries.sh`` first.
 SHARED = "../shared/libraries"
 LIBRARY_CORPORA: dict[str, tuple[str, ...]] = {
     "alto_sax": (
@@ -72,8 +75,31 @@ LIBRARY_CORPORA: dict[str, tuple[str, ...]] = {
         f"weresax={SHARED}/karoryfer-weresax/Programs/Sax.sfz",
         f"mtg={SHARED}/mtg-solo-sax/MTG Solo Saxophones/MTG Alto Sax.sfz",
     ),
-    # VSCO 2 from npm: `bash bench/install_libraries.sh` first
     "violin": ("fluidr3", "musescore", "synth", "vsco2=libraries/vsco2-violin"),
+    "flute": ("fluidr3", "musescore", "vsco2=libraries/vsco2-flute", "synth"),
+    "trumpet": ("fluidr3", "musescore", "vsco2=libraries/vsco2-trumpet", "synth"),
+    "piano": (
+        "fluidr3",
+        "musescore",
+        f"splendid={SHARED}/splendid-grand-piano/Splendid Grand Piano.sfz",
+        f"headroom={SHARED}/headroom-piano/Headroom Piano (NoFX).sfz",
+        "salamander=libraries/salamander-grand-piano",
+        "vsco2=libraries/vsco2-piano",
+        "synth",
+    ),
+}
+#: Presets with a second pair that reads: trained on their instruments' library corpora with
+#: these arguments, the FluidR3 pair kept for rendering (``--keep-writing``). Chosen by
+#: leaving one library out (docs/experiments.md, "Leave one library out"): the per-key
+#: piano by "A latent per key", the violin's signal->symbol weight 5 by "Violin and the
+#: melody presets", the duet as the shipped mixture's recipe.
+READING: dict[str, tuple[str, ...]] = {
+    "flute": (),
+    "violin": ("--cross-weight", "5"),
+    "alto_sax": (),
+    "trumpet": (),
+    "piano": ("--config", "temporal-keys", "--epochs", "30", "--damping", "48"),
+    "alto_sax-violin": ("--epochs", "40", "--no-augment"),
 }
 PAPER_LOOSE = {"pitch_class": 0.879, "octave": 0.992, "dynamics": 0.959}
 MARKERS = ("<!-- presets-table -->", "<!-- /presets-table -->")
@@ -85,11 +111,14 @@ def midivae(*args: str) -> None:
     subprocess.run(command, check=True, cwd=ROOT)
 
 
-def build(name: str) -> None:
+def build(name: str, *, reading_only: bool = False) -> None:
+    """Train preset ``name``'s FluidR3 pair (unless ``reading_only``), then its reading pair
+    on every library where it has one (``READING``)."""
     spec, instruments, extra = PRESETS[name]
     corpus_args, dev_args = [], []
     for inst in instruments:
-        midivae("--quiet", "corpus", "build", "--instrument", inst, "-o", f"corpora/{inst}")
+        if not reading_only:
+            midivae("--quiet", "corpus", "build", "--instrument", inst, "-o", f"corpora/{inst}")
         midivae(
             "--quiet",
             "corpus",
@@ -103,27 +132,18 @@ def build(name: str) -> None:
         )
         corpus_args += ["--corpus", f"corpora/{inst}"]
         dev_args += ["--devtest", f"corpora/{inst}-musescore"]
-    if name in LIBRARY_CORPORA:
-        libraries = [arg for spec in LIBRARY_CORPORA[name] for arg in ("--library", spec)]
-        folder = f"corpora/{name}-all"
-        midivae("--quiet", "corpus", "build", "--instrument", spec, *libraries, "-o", folder)
-        if "--keep-writing" not in extra:
-            # the FluidR3 pair first (as above), then the reading pair on every library
-            midivae("train", "--instrument", spec, *corpus_args, *dev_args, *extra, "-o",
-                    f"midivae/presets/shipped/{name}", "--overwrite")  # fmt: skip
-            extra = ("--keep-writing", name)
-        corpus_args = ["--corpus", folder]
-    midivae(
-        "train",
-        "--instrument",
-        spec,
-        *corpus_args,
-        *dev_args,
-        *extra,
-        "-o",
-        f"midivae/presets/shipped/{name}",
-        "--overwrite",
-    )
+    output = ("-o", f"midivae/presets/shipped/{name}", "--overwrite")
+    if not reading_only:
+        midivae("train", "--instrument", spec, *corpus_args, *dev_args, *extra, *output)
+    if name in READING:
+        corpus_args = []
+        for inst in instruments:
+            libraries = [a for library in LIBRARY_CORPORA[inst] for a in ("--library", library)]
+            folder = f"corpora/{inst}-all"
+            midivae("--quiet", "corpus", "build", "--instrument", inst, *libraries, "-o", folder)
+            corpus_args += ["--corpus", folder]
+        midivae("train", "--instrument", spec, *corpus_args, *dev_args, *READING[name],
+                "--keep-writing", name, *output)  # fmt: skip
 
 
 def remeasure_envelope(name: str) -> None:
@@ -240,6 +260,11 @@ def main() -> None:
     parser.add_argument(
         "--velocity", action="store_true", help="only re-measure the velocity regressions"
     )
+    parser.add_argument(
+        "--reading-only",
+        action="store_true",
+        help="keep the shipped FluidR3 pairs, train only the reading pairs",
+    )
     args = parser.parse_args()
     unknown = set(args.names) - set(PRESETS)
     if unknown:
@@ -250,7 +275,7 @@ def main() -> None:
         return
     if not args.table:
         for name in args.names or PRESETS:
-            build(name)
+            build(name, reading_only=args.reading_only)
     write_table()
 
 

@@ -184,6 +184,17 @@ def _claim_temp(path: Path) -> Path:
     raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
 
 
+def check_target(path: Path, *, overwrite: bool = False) -> None:
+    """A MidivaeError unless ``path`` may be written: not a folder or special file, and not
+    an existing file unless ``overwrite`` (checked before long work, and again on writing)."""
+    if path.is_dir():
+        raise MidivaeError("is a directory", path)
+    if path.exists() and not path.is_file():  # a device or FIFO is never replaced
+        raise MidivaeError("exists and is not a regular file; not replacing it", path)
+    if path.exists() and not overwrite:
+        raise MidivaeError("exists, use --overwrite", path)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Write `path` all at once: yield a temp path beside it, rename it onto `path` at the end.
@@ -210,12 +221,7 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
         `path` exists and `overwrite` is False, is a directory, or cannot be written.
     """
     path = Path(path)
-    if path.is_dir():
-        raise MidivaeError("is a directory", path)
-    if path.exists() and not path.is_file():  # a device or FIFO is never replaced
-        raise MidivaeError("exists and is not a regular file; not replacing it", path)
-    if path.exists() and not overwrite:
-        raise MidivaeError("exists, use --overwrite", path)
+    check_target(path, overwrite=overwrite)
     try:
         blocker = _file_in_the_way(path.parent)
         if blocker is not None:

@@ -71,13 +71,15 @@ def test_transcribe_takes_an_array_and_an_instrument():
 def test_render_then_save_as_the_readme_shows(tmp_path):
     rendering = midivae.render(EXAMPLES / "example_score.musicxml", seed=0)
     assert isinstance(rendering, midivae.Rendering)
-    assert rendering.sample_rate == 22050 and rendering.audio.dtype == np.float32
-    assert list(rendering.stems) == ["violin"] and rendering.seconds > 5
+    assert rendering.sample_rate == 44100 and rendering.audio.dtype == np.float32
+    assert rendering.audio.shape[1] == 2  # stereo; a lone part sits in the centre
+    np.testing.assert_allclose(rendering.audio[:, 0], rendering.audio[:, 1], atol=1e-6)
+    assert list(rendering.stems) == ["Violin"] and rendering.seconds > 5
     assert 0.01 < np.max(np.abs(rendering.audio)) < 1.0
     rendering.save(tmp_path / "score.wav", stems=True)
     saved, rate = soundfile.read(tmp_path / "score.wav", dtype="float32")
-    assert rate == 22050 and len(saved) == len(rendering.audio)
-    assert (tmp_path / "score.violin.wav").is_file()
+    assert rate == 44100 and saved.shape == rendering.audio.shape
+    assert (tmp_path / "score.Violin.wav").is_file()
 
 
 def test_load_preset_by_name():

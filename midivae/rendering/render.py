@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from midivae.audio import save_audio
+from midivae.audio import check_target, save_audio
 from midivae.errors import MidivaeError
+from midivae.rendering.mixdown import MixSettings, mixdown, seating
 from midivae.rendering.trajectories import TrajectorySettings, note_trajectory
 from midivae.scores import NoteEvent, Score, read_score
 from midivae.spectral import SpectralConfig, decompress
@@ -54,11 +54,14 @@ PHASE_ITERATIONS = 8
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """How latents are drawn and audio is made."""
+    """How latents are drawn, audio is made and mixed down (:class:`MixSettings`: rate,
+    stereo, loudness), and which preset plays which GM programs beyond the defaults
+    (``substitutes``: program -> shipped preset name)."""
 
     trajectory: TrajectorySettings = field(default_factory=TrajectorySettings)
     phase: PhaseSettings = field(default_factory=lambda: PhaseSettings(n_iter=PHASE_ITERATIONS))
-    sample_rate: int = 22050
+    mix: MixSettings = field(default_factory=MixSettings)
+    substitutes: dict[int, str] = field(default_factory=dict)
 
 
 def soft_limit(audio: np.ndarray, ceiling: float = LIMIT) -> np.ndarray:
@@ -195,7 +198,8 @@ def render_part(
             for (_, start, gains), spectrum in zip(placed, spectra, strict=True):
                 power[start : start + len(gains)] += np.outer(gains**2, spectrum)
     if moved:
-        logger.info(f"{label}{moved} notes outside {preset.name}'s range moved by octaves")
+        logger.info(f"{label}{moved} of {len(notes)} notes outside {preset.name}'s range "
+                    f"({low}-{high}) moved by octaves")  # fmt: skip
     frames = np.sqrt(power)
     if gain is not None:
         frames *= gain[:, None]
@@ -255,6 +259,15 @@ PROGRAM_PRESETS = (
     (range(64, 72), "alto_sax"),
     (range(72, 80), "flute"),
 )
+#: The GM programs each shipped preset is the instrument of; any other program it plays is a
+#: substitution, and the render says so.
+OWN_PROGRAMS = {
+    "piano": range(0, 2),
+    "violin": range(40, 41),
+    "trumpet": range(56, 57),
+    "alto_sax": range(65, 66),
+    "flute": range(73, 74),
+}
 NAME_PRESETS = {
     "flute": "flute",
     "piccolo": "flute",
@@ -265,28 +278,77 @@ NAME_PRESETS = {
     "horn": "trumpet",
     "piano": "piano",
 }
+#: Words in a part's name that mean the preset's own instrument (other matches substitute).
+OWN_NAMES = {"flute": "flute", "violin": "violin", "alto_sax": "alto", "trumpet": "trumpet",
+             "piano": "piano"}  # fmt: skip
 
 
-def preset_for_part(program: int | None, name: str, *, quiet: bool = False) -> str:
-    """The shipped preset for a part: by GM program, else by name, else piano (with a notice
-    unless ``quiet``)."""
+def preset_for_part(
+    program: int | None,
+    name: str,
+    *,
+    quiet: bool = False,
+    substitutes: dict[int, str] | None = None,
+    label: str = "",
+) -> str:
+    """The shipped preset for a part: by ``substitutes`` (GM program -> preset), by GM
+    program, by name, else piano. Unless ``quiet``, a notice says when the preset plays
+    another instrument's part."""
+    chosen, own = _choose(program, name, substitutes or {})
+    if not quiet and not own:
+        gm = "" if program is None else f" (GM {program + 1} {_program_name(program)})"
+        logger.info(f"{label}part {name!r}{gm} played by {chosen}")
+    return chosen
+
+
+def _choose(program: int | None, name: str, substitutes: dict[int, str]) -> tuple[str, bool]:
+    """The preset for a part and whether it is the part's own instrument (a substitution the
+    user asked for counts as their choice)."""
+    if program is not None and program in substitutes:
+        return substitutes[program], True
+    lowered = name.lower()
     if program is not None:
         for programs, preset in PROGRAM_PRESETS:
             if program in programs:
-                return preset
-    lowered = name.lower()
+                return preset, program in OWN_PROGRAMS[preset] or OWN_NAMES[preset] in lowered
     for word, preset in NAME_PRESETS.items():
         if word in lowered:
-            return preset
-    if not quiet:
-        logger.info(f"part {name or program!r}: no matching preset, played by piano")
-    return "piano"
+            return preset, OWN_NAMES[preset] in lowered
+    return "piano", False
 
 
-def _preset_for_part(part, override: str | None):
+def _program_name(program: int) -> str:
+    import pretty_midi
+
+    return pretty_midi.program_to_instrument_name(program)
+
+
+def _preset_for_part(part, override: str | None, substitutes: dict[int, str], label: str):
     from midivae.presets.preset import cached_preset
 
-    return cached_preset(override or preset_for_part(part.program, part.name))
+    if override is not None:
+        return cached_preset(override)
+    return cached_preset(
+        preset_for_part(part.program, part.name, substitutes=substitutes, label=label)
+    )
+
+
+def stem_names(score: Score) -> dict[int, str]:
+    """A file-name-safe, unique stem name per part index, from the part's name (its GM
+    instrument or ``part<N>`` where it has none)."""
+    import re
+
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    for part in score.parts:
+        raw = part.name or (_program_name(part.program) if part.program is not None else "")
+        base = re.sub(r"[^A-Za-z0-9+-]+", "_", raw).strip("_")[:40] or f"part{part.index + 1}"
+        name, k = base, 2
+        while name.lower() in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken.add(name.lower())
+        names[part.index] = name
+    return names
 
 
 def _curve_frames(curve, n_frames: int, frame_seconds: float) -> np.ndarray:
@@ -315,7 +377,9 @@ def render_score(
     seed: int = 0,
     label: str = "",
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The mix and one stem per instrument (mono float32 at 22050 Hz) of ``score``.
+    """The mix (soft-limited) and one stem per part (as rendered) of ``score``, mono
+    float32 at 22050 Hz, the stems keyed by :func:`stem_names`. :func:`render` mixes the
+    stems down to files.
 
     ``label`` (e.g. ``"score.mid: "``) starts every notice.
     """
@@ -325,13 +389,15 @@ def render_score(
         raise MidivaeError("no notes to render")
     seconds = max(n.offset for n in score.notes) + TAIL_SECONDS
     n_frames = round(seconds / config.frame_seconds) + 1
-    stems_power: dict[str, np.ndarray] = {}
-    stems_notes: dict[str, tuple[list[NoteEvent], float]] = {}  # notes, release dB/s
+    n_samples = round(seconds * config.sample_rate)
+    names = stem_names(score)
+    stems: dict[str, np.ndarray] = {}
     for part in score.parts:
         notes = score.part_notes(part.index)
         if not notes:
             continue
-        model = _preset_for_part(part, preset)
+        part_label = f"{label}part {part.name or part.index + 1!r}: "
+        model = _preset_for_part(part, preset, settings.substitutes, label)
         gain = None
         if part.index in score.gain_curves:
             curve = score.gain_curves[part.index]
@@ -344,26 +410,20 @@ def render_score(
             seed=seed + 7919 * part.index,
             gain=gain,
             slot=slot_for_part(model, part),
-            label=label,
+            label=part_label,
         )
         if part.index in score.bend_curves:
             curve = score.bend_curves[part.index]
             bend = _curve_frames(curve, n_frames, config.frame_seconds)
             frames = bend_frames(frames, bend, config)
-        key = model.name
-        stems_power[key] = stems_power.get(key, 0.0) + frames.astype(np.float64) ** 2
+        power = frames.astype(np.float64) ** 2
+        audio = reconstruct(frames, config, n_samples=n_samples, settings=settings.phase)
+        audio = audio * silence_gate(power.sum(axis=1) > 0.0, n_samples, config)
         envelope = model.meta.get("envelope") or {}
         release = float(envelope.get("release_db_per_second", 0.0))
-        stems_notes.setdefault(key, ([], release))[0].extend(notes)
-    n_samples = round(seconds * config.sample_rate)
-    stems = {}
-    for name, power in stems_power.items():
-        audio = reconstruct(np.sqrt(power), config, n_samples=n_samples, settings=settings.phase)
-        audio = audio * silence_gate(power.sum(axis=1) > 0.0, n_samples, config)
-        notes, release = stems_notes[name]
-        stems[name] = audio * articulation_gate(notes, release, n_samples, config.sample_rate)
-    mix = np.sum(list(stems.values()), axis=0)
-    return soft_limit(mix), {name: soft_limit(audio) for name, audio in stems.items()}
+        audio = audio * articulation_gate(notes, release, n_samples, config.sample_rate)
+        stems[names[part.index]] = audio.astype(np.float32)
+    return soft_limit(np.sum(list(stems.values()), axis=0)), stems
 
 
 def articulation_gate(
@@ -426,34 +486,28 @@ AUDIO_OUTPUT_SUFFIXES = (".wav", ".flac")
 
 @dataclass(frozen=True)
 class Rendering:
-    """A rendered score: the mix and one stem per preset, mono float32 at ``sample_rate``.
+    """A rendered score: the mix and one stem per part at ``sample_rate``, float32, ``(n,)``
+    mono or ``(n, 2)`` stereo (:class:`MixSettings`).
 
     Examples
     --------
     >>> rendering = midivae.render("score.musicxml", seed=3)  # doctest: +SKIP
-    >>> rendering.save("score.wav")  # doctest: +SKIP
+    >>> rendering.save("score.wav", stems=True)  # doctest: +SKIP
     """
 
     audio: np.ndarray
     sample_rate: int
-    #: The stems at the models' rate (22050 Hz); ``stems`` resamples them when first asked.
-    model_stems: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: One stem per score part (named by :func:`stem_names`), summing to the mix.
+    stems: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     n_notes: int = 0
 
     @property
     def seconds(self) -> float:
         return len(self.audio) / self.sample_rate
 
-    @cached_property
-    def stems(self) -> dict[str, np.ndarray]:
-        """One stem per preset at ``sample_rate``."""
-        return {
-            name: _resample(audio, self.sample_rate) for name, audio in self.model_stems.items()
-        }
-
     def save(self, path: str | Path, *, stems: bool = False, overwrite: bool = False) -> None:
         """Write the mix to ``path`` (``.wav`` or ``.flac``, atomically; an existing file only
-        with ``overwrite``); with ``stems``, one ``<stem>.<preset><suffix>`` per preset beside
+        with ``overwrite``); with ``stems``, one ``<stem>.<part><suffix>`` per part beside
         it."""
         path = Path(path)
         check_audio_suffix(path)
@@ -464,8 +518,12 @@ class Rendering:
                 save_audio(stem, audio, sample_rate=self.sample_rate, overwrite=overwrite)
 
     def summary(self) -> str:
-        """One line: notes, presets, length."""
-        return f"{self.n_notes} notes, {', '.join(self.model_stems)}, {self.seconds:.1f} s"
+        """One line: notes, parts, length, rate and channels."""
+        channels = "stereo" if self.audio.ndim == 2 else "mono"
+        return (
+            f"{self.n_notes} notes, {', '.join(self.stems)}, {self.seconds:.1f} s, "
+            f"{self.sample_rate} Hz {channels}"
+        )
 
 
 def check_audio_suffix(target: Path) -> None:
@@ -490,7 +548,8 @@ def render(
     preset : str or Path, optional
         Play every part with this shipped preset (name) or preset folder.
     settings : RenderSettings, optional
-        Latent trajectory (``mean``, ``sample``, ``walk``), phase reconstruction, output rate.
+        Latent trajectory (``mean``, ``sample``, ``walk``), phase reconstruction, program
+        substitutes and the mixdown (default 44.1 kHz stereo at the calibrated levels).
     seed : int
         Seed of sampled or walked latents and of the phase reconstruction's start.
 
@@ -503,7 +562,7 @@ def render(
     if source is not None:
         score = read_score(source)
     try:
-        mix, parts = render_score(
+        _, parts = render_score(
             score,
             preset=None if preset is None else str(preset),
             settings=settings,
@@ -514,12 +573,12 @@ def render(
         if error.path is None and source is not None:
             raise MidivaeError(error.message, source) from None
         raise
-    rate = settings.sample_rate
+    names = stem_names(score)
+    pans = seating([part.pan for part in score.parts])
+    by_stem = {names[part.index]: pan for part, pan in zip(score.parts, pans, strict=True)}
+    mix, stems = mixdown(parts, by_stem, settings.mix)
     return Rendering(
-        audio=_resample(mix, rate),
-        sample_rate=rate,
-        model_stems=parts,
-        n_notes=len(score.notes),
+        audio=mix, sample_rate=settings.mix.sample_rate, stems=stems, n_notes=len(score.notes)
     )
 
 
@@ -533,19 +592,16 @@ def render_file(
     stems: bool = False,
     overwrite: bool = False,
 ) -> str:
-    """Render a score file into ``target`` (``.wav`` or ``.flac``); stems beside it."""
+    """Render a score file into ``target`` (``.wav`` or ``.flac``); stems beside it. Every
+    output is checked before any rendering starts."""
     check_audio_suffix(target)
-    rendering = render(source, preset=preset, settings=settings, seed=seed)
+    score = read_score(source)
+    names = stem_names(score).values() if stems else ()
+    for path in (target, *(target.with_name(f"{target.stem}.{n}{target.suffix}") for n in names)):
+        check_target(path, overwrite=overwrite)
+    try:
+        rendering = render(score, preset=preset, settings=settings, seed=seed)
+    except MidivaeError as error:
+        raise MidivaeError(error.message, error.path or source) from None
     rendering.save(target, stems=stems, overwrite=overwrite)
     return rendering.summary()
-
-
-def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
-    if rate == 22050:
-        return audio
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate, 22050)
-    return resample_poly(audio, rate // g, 22050 // g).astype(np.float32)

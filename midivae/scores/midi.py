@@ -20,7 +20,7 @@ __all__ = ["read_midi", "write_midi"]
 
 logger = logging.getLogger("midivae")
 
-SUSTAIN, VOLUME, EXPRESSION = 64, 7, 11
+SUSTAIN, VOLUME, EXPRESSION, PAN = 64, 7, 11, 10
 DEFAULT_BEND_RANGE = 2.0
 """Pitch-bend range in semitones when the file sets none (RPN 0)."""
 
@@ -100,7 +100,8 @@ def read_midi(path: str | Path) -> Score:
         if not part_notes:
             continue
         name = inst.name.strip() or pretty_midi.program_to_instrument_name(inst.program)
-        parts.append(Part(index, name, int(inst.program), False))
+        pan = _pan_at(ccs, min(n.onset for n in part_notes))
+        parts.append(Part(index, name, int(inst.program), False, pan))
         notes.extend(part_notes)
         gain = _gain_curve(ccs)
         if gain is not None:
@@ -153,6 +154,17 @@ def _sustained(
                 end = max(n.end, min(up, restrike))
             out.append((float(n.start), float(end), int(pitch), int(n.velocity)))
     return out
+
+
+def _pan_at(ccs: Sequence, time: float) -> float | None:
+    """The part's pan (CC10: 0 left, 64 centre, 127 right, as -1 to 1) in effect at ``time``
+    (its first note), else its first pan; None without any. A DAW mix pans a track once."""
+    pans = [cc for cc in ccs if cc.number == PAN]
+    if not pans:
+        return None
+    before = [cc for cc in pans if cc.time <= time]
+    value = (before[-1] if before else pans[0]).value
+    return (value - 64) / (63 if value >= 64 else 64)
 
 
 def _gain_curve(ccs: Sequence) -> Curve | None:
@@ -261,9 +273,12 @@ def write_midi(
             for n in notes
             if n.part == part.index
         ]
+        if part.pan is not None:
+            value = round(64 + 63 * part.pan) if part.pan >= 0 else round(64 + 64 * part.pan)
+            inst.control_changes.append(pretty_midi.ControlChange(PAN, value, 0.0))
         gain = gains.get(part.index)
         if gain is not None:
-            inst.control_changes = [
+            inst.control_changes += [
                 pretty_midi.ControlChange(VOLUME, round(127 * min(max(float(g), 0.0), 1.0)), t)
                 for t, g in zip(gain.times, gain.values, strict=True)
             ]

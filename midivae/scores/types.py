@@ -66,16 +66,22 @@ class Part:
         None when the score does not say.
     is_drum : bool
         A percussion part (MIDI channel 10). Readers drop these.
+    pan : float or None
+        Stereo position from -1 (left) to 1 (right), from MIDI CC10; None when the score
+        does not say.
     """
 
     index: int
     name: str = ""
     program: int | None = None
     is_drum: bool = False
+    pan: float | None = None
 
     def __post_init__(self) -> None:
         if self.program is not None and not 0 <= self.program <= 127:
             raise ValueError(f"program must be 0-127 or None, got {self.program}")
+        if self.pan is not None and not -1.0 <= self.pan <= 1.0:
+            raise ValueError(f"pan must be -1 to 1 or None, got {self.pan}")
 
 
 @dataclass(frozen=True, eq=False)
