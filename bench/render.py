@@ -12,8 +12,16 @@ onset strengths, 2.9 ms steps; the spectral alignment is printed too, in 11.6 ms
 for monophonic renders the note F1 of librosa.pyin against the score (the render must carry
 the score; pYIN on the MuseScore_General audio itself is printed as its ceiling).
 
+Speed: ``rtf`` over all scores, ``rtf_melody`` (melodies and the duet) and ``rtf_piano`` (the
+chorale) from their own batch calls (model loading included), ``fluid_rtf`` of fluidsynth +
+FluidR3 on the same scores in this process. Then the checks of ``bench/daw_checks.py``: the
+band above 11 kHz against sample libraries, pre-echo and attack on piano chords, and the
+loudness of our renders (defaults: 44.1 kHz stereo at the calibrated levels).
+
 Last line: ``rtf=<x> lsd_db=<a> isd=<b> sine_lsd_db=<c> sine_isd=<d> fluid_lsd_db=<e>
-fluid_isd=<f> lag_ms=<g> pyin_f1=<h>``.
+fluid_isd=<f> lag_ms=<g> pyin_f1=<h> rtf_melody=<i> rtf_piano=<j> fluid_rtf=<k>
+band_16k_db=<l> pre_echo_db=<m> attack_ms=<n> fluid_pre_echo_db=<o> fluid_attack_ms=<p>
+lufs=<q>``.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pretty_midi
+from daw_checks import daw_keys
 from devset import ROOT as DEVSET
 from devset import build
 from scoring import midi_notes, pyin_notes, pyin_range, score
@@ -122,7 +131,7 @@ def render_batch(entries, tmp: Path) -> tuple[Path, float]:
     """Render the entries' scores with one batch call of ``midivae render`` under ``tmp``:
     the output folder and the call's wall seconds (exits on failure)."""
     scores = tmp / "scores"
-    scores.mkdir()
+    scores.mkdir(parents=True)
     for entry in entries:
         (scores / f"{_flat_stem(entry)}.mid").write_bytes(
             (DEVSET / f"{entry.stem}.mid").read_bytes()
@@ -148,7 +157,13 @@ def main() -> None:
     chosen += [next(e for e in entries if e.kind == "duet")]
     chosen += [next(e for e in entries if e.kind == "piano")]
     with tempfile.TemporaryDirectory() as tmp:
-        out, wall = render_batch(chosen, Path(tmp))
+        pianos = [e for e in chosen if e.kind == "piano"]
+        melody_out, melody_wall = render_batch([e for e in chosen if e not in pianos],
+                                               Path(tmp) / "melody")  # fmt: skip
+        piano_out, piano_wall = render_batch(pianos, Path(tmp) / "piano")
+        wall = melody_wall + piano_wall
+        kind_seconds = {"melody": 0.0, "piano": 0.0}
+        fluid_wall = 0.0
         rows, audio_seconds, pyin_f1, fluid_pyin_f1, reference_pyin_f1 = [], 0.0, [], [], []
         lags, fluid_lags = [], []
         print(
@@ -158,11 +173,15 @@ def main() -> None:
         for entry in chosen:
             reference = load_audio(DEVSET / f"{entry.stem}.flac")
             seconds = len(reference) / SR
+            out = piano_out if entry in pianos else melody_out
             ours = load_audio(out / rendered_name(entry))
             audio_seconds += len(ours) / SR
+            kind_seconds["piano" if entry in pianos else "melody"] += len(ours) / SR
             ours_s = compare(reference, ours)
             sine_s = compare(reference, sine_render(DEVSET / f"{entry.stem}.mid", seconds))
+            start = time.perf_counter()
             fluid = fluid_render(DEVSET / f"{entry.stem}.mid", seconds)
+            fluid_wall += time.perf_counter() - start
             fluid_s = compare(reference, fluid)
             rows.append((ours_s, sine_s, fluid_s))
             lags.append(onset_lag(reference, ours))
@@ -178,6 +197,7 @@ def main() -> None:
                 pyin_f1.append(score(truth, pyin_notes(ours, SR, fmin, fmax)).on_f1)
                 fluid_pyin_f1.append(score(truth, pyin_notes(fluid, SR, fmin, fmax)).on_f1)
                 reference_pyin_f1.append(score(truth, pyin_notes(reference, SR, fmin, fmax)).on_f1)
+        daw = daw_keys(melody_out)
     mean = lambda i, j: float(np.mean([r[i][j] for r in rows]))  # noqa: E731
     print(
         f"pYIN note F1 on the monophonic renders: midivae {np.mean(pyin_f1):.3f}, "
@@ -188,7 +208,10 @@ def main() -> None:
         f"rtf={audio_seconds / wall:.1f} lsd_db={mean(0, 0):.1f} isd={mean(0, 1):.2f} "
         f"sine_lsd_db={mean(1, 0):.1f} sine_isd={mean(1, 1):.2f} "
         f"fluid_lsd_db={mean(2, 0):.1f} fluid_isd={mean(2, 1):.2f} "
-        f"lag_ms={1000 * np.mean(lags):.0f} pyin_f1={np.mean(pyin_f1):.3f}"
+        f"lag_ms={1000 * np.mean(lags):.0f} pyin_f1={np.mean(pyin_f1):.3f} "
+        f"rtf_melody={kind_seconds['melody'] / melody_wall:.1f} "
+        f"rtf_piano={kind_seconds['piano'] / piano_wall:.1f} "
+        f"fluid_rtf={audio_seconds / fluid_wall:.1f} {daw}"
     )
 
 

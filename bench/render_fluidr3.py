@@ -9,7 +9,8 @@ Rendering constants are chosen here; ``bench/render.py`` (MuseScore_General) onl
 
 Last line: ``lsd_db=<a> isd=<b> pyin_f1=<c> fluid_pyin_f1=<d> lag_ms=<e> abs_lag_ms=<f>``
 (means over scores; the lag is of our onsets after FluidR3's, ``bench/render.py``'s
-``onset_lag``).
+``onset_lag``), then the keys of ``bench/daw_checks.py`` (band above 11 kHz, pre-echo,
+attack, loudness of our renders).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from daw_checks import daw_keys
 from devset import ROOT as DEVSET
 from devset import build
 from render import SR, compare, fluid_render, onset_lag, render_batch, rendered_name
@@ -43,6 +45,7 @@ def main() -> None:
             fluid_f1 = score(truth, pyin_notes(fluid, SR, fmin, fmax)).on_f1
             lag = 1000 * onset_lag(fluid, ours)
             rows[entry.instruments[0]].append((lsd, isd, ours_f1, fluid_f1, lag, abs(lag)))
+        daw = daw_keys(out)
     print(
         f"{'instrument':12s}{'LSD dB':>8s}{'ISD':>8s}{'pyin F1':>9s}{'FluidR3':>9s}"
         f"{'lag ms':>8s}{'|lag|':>8s}"
@@ -55,7 +58,7 @@ def main() -> None:
     )
     print(
         f"lsd_db={lsd:.2f} isd={isd:.2f} pyin_f1={f1:.3f} fluid_pyin_f1={fluid_f1:.3f} "
-        f"lag_ms={lag:.1f} abs_lag_ms={abs_lag:.1f}"
+        f"lag_ms={lag:.1f} abs_lag_ms={abs_lag:.1f} {daw}"
     )
 
 

@@ -162,15 +162,18 @@ def normalise(audio: np.ndarray, rate: int, target_lufs: float) -> tuple[np.ndar
 
 
 def mixdown(
-    stems: dict[str, np.ndarray], pans: dict[str, float], settings: MixSettings
+    stems: dict[str, np.ndarray],
+    pans: dict[str, float],
+    settings: MixSettings,
+    source_rate: int = MODEL_RATE,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The mix and stems of mono model-rate ``stems`` as ``settings`` ask: resampled,
-    panned (``pans`` per stem) or mono, normalised, true peaks held under
+    """The mix and stems of mono ``stems`` at ``source_rate`` as ``settings`` ask:
+    resampled, panned (``pans`` per stem) or mono, normalised, true peaks held under
     ``TRUE_PEAK_DBTP``."""
     rate = settings.sample_rate
     out: dict[str, np.ndarray] = {}
     for name, audio in stems.items():
-        audio = resample(audio, rate)
+        audio = resample(audio, rate, source_rate)
         out[name] = pan_mono(audio, pans.get(name, 0.0)) if settings.stereo else audio
     mix = np.sum(list(out.values()), axis=0).astype(np.float32)
     if settings.loudness is not None:

@@ -23,7 +23,8 @@ import numpy as np
 
 from midivae.audio import check_target, save_audio
 from midivae.errors import MidivaeError
-from midivae.rendering.mixdown import MixSettings, mixdown, seating
+from midivae.rendering.band import NoteSpan, extend_band
+from midivae.rendering.mixdown import MixSettings, mixdown, resample, seating
 from midivae.rendering.trajectories import TrajectorySettings, note_trajectory
 from midivae.scores import NoteEvent, Score, read_score
 from midivae.spectral import SpectralConfig, decompress
@@ -147,32 +148,17 @@ def render_part(
     frames through the signal decoder in as few calls as memory allows (``mean`` and
     ``sample`` trajectories hold one latent per note, so only that frame is decoded).
     """
-    from midivae.music import fold_into_range, get_instrument
-    from midivae.rendering.envelope import Envelope
+    from midivae.music import get_instrument
 
     config: SpectralConfig = preset.spectral
-    fs = config.frame_seconds
-    instrument = get_instrument(preset.instruments[slot])
-    low, high = instrument.low, instrument.high
-    envelope_data = preset.meta.get("envelope")
-    envelope = Envelope.from_dict(envelope_data) if envelope_data else Envelope.flat()
     power = np.zeros((n_frames, config.n_bins), dtype=np.float64)
     if not notes:
         return power.astype(np.float32)
     original = np.array([note.pitch for note in notes], dtype=np.int64)
-    pitches = np.array([fold_into_range(int(p), low, high) for p in original], dtype=np.int64)
+    pitches, placed = place_notes(preset, notes, n_frames, slot)
     velocities = np.array([note.velocity for note in notes], dtype=np.int64)
     moved = int(np.sum(pitches != original))
     mu, logvar = preset.encode_symbols(note_vectors(preset, pitches, velocities, slot))
-    # Where each note sits and how loud each of its frames is (attack, hold, release tail).
-    placed: list[tuple[int, int, np.ndarray]] = []  # (note index, first frame, frame gains)
-    for index, note in enumerate(notes):
-        start = round(note.onset / fs)
-        held = max(1, round(note.offset / fs) - start)
-        gains = envelope.gains(held, fs)
-        length = min(len(gains), n_frames - start)
-        if length > 0:
-            placed.append((index, start, gains[:length]))
     rng = np.random.default_rng(seed)
     trajectory = settings.trajectory
     if trajectory.mode == "walk":
@@ -198,12 +184,41 @@ def render_part(
             for (_, start, gains), spectrum in zip(placed, spectra, strict=True):
                 power[start : start + len(gains)] += np.outer(gains**2, spectrum)
     if moved:
+        instrument = get_instrument(preset.instruments[slot])
         logger.info(f"{label}{moved} of {len(notes)} notes outside {preset.name}'s range "
-                    f"({low}-{high}) moved by octaves")  # fmt: skip
+                    f"({instrument.low}-{instrument.high}) moved by octaves")  # fmt: skip
     frames = np.sqrt(power)
     if gain is not None:
         frames *= gain[:, None]
     return frames.astype(np.float32)
+
+
+def place_notes(
+    preset: Preset, notes: list[NoteEvent], n_frames: int, slot: int = 0
+) -> tuple[np.ndarray, list[tuple[int, int, np.ndarray]]]:
+    """Each note's sounding pitch (folded by octaves into the instrument's range) and where
+    the notes that fit sit: ``(note index, first frame, gain of each frame)`` (attack, hold,
+    release tail of the preset's envelope, cut at ``n_frames``)."""
+    from midivae.music import fold_into_range, get_instrument
+    from midivae.rendering.envelope import Envelope
+
+    fs = preset.spectral.frame_seconds
+    instrument = get_instrument(preset.instruments[slot])
+    pitches = np.array(
+        [fold_into_range(int(n.pitch), instrument.low, instrument.high) for n in notes],
+        dtype=np.int64,
+    )
+    envelope_data = preset.meta.get("envelope")
+    envelope = Envelope.from_dict(envelope_data) if envelope_data else Envelope.flat()
+    placed: list[tuple[int, int, np.ndarray]] = []
+    for index, note in enumerate(notes):
+        start = round(note.onset / fs)
+        held = max(1, round(note.offset / fs) - start)
+        gains = envelope.gains(held, fs)
+        length = min(len(gains), n_frames - start)
+        if length > 0:
+            placed.append((index, start, gains[:length]))
+    return pitches, placed
 
 
 def reads_back(preset: Preset, z: np.ndarray, pitches: np.ndarray, slot: int = 0) -> np.ndarray:
@@ -369,17 +384,31 @@ def bend_frames(frames: np.ndarray, semitones: np.ndarray, config: SpectralConfi
     return out
 
 
-def render_score(
+@dataclass(frozen=True)
+class RenderedPart:
+    """One score part as rendered at the models' rate: its stem ``audio``, the magnitude
+    ``frames`` it was reconstructed from, where its notes sound (``spans``), its ``notes``
+    and its instrument's release slope (for gating what is added at the output rate)."""
+
+    name: str
+    pan: float
+    audio: np.ndarray
+    frames: np.ndarray = field(repr=False)
+    spans: list[NoteSpan] = field(repr=False)
+    notes: list[NoteEvent] = field(repr=False)
+    release_db_per_second: float = 0.0
+
+
+def render_parts(
     score: Score,
     *,
     preset: str | None = None,
     settings: RenderSettings | None = None,
     seed: int = 0,
     label: str = "",
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The mix (soft-limited) and one stem per part (as rendered) of ``score``, mono
-    float32 at 22050 Hz, the stems keyed by :func:`stem_names`. :func:`render` mixes the
-    stems down to files.
+) -> list[RenderedPart]:
+    """Every part of ``score`` with notes, rendered (mono float32 at 22050 Hz), named by
+    :func:`stem_names` and placed by :func:`~midivae.rendering.mixdown.seating`.
 
     ``label`` (e.g. ``"score.mid: "``) starts every notice.
     """
@@ -391,13 +420,16 @@ def render_score(
     n_frames = round(seconds / config.frame_seconds) + 1
     n_samples = round(seconds * config.sample_rate)
     names = stem_names(score)
-    stems: dict[str, np.ndarray] = {}
+    seats = seating([p.pan for p in score.parts])
+    pans = {part.index: pan for part, pan in zip(score.parts, seats, strict=True)}
+    out: list[RenderedPart] = []
     for part in score.parts:
         notes = score.part_notes(part.index)
         if not notes:
             continue
         part_label = f"{label}part {part.name or part.index + 1!r}: "
         model = _preset_for_part(part, preset, settings.substitutes, label)
+        slot = slot_for_part(model, part)
         gain = None
         if part.index in score.gain_curves:
             curve = score.gain_curves[part.index]
@@ -409,7 +441,7 @@ def render_score(
             settings=settings,
             seed=seed + 7919 * part.index,
             gain=gain,
-            slot=slot_for_part(model, part),
+            slot=slot,
             label=part_label,
         )
         if part.index in score.bend_curves:
@@ -422,8 +454,40 @@ def render_score(
         envelope = model.meta.get("envelope") or {}
         release = float(envelope.get("release_db_per_second", 0.0))
         audio = audio * articulation_gate(notes, release, n_samples, config.sample_rate)
-        stems[names[part.index]] = audio.astype(np.float32)
+        pitches, placed = place_notes(model, notes, n_frames, slot)
+        spans = [NoteSpan(int(pitches[i]), start, len(gains)) for i, start, gains in placed]
+        audio = audio.astype(np.float32)
+        out.append(
+            RenderedPart(names[part.index], pans[part.index], audio, frames, spans, notes, release)
+        )
+    return out
+
+
+def render_score(
+    score: Score,
+    *,
+    preset: str | None = None,
+    settings: RenderSettings | None = None,
+    seed: int = 0,
+    label: str = "",
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The mix (soft-limited) and one stem per part of ``score``, mono float32 at the
+    models' 22050 Hz, the stems keyed by :func:`stem_names` (:func:`render_parts`)."""
+    parts = render_parts(score, preset=preset, settings=settings, seed=seed, label=label)
+    stems = {part.name: part.audio for part in parts}
     return soft_limit(np.sum(list(stems.values()), axis=0)), stems
+
+
+def full_band(part: RenderedPart, rate: int, seed: int = 0) -> np.ndarray:
+    """``part``'s stem at ``rate`` with its partials above the models' band
+    (:func:`~midivae.rendering.band.extend_band`), gated as its notes end."""
+    audio = resample(part.audio, rate)
+    config = SpectralConfig()
+    upper = extend_band(part.frames, part.spans, config, rate, len(audio), seed)
+    if not upper.any():
+        return audio
+    gate = articulation_gate(part.notes, part.release_db_per_second, len(audio), rate)
+    return (audio + upper * gate).astype(np.float32)
 
 
 def articulation_gate(
@@ -562,7 +626,7 @@ def render(
     if source is not None:
         score = read_score(source)
     try:
-        _, parts = render_score(
+        parts = render_parts(
             score,
             preset=None if preset is None else str(preset),
             settings=settings,
@@ -573,10 +637,9 @@ def render(
         if error.path is None and source is not None:
             raise MidivaeError(error.message, source) from None
         raise
-    names = stem_names(score)
-    pans = seating([part.pan for part in score.parts])
-    by_stem = {names[part.index]: pan for part, pan in zip(score.parts, pans, strict=True)}
-    mix, stems = mixdown(parts, by_stem, settings.mix)
+    rate = settings.mix.sample_rate
+    stems = {part.name: full_band(part, rate, seed + 7919 * k) for k, part in enumerate(parts)}
+    mix, stems = mixdown(stems, {part.name: part.pan for part in parts}, settings.mix, rate)
     return Rendering(
         audio=mix, sample_rate=settings.mix.sample_rate, stems=stems, n_notes=len(score.notes)
     )
