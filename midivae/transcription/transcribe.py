@@ -167,7 +167,7 @@ def transcribe(
     --------
     >>> result = midivae.transcribe("examples/example_recording.flac", instrument="flute")
     >>> [(round(n.onset, 2), n.pitch, n.velocity) for n in result.notes][:2]
-    [(0.36, 76, 49), (1.02, 76, 53)]
+    [(0.36, 76, 45), (1.02, 76, 52)]
     """
     if preset is None:
         preset = instrument
