@@ -5,8 +5,9 @@
   44.1 kHz, mean over instruments. References: VSCO 2 (flute, violin, trumpet, piano) and the
   Salamander grand, recorded at 44.1/48 kHz (``bash bench/install_libraries.sh``); the alto
   sax has no full-band library we may use and is left out. Per instrument in a table.
-- ``pre_echo_db`` / ``attack_ms``: piano chords in the low register entering under a held
-  high note (so a render is never gated silent before them); below 500 Hz, the loudest 10 ms
+- ``pre_echo_db`` / ``attack_ms``: piano chords in the low register, each after the last
+  one's release, under a high note held in the same part (so a render is never gated silent
+  before them); below 500 Hz, the loudest 10 ms
   in the 300 ms before each chord relative to the chord's peak, and the time from the onset
   to that peak. Ours and fluidsynth + FluidR3 (``fluid_pre_echo_db``, ``fluid_attack_ms``).
 - ``lufs``: integrated loudness (BS.1770) of our renders with the default settings.
@@ -121,19 +122,18 @@ def attack_figures(audio: np.ndarray, onsets: list[float]) -> tuple[float, float
 
 
 def piano_attacks() -> tuple[tuple[float, float], tuple[float, float]]:
-    """(ours, fluidsynth + FluidR3) (pre-echo dB, attack ms) on low chords under a high note."""
-    onsets = [1.0 + 1.5 * k for k in range(len(CHORDS))]
-    chords = [
-        Note(p, 90, t, t + 1.0) for t, chord in zip(onsets, CHORDS, strict=True) for p in chord
-    ]
+    """(ours, fluidsynth + FluidR3) (pre-echo dB, attack ms) on low chords, each after the
+    last one's release, under a high note held in the same part (the left and right hand of
+    one piano track, so the part is never gated silent)."""
+    onsets = [1.0 + 2.5 * k for k in range(len(CHORDS))]
+    chords = [Note(p, 90, t, t + 0.6) for t, chord in zip(onsets, CHORDS, strict=True)
+              for p in chord]  # fmt: skip
     seconds = onsets[-1] + 2.5
-    held = [Note(HELD, 70, 0.2, seconds - 1.0)]
+    notes = [*chords, Note(HELD, 70, 0.2, seconds - 1.0)]
     with tempfile.TemporaryDirectory() as tmp:
-        ours = render_ours(chords, 0, Path(tmp), extra_part=(0, held))
+        ours = render_ours(notes, 0, Path(tmp))
     font = get_soundfont("fluidr3").path()
-    fluid = render_notes(
-        chords + held, program=0, soundfont=font, seconds=seconds, sample_rate=RATE
-    )
+    fluid = render_notes(notes, program=0, soundfont=font, seconds=seconds, sample_rate=RATE)
     return attack_figures(ours, onsets), attack_figures(fluid, onsets)
 
 

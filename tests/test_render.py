@@ -232,3 +232,30 @@ def test_ctrl_c_in_a_parallel_batch_reports_every_output_it_leaves(tmp_path):
     assert f"interrupted: {len(finished)} ok, 0 failed" in stderr
     for name in finished:
         assert sf.info(out / name).frames > 4 * 22050
+
+
+def test_pre_echo_gate_takes_out_a_swell_before_an_onset_and_nothing_else():
+    from midivae.rendering.render import pre_echo_gate
+
+    rate = CONFIG.sample_rate
+    t = np.arange(3 * rate) / rate
+    onset = 2.0
+    # A held A4 swelling and fading (as a bowed note may), sounding through the onset ...
+    held = 0.1 * (1 + 0.5 * np.sin(2 * np.pi * 1.5 * t)) * np.sin(2 * np.pi * 440 * t)
+    # ... and a C3 whose reconstruction swells in over the 400 ms before it is played.
+    swell = np.clip((t - (onset - 0.4)) / 0.4, 0, 1) ** 2 * (t < onset)
+    low = 0.2 * np.sin(2 * np.pi * 130.81 * t) * np.where(t < onset, 0.3 * swell, 1.0)
+    notes = [NoteEvent(0.0, 3.0, 69, 80), NoteEvent(onset, 3.0, 48, 80)]
+    out = pre_echo_gate(held + low, notes, [3.0, 1.0], CONFIG)
+
+    def level(audio, freq, start, stop):
+        part = audio[int(start * rate) : int(stop * rate)]
+        return np.abs(np.fft.rfft(part * np.hanning(len(part))))[round(freq * (stop - start))]
+
+    assert level(out, 130.81, 1.7, 1.95) < 0.1 * level(held + low, 130.81, 1.7, 1.95)
+    for start in (0.5, 1.6, 2.3):  # the held note, before and after the onset: untouched
+        assert level(out, 440, start, start + 0.2) == pytest.approx(
+            level(held + low, 440, start, start + 0.2), rel=0.05
+        )
+    after = slice(int((onset + 0.1) * rate), int(2.9 * rate))
+    np.testing.assert_allclose(out[after], (held + low)[after], atol=1e-3)

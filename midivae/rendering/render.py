@@ -455,6 +455,11 @@ def render_parts(
         release = float(envelope.get("release_db_per_second", 0.0))
         audio = audio * articulation_gate(notes, release, n_samples, config.sample_rate)
         pitches, placed = place_notes(model, notes, n_frames, slot)
+        lengths = {i: len(gains) * config.frame_seconds for i, _, gains in placed}
+        spans_s = [lengths.get(i, 0.0) for i in range(len(notes))]
+        sounding = [NoteEvent(n.onset, n.offset, int(p), n.velocity, n.part)
+                    for n, p in zip(notes, pitches, strict=True)]  # fmt: skip
+        audio = pre_echo_gate(audio, sounding, spans_s, config)
         spans = [NoteSpan(int(pitches[i]), start, len(gains)) for i, start, gains in placed]
         audio = audio.astype(np.float32)
         out.append(
@@ -527,6 +532,86 @@ def articulation_gate(
         )
         power[lo:hi] += gain**2
     return (floor + (1.0 - floor) * np.minimum(np.sqrt(power), 1.0)).astype(np.float32)
+
+
+#: The pre-echo gate (:func:`pre_echo_gate`) looks back before each onset as far as the
+#: NSGT's window at each frequency reaches (``PRE_ECHO_WINDOWS`` of its length, at most
+#: ``PRE_ECHO_MAX_S``) and lets a new note's partials rise by at most ``PRE_ECHO_RISE_DB``
+#: there; its STFT.
+PRE_ECHO_WINDOWS = 1.5
+PRE_ECHO_MAX_S = 2.0
+PRE_ECHO_RISE_DB = 1.0
+GATE_FFT = 1024
+GATE_HOP = 128
+
+
+def pre_echo_gate(
+    audio: np.ndarray,
+    notes: list[NoteEvent],
+    spans_s: list[float],
+    config: SpectralConfig,
+) -> np.ndarray:
+    """``audio`` with each onset's pre-echo taken out.
+
+    Phase reconstruction spreads an attack back over the long low-frequency analysis windows
+    (a second at C2): a chord is heard swelling for hundreds of milliseconds before it is
+    played. In an STFT of the part, before each onset (from the previous onset on, at most,
+    and as far back as the constant-Q window at each bin's frequency reaches) the bins of the
+    new notes' partials that no note sounding through the onset shares may not rise above
+    the lowest level they had since that span began (plus ``PRE_ECHO_RISE_DB``): tails may
+    decay, nothing may swell. Louder cells are scaled down to it, up to ``ONSET_DELAY``
+    after the onset. ``spans_s`` is how long each note of
+    ``notes`` sounds, its release tail included. Other bins, and vibrato or swells of the
+    notes already sounding, are untouched.
+    """
+    from scipy.signal import istft, stft
+
+    audio = np.asarray(audio, dtype=np.float64)
+    if len(audio) < GATE_FFT or not notes:
+        return audio.astype(np.float32)
+    sample_rate = config.sample_rate
+    overlap = GATE_FFT - GATE_HOP
+    freqs, times, spectrum = stft(audio, sample_rate, nperseg=GATE_FFT, noverlap=overlap)
+    magnitude = np.abs(spectrum)
+    limit = np.full(magnitude.shape, np.inf)
+    rise = 10.0 ** (PRE_ECHO_RISE_DB / 20.0)
+    width = 1.5 * sample_rate / GATE_FFT  # Hz either side of a partial
+    q = 1.0 / (2.0 ** (1.0 / config.bins_per_octave) - 1.0)
+    reach = np.minimum(PRE_ECHO_WINDOWS * q / np.maximum(freqs, 1.0), PRE_ECHO_MAX_S)
+    onsets = np.array([n.onset for n in notes])
+    ends = onsets + np.asarray(spans_s)
+    previous = -np.inf
+    for onset in np.unique(onsets):
+        begin = np.maximum(onset - reach, previous)  # per bin
+        previous = onset
+        starting = [n.pitch for n, t in zip(notes, onsets, strict=True) if t == onset]
+        sounding = [n.pitch for n, t, e in zip(notes, onsets, ends, strict=True)
+                    if t < onset < e]  # fmt: skip
+        bins = np.flatnonzero(
+            _partial_bins(starting, freqs, width) & ~_partial_bins(sounding, freqs, width)
+        )
+        inside = (times[None, :] >= begin[bins, None]) & (times[None, :] <= onset + ONSET_DELAY)
+        lowest = np.minimum.accumulate(np.where(inside, magnitude[bins], np.inf), axis=1)
+        block = limit[bins]
+        limit[bins] = np.where(inside, np.minimum(block, lowest * rise), block)
+    gain = np.minimum(1.0, limit / np.maximum(magnitude, 1e-20))
+    if gain.min() >= 1.0:
+        return audio.astype(np.float32)
+    _, out = istft(spectrum * gain, sample_rate, nperseg=GATE_FFT, noverlap=overlap)
+    return out[: len(audio)].astype(np.float32)
+
+
+def _partial_bins(pitches: list[int], freqs: np.ndarray, width: float) -> np.ndarray:
+    """Which STFT bins ``freqs`` lie within ``width`` Hz of a partial of ``pitches``."""
+    near = np.zeros(len(freqs), dtype=bool)
+    for pitch in set(pitches):
+        f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+        partials = np.arange(1, int(freqs[-1] / f0) + 1) * f0
+        index = np.searchsorted(partials, freqs)
+        below = np.abs(freqs - partials[np.clip(index - 1, 0, len(partials) - 1)])
+        above = np.abs(freqs - partials[np.clip(index, 0, len(partials) - 1)])
+        near |= np.minimum(below, above) <= width
+    return near
 
 
 def silence_gate(sounding: np.ndarray, n_samples: int, config: SpectralConfig) -> np.ndarray:
