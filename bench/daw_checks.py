@@ -10,11 +10,15 @@
   before them); below 500 Hz, the loudest 10 ms
   in the 300 ms before each chord relative to the chord's peak, and the time from the onset
   to that peak. Ours and fluidsynth + FluidR3 (``fluid_pre_echo_db``, ``fluid_attack_ms``).
+- ``repeat_dip_db``: a legato repeated G4 (violin, no gap between the notes): the 5 ms RMS
+  envelope's lowest point within 40 ms of each re-strike against its median over the note
+  before, ours and fluidsynth + FluidR3 (``fluid_repeat_dip_db``); 0 means no new attack.
 - ``lufs``: integrated loudness (BS.1770) of our renders with the default settings.
 """
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import tempfile
@@ -137,6 +141,28 @@ def piano_attacks() -> tuple[tuple[float, float], tuple[float, float]]:
     return attack_figures(ours, onsets), attack_figures(fluid, onsets)
 
 
+def repeat_dips() -> tuple[float, float]:
+    """(ours, fluidsynth + FluidR3) mean dip (dB) at the re-strikes of a legato violin G4."""
+    onsets = [0.5 + 0.4 * k for k in range(5)]
+    notes = [Note(67, 90, t, t + 0.4) for t in onsets]
+    seconds = onsets[-1] + 1.5
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = render_ours(notes, 40, Path(tmp))
+    font = get_soundfont("fluidr3").path()
+    fluid = render_notes(notes, program=40, soundfont=font, seconds=seconds, sample_rate=RATE)
+
+    def dips(audio: np.ndarray) -> float:
+        envelope = _envelope_db(audio)
+        out = []
+        for before, onset in itertools.pairwise(onsets):
+            held = np.median(envelope[int(before * 1000) + 100 : int(onset * 1000) - 50])
+            at = int(onset * 1000)
+            out.append(float(envelope[at - 40 : at + 40].min() - held))
+        return float(np.mean(out))
+
+    return dips(ours), dips(fluid)
+
+
 def daw_keys(render_folder: Path | None = None) -> str:
     """The DAW checks' part of a bench's last line (tables printed on the way); ``lufs`` of
     the renders in ``render_folder`` (44.1 kHz files) when given."""
@@ -150,10 +176,13 @@ def daw_keys(render_folder: Path | None = None) -> str:
     (pre, attack), (fluid_pre, fluid_attack) = piano_attacks()
     print(f"piano chords: pre-echo {pre:.1f} dB, attack {attack:.0f} ms; "
           f"fluidsynth + FluidR3 {fluid_pre:.1f} dB, {fluid_attack:.0f} ms")  # fmt: skip
+    dip, fluid_dip = repeat_dips()
+    print(f"legato repeats (violin G4): dip {dip:.1f} dB; fluidsynth + FluidR3 {fluid_dip:.1f} dB")
     keys = (
         f"band_16k_db={np.mean(gaps) if gaps else float('nan'):.1f} pre_echo_db={pre:.1f} "
         f"attack_ms={attack:.0f} fluid_pre_echo_db={fluid_pre:.1f} "
-        f"fluid_attack_ms={fluid_attack:.0f}"
+        f"fluid_attack_ms={fluid_attack:.0f} repeat_dip_db={dip:.1f} "
+        f"fluid_repeat_dip_db={fluid_dip:.1f}"
     )
     if render_folder is not None:
         import soundfile

@@ -259,3 +259,15 @@ def test_pre_echo_gate_takes_out_a_swell_before_an_onset_and_nothing_else():
         )
     after = slice(int((onset + 0.1) * rate), int(2.9 * rate))
     np.testing.assert_allclose(out[after], (held + low)[after], atol=1e-3)
+
+
+def test_a_legato_repeat_is_re_struck_and_a_legato_step_is_not():
+    from midivae.rendering.render import articulation_gate
+
+    rate = CONFIG.sample_rate
+    repeat = [NoteEvent(0.5, 1.0, 67, 80), NoteEvent(1.0, 1.5, 67, 80)]
+    step = [NoteEvent(0.5, 1.0, 67, 80), NoteEvent(1.0, 1.5, 69, 80)]
+    around = slice(int(0.95 * rate), int(1.05 * rate))
+    dip = 20 * np.log10(articulation_gate(repeat, -60.0, 2 * rate, rate)[around].min())
+    assert dip < -5.0
+    assert articulation_gate(step, -60.0, 2 * rate, rate)[around].min() > 0.99

@@ -14,6 +14,7 @@ reference render gain), with a soft limiter only. A part's notes go through the 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -495,6 +496,31 @@ def full_band(part: RenderedPart, rate: int, seed: int = 0) -> np.ndarray:
     return (audio + upper * gate).astype(np.float32)
 
 
+#: A note re-struck at its own pitch with (nearly) no gap lets go ``REARTICULATION_S`` before
+#: the repeat, at least as fast as ``REARTICULATION_DB_PER_SECOND``, so the repeat has an
+#: attack of its own (a dip of about 6 dB, as a re-bowed or re-tongued note has).
+REARTICULATION_S = 0.04
+REARTICULATION_DB_PER_SECOND = -200.0
+
+
+def _repeated_before(notes: list[NoteEvent]) -> list[float | None]:
+    """Per note, the onset of the same pitch's next note where it starts less than
+    ``REARTICULATION_S`` after this one ends (a legato repeat), else None."""
+    out: list[float | None] = [None] * len(notes)
+    by_pitch: dict[int, list[int]] = {}
+    for i, note in enumerate(notes):
+        by_pitch.setdefault(note.pitch, []).append(i)
+    for indices in by_pitch.values():
+        indices.sort(key=lambda i: notes[i].onset)
+        for a, b in itertools.pairwise(indices):
+            if (
+                notes[b].onset - notes[a].offset < REARTICULATION_S
+                and notes[b].onset > notes[a].onset
+            ):
+                out[a] = notes[b].onset
+    return out
+
+
 def articulation_gate(
     notes: list[NoteEvent],
     release_db_per_second: float,
@@ -512,24 +538,27 @@ def articulation_gate(
     from ``ONSET_DELAY`` after its onset, holds to as long after its offset, then falls at
     the instrument's measured ``release_db_per_second``; contributions add as power (so
     legato notes are untouched), and the gain never goes below ``floor`` (what is left of a
-    release tail is held down, not taken away).
+    release tail is held down, not taken away). A legato repeat of the same pitch is
+    re-struck: the earlier note lets go ``REARTICULATION_S`` before it.
     """
     if release_db_per_second >= 0.0 or not notes:
         return np.ones(n_samples, dtype=np.float32)
     power = np.zeros(n_samples)
-    tail_seconds = -60.0 / release_db_per_second  # to -60 dB
-    for note in notes:
+    repeated = _repeated_before(notes)
+    for note, next_onset in zip(notes, repeated, strict=True):
         begin = note.onset + ONSET_DELAY
         hold_end = note.offset + ONSET_DELAY + ONSET_RAMP
+        slope = release_db_per_second
+        if next_onset is not None:  # re-struck legato: let go just before, quickly
+            hold_end = min(hold_end, next_onset - REARTICULATION_S + ONSET_DELAY)
+            slope = min(slope, REARTICULATION_DB_PER_SECOND)
         lo = max(int(begin * sample_rate), 0)
-        hi = min(int(np.ceil((hold_end + tail_seconds) * sample_rate)), n_samples)
+        hi = min(int(np.ceil((hold_end - 60.0 / slope) * sample_rate)), n_samples)
         if hi <= lo:
             continue
         t = np.arange(lo, hi) / sample_rate
         after = np.maximum(t - hold_end, 0.0)
-        gain = np.clip((t - begin) / ONSET_RAMP, 0.0, 1.0) * 10.0 ** (
-            release_db_per_second * after / 20.0
-        )
+        gain = np.clip((t - begin) / ONSET_RAMP, 0.0, 1.0) * 10.0 ** (slope * after / 20.0)
         power[lo:hi] += gain**2
     return (floor + (1.0 - floor) * np.minimum(np.sqrt(power), 1.0)).astype(np.float32)
 
