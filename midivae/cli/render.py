@@ -19,8 +19,8 @@ from midivae.cli.threads import one_torch_thread
 
 
 @click.command(
-    epilog="Examples: midivae render song.mid --stems -o song.wav ; "
-    "midivae render song.mid --loudness -16 --substitute 71=flute -o song.flac"
+    epilog="Example: midivae render song.mid --stems --loudness -16 --substitute 72=flute "
+    "-o song.wav"
 )
 @click.argument("scores", nargs=-1, required=True, type=click.Path(path_type=Path))
 @output_option("Output file (one score) or folder (several). Suffix .wav or .flac.")

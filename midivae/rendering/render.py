@@ -735,10 +735,23 @@ def render(
     --------
     >>> midivae.render("examples/example_score.musicxml").save("out.wav")  # doctest: +SKIP
     """
-    settings = settings or RenderSettings()
     source = None if isinstance(score, Score) else Path(score)
     if source is not None:
         score = read_score(source)
+    return _render(score, source, preset=preset, settings=settings, seed=seed)
+
+
+def _render(
+    score: Score,
+    source: Path | None,
+    *,
+    preset: str | Path | None,
+    settings: RenderSettings | None,
+    seed: int,
+) -> Rendering:
+    """:func:`render` of a read ``score``; ``source`` (its file) names it in notices and
+    errors."""
+    settings = settings or RenderSettings()
     try:
         parts = render_parts(
             score,
@@ -776,9 +789,6 @@ def render_file(
     names = stem_names(score).values() if stems else ()
     for path in (target, *(target.with_name(f"{target.stem}.{n}{target.suffix}") for n in names)):
         check_target(path, overwrite=overwrite)
-    try:
-        rendering = render(score, preset=preset, settings=settings, seed=seed)
-    except MidivaeError as error:
-        raise MidivaeError(error.message, error.path or source) from None
+    rendering = _render(score, source, preset=preset, settings=settings, seed=seed)
     rendering.save(target, stems=stems, overwrite=overwrite)
     return rendering.summary()

@@ -292,17 +292,13 @@ def train(
         features = base.features
     if refine_reading is not None:
         base = _base_preset(refine_reading, names, seed, "--refine-reading")
-        if base.two_pairs:
-            raise MidivaeError(
-                "holds a second pair's reading half; refine the preset it was made from",
-                refine_reading,
-            )
         if config is not None or features is not None:
             raise MidivaeError(
                 "--refine-reading keeps the preset's model: no --config", refine_reading
             )
         recorded = base.meta.get("provenance", {})
-        model_config = replace(base.config, warmup_epochs=0, **(model_overrides or {}))
+        # the pair that transcribes (a two-pair preset's second pair)
+        model_config = replace(base.reader.config, warmup_epochs=0, **(model_overrides or {}))
         features = base.features
         settings = fit_settings or FitSettings.from_dict(recorded.get("fit", {}))
         settings.max_epochs = epochs or REFINE_EPOCHS
@@ -387,7 +383,7 @@ def train(
         }
         say(f"train: a new reading pair beside the writing pair of {base.path}")
     elif base is not None:
-        model.load_state_dict(base.model.state_dict())
+        model.load_state_dict(base.reader.state_dict())
         model.freeze_writing_half()
         provenance["refined_from"] = {
             **_base_record(refine_reading, base),
@@ -409,7 +405,8 @@ def train(
     )
     model.to("cpu")
     round_weights(model)
-    if keep_writing is not None:
+    if keep_writing is not None or (base is not None and base.two_pairs):
+        # a new or refined reading pair beside the kept pair that renders
         preset = Preset(base.model, vocab, spectral, features, {"name": out_dir.name}, reader=model)
     else:
         preset = Preset(model, vocab, spectral, features, {"name": out_dir.name})
