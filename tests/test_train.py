@@ -233,10 +233,16 @@ def test_keep_writing_holds_two_pairs(tiny, tmp_path):
         keep_writing=out,
     )  # from a two-pair preset: the same writing pair, and how it was trained
     assert kept.meta["provenance"]["writing_from"]["trained"]["epochs"] == 2
+    refine_args = [a for a in args if a not in ("--config", "tiny")]
     refine = CliRunner().invoke(
-        cli, [*args, "--refine-reading", str(out), "-o", str(tmp_path / "r")]
-    )
-    assert refine.exit_code == 1 and "second pair" in refine.output
+        cli, [*refine_args, "--refine-reading", str(out), "-o", str(tmp_path / "r")]
+    )  # a two-pair preset: its reading pair is refined, the pair that renders kept
+    assert refine.exit_code == 0, refine.output
+    refined = load_preset(tmp_path / "r")
+    assert refined.two_pairs
+    kept_weights, refined_weights = after.model.state_dict(), refined.model.state_dict()
+    assert all((kept_weights[k] == refined_weights[k]).all() for k in kept_weights)
+    assert not np.allclose(refined.read_signal(frames)["pitch"], reading)
     (out / READING_WEIGHTS).write_bytes(b"\x80\x04garbage")
     with pytest.raises(MidivaeError, match=READING_WEIGHTS):
         load_preset(out)
