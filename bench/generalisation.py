@@ -200,7 +200,7 @@ def dynamics_order(inst, library, calibration, preset) -> float:
             Note(int(p), velocity, 0.3 + 1.5 * k, 1.1 + 1.5 * k) for k, p in enumerate(pitches)
         ]
         audio = played(library, inst, notes, 0.3 + 1.5 * len(notes) + 1.0, calibration)
-        heard = transcribe(audio, preset=str(preset)).notes
+        heard = transcribe(audio, preset=str(preset), calibrated=True).notes
         levels.append([(n.onset, n.offset, n.pitch, n.velocity) for n in heard])
     reference = [(n.start, n.end, n.pitch, n.velocity) for n in notes]
     return float(np.mean([ordered(v) for _, v in velocity_triples(levels, reference)]))

@@ -93,7 +93,7 @@ def main() -> None:
     chosen: dict[str, str] = {}
     audio_seconds = 0.0
     for entry in entries:
-        result = transcribe(DEVSET / f"{entry.stem}.flac", preset="auto")
+        result = transcribe(DEVSET / f"{entry.stem}.flac", preset="auto", calibrated=True)
         audio_seconds += result.seconds
         results[entry.stem] = [(n.onset, n.offset, n.pitch, n.velocity) for n in result.notes]
         chosen[entry.stem] = result.preset

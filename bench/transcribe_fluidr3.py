@@ -92,7 +92,7 @@ def isolated_scores(preset: str | Path, inst, font) -> tuple[float, int, int]:
     for velocity in DYNAMICS.values():
         notes, seconds = isolated_layout(inst.name, velocity)
         audio = render_notes(notes, program=inst.program, soundfont=font, seconds=seconds)
-        heard = transcribe(audio, preset=preset).notes
+        heard = transcribe(audio, preset=preset, calibrated=True).notes
         estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in heard]
         f1.append(score([(n.start, n.end, n.pitch, n.velocity) for n in notes], estimate).on_f1)
         for note in (n for n in notes if n.pitch >= 72):
@@ -116,7 +116,7 @@ def dynamics_scores(folder: Path | None, font, names) -> None:
         for velocity in DYNAMICS.values():
             notes, seconds = isolated_layout(name, velocity)
             audio = render_notes(notes, program=inst.program, soundfont=font, seconds=seconds)
-            heard = transcribe(audio, preset=preset).notes
+            heard = transcribe(audio, preset=preset, calibrated=True).notes
             levels.append([(n.onset, n.offset, n.pitch, n.velocity) for n in heard])
             reference = [(n.start, n.end, n.pitch, n.velocity) for n in notes]
         triples = velocity_triples(levels, reference)
@@ -198,7 +198,7 @@ def line_scores(folder: Path | None, font, names) -> None:
 def score_audio(audio: np.ndarray, notes, preset: str | Path, settings=None):
     """mir_eval scores of ``audio`` transcribed with ``preset`` (and tracking ``settings``)
     against the ``notes`` it plays."""
-    heard = transcribe(audio, preset=preset, settings=settings).notes
+    heard = transcribe(audio, preset=preset, settings=settings, calibrated=True).notes
     estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in heard]
     reference = sorted((n.start, n.end, n.pitch, n.velocity) for n in notes)
     return score(reference, estimate)

@@ -64,7 +64,7 @@ def main() -> None:
         audio = load_audio(DEVSET / f"{entry.stem}.flac")
         wet = in_room(audio, response).astype(np.float32)
         for target, sound in ((dry, audio), (room, wet)):
-            notes = transcribe(sound, preset=name).notes
+            notes = transcribe(sound, preset=name, calibrated=True).notes
             estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in notes]
             target[name].append(score(reference, estimate).on_f1)
         fmin, fmax = pyin_range(name)

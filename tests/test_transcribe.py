@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,6 +16,8 @@ from conftest import run_cli
 from midivae.training.corpus.content import Note
 from midivae.training.corpus.render import get_soundfont, render_notes
 from midivae.transcription.transcribe import transcribe
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "example_recording.flac"
 
 SR = 22050
 PHRASE = [Note(72, 60, 0.3, 0.8), Note(76, 85, 0.9, 1.4), Note(79, 110, 1.5, 2.1)]
@@ -281,3 +284,35 @@ def test_auto_takes_a_mixture_that_leads_a_little_when_it_hears_two_voices(
     amplitude = np.full((100, 416), 0.1)
     best, scores = module.choose_preset(np.log1p(amplitude), amplitude, list(fits))
     assert best == chosen and scores == fits
+
+
+@pytest.mark.presets
+def test_any_recording_level_keeps_the_takes_velocity_order_and_spread():
+    from scipy.stats import spearmanr
+
+    from midivae.audio import load_audio
+
+    take = load_audio(EXAMPLE)
+    levels = {
+        "0 dB": take,
+        "-12 dB": take * 10 ** (-12 / 20),
+        "-30 dB": take * 10 ** (-30 / 20),
+        "normalised": take / np.abs(take).max() * 10 ** (-1 / 20),
+    }
+    read = {name: transcribe(audio, preset="flute") for name, audio in levels.items()}
+    reference = [n.velocity for n in read["0 dB"].notes]
+    for name, result in read.items():
+        assert [n.pitch for n in result.notes] == [n.pitch for n in read["0 dB"].notes], name
+        velocities = [n.velocity for n in result.notes]
+        assert spearmanr(velocities, reference).statistic > 0.95, name
+    # far outside the trained levels: scaled into them (said in plain words), spread kept
+    for name in ("-30 dB", "normalised"):
+        assert any(n.startswith(("quiet recording", "loud recording")) for n in read[name].notices)
+        velocities = [n.velocity for n in read[name].notes]
+        assert 0.6 < np.std(velocities) / np.std(reference) < 1.5 and max(velocities) < 127
+    # inside them the absolute level stands: quieter reads softer; --calibrated never scales
+    pairs = zip(read["-12 dB"].notes, read["0 dB"].notes, strict=True)
+    assert all(quiet.velocity < loud.velocity for quiet, loud in pairs)
+    assert "recording" not in " ".join(read["-12 dB"].notices)
+    untouched = transcribe(levels["normalised"], preset="flute", calibrated=True)
+    assert np.median([n.velocity for n in untouched.notes]) >= 120

@@ -33,7 +33,13 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
     "--gain-db",
     Finite(-120.0, 120.0),
     0.0,
-    "How far (dB) the recording is above the presets' reference level.",
+    "How far (dB) the recording is above the presets' reference level (default: a take "
+    "far louder or quieter than the presets learned from is scaled into range, with a notice).",
+)
+@click.option(
+    "--calibrated",
+    is_flag=True,
+    help="Read levels as they are: the take was recorded at the presets' reference gain.",
 )
 @click.option(
     "--format",
@@ -73,6 +79,7 @@ def transcribe(
     preset_dir: Path | None,
     tempo: float,
     gain_db: float,
+    calibrated: bool,
     output_format: str | None,
     min_note_ms: float | None,
     min_pitch: int,
@@ -117,6 +124,7 @@ def transcribe(
             target,
             preset=preset,
             gain_db=gain_db,
+            calibrated=calibrated,
             tempo_bpm=tempo,
             settings=settings,
             overwrite=overwrite,

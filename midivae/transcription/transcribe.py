@@ -1,13 +1,15 @@
 """Audio -> NSGT frames -> q(z|x) -> per-frame symbol posteriors -> notes -> MIDI / MusicXML.
 
 The pipeline: load and analyse the audio; scale by ``--gain-db`` (how far the recording is
-from the reference level the presets were trained at); estimate the reference pitch and
-retune the frames to A4 = 440 Hz; encode with the preset's signal encoder and decode the
-posterior mean with its symbol decoder; turn each slot's frame posteriors into notes with the
-HMM of :mod:`midivae.transcription.notes` (onset evidence from the partials' flux); give each note
-the calibrated velocity the model reads over its attack. ``--instrument auto`` compares the
-shipped presets on the first seconds of sound by the signal decoder's log-likelihood per bin
-(and counts the voices the ensemble preset hears there, for duets).
+from the reference level the presets were trained at; by default a take far outside the
+trained levels is scaled into them, :mod:`midivae.transcription.level`); estimate the
+reference pitch and retune the frames to A4 = 440 Hz; encode with the preset's signal encoder
+and decode the posterior mean with its symbol decoder; turn each slot's frame posteriors into
+notes with the HMM of :mod:`midivae.transcription.notes` (onset evidence from the partials'
+flux); give each note the calibrated velocity the model reads over its attack.
+``--instrument auto`` compares the shipped presets on the first seconds of sound by the signal
+decoder's log-likelihood per bin (and counts the voices the ensemble preset hears there, for
+duets).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from midivae.errors import MidivaeError
 from midivae.scores import NoteEvent, Part, write_midi, write_musicxml, write_note_csv
 from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.transcription.choice import POOR_FIT, SILENCE, choose_preset
+from midivae.transcription.level import describe_correction, level_correction_db
 from midivae.transcription.notes import TrackingSettings, decode_notes, program_of
 from midivae.transcription.tuning import estimate_offset_cents, reference_hz
 
@@ -143,6 +146,7 @@ def transcribe(
     gain_db: float = 0.0,
     settings: TrackingSettings | None = None,
     candidates: list[str] | None = None,
+    calibrated: bool = False,
 ) -> Transcription:
     """Transcribe an audio file (or mono audio at 22050 Hz) into notes.
 
@@ -157,7 +161,11 @@ def transcribe(
         A preset folder (or shipped name) to use instead of ``instrument``.
     gain_db : float
         How many dB the recording is above the presets' reference level (it is attenuated
-        by that much before analysis; negative values boost).
+        by that much before analysis; negative values boost). 0 (the default) lets a take
+        recorded far louder or quieter than anything the presets learned from be scaled
+        into range (:mod:`midivae.transcription.level`, with a notice).
+    calibrated : bool
+        Read the levels as they are (a take recorded at the reference gain), never scaled.
     settings : TrackingSettings, optional
         Note-tracking costs, the shortest note and the pitch range read.
     candidates : list of str, optional
@@ -176,10 +184,15 @@ def transcribe(
     config = SpectralConfig()
     audio = source if isinstance(source, np.ndarray) else load_audio(source)
     audio, offset_dc = remove_dc(audio)
+    notices = []
+    if not gain_db and not calibrated:
+        correction, level = level_correction_db(audio, config.sample_rate)
+        if correction:
+            gain_db = -correction
+            notices.append(describe_correction(correction, level))
     if gain_db:
         audio = audio * np.float32(10.0 ** (-gain_db / 20.0))
     amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
-    notices = []
     if abs(offset_dc) >= DC_NOTICE:
         notices.append(f"removed a DC offset of {offset_dc:+.4f}")
     offset = estimate_offset_cents(amplitude, config)
@@ -209,7 +222,8 @@ def transcribe(
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
     else:
         notes, parts = decode_notes(model, compressed, audio=audio, cents=offset, settings=settings)
-        notices.extend(level_notices(notes))
+        if not any(n.startswith(("loud recording", "quiet recording")) for n in notices):
+            notices.extend(level_notices(notes))
     where = "" if isinstance(source, np.ndarray) else f"{source}: "
     for notice in notices:
         logger.info(where + notice)
@@ -234,9 +248,12 @@ def transcribe_file(
     tempo_bpm: float = 120.0,
     settings: TrackingSettings | None = None,
     overwrite: bool = False,
+    calibrated: bool = False,
 ) -> Transcription:
     """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix)."""
     check_output_suffix(target)
-    result = transcribe(source, preset=preset, gain_db=gain_db, settings=settings)
+    result = transcribe(
+        source, preset=preset, gain_db=gain_db, settings=settings, calibrated=calibrated
+    )
     result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
     return result

@@ -1,0 +1,66 @@
+"""A take's recording level against the level the presets were trained at.
+
+Velocities are read from calibrated levels: every preset learned from renders at one reference
+gain (README, Levels), where a note's level (the peak of its 50 ms RMS) spans about −51 dBFS
+(the piano's pp) to −22 dBFS (the flute's and alto sax's ff), a little more at velocity 127
+and in chords. A take's loud level is the 95th percentile of its 50 ms RMS over the frames
+within 40 dB of its loudest. Outside ``TRAINED_RANGE_DB`` (a mix normalised near full scale, a
+field recording far down) it reads as nothing in training did: every velocity 127, or
+velocities crowded at the bottom with quiet re-attacks merged. Such a take is scaled so that
+its loud level sits at ``TARGET_DB``, between the reference's mf and ff: its velocities keep
+their order and spread, their absolute level is a guess (and said so).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Loud levels of takes read as they are (dBFS): from just under the piano's pp at the
+#: reference (-51) to 6 dB over the flute's ff (-22).
+TRAINED_RANGE_DB = (-52.0, -16.0)
+#: Where a take outside that range has its loud level put: the mean of the five instruments'
+#: reference mf (-31.1 dBFS) and ff (-25.2).
+TARGET_DB = -28.0
+RMS_SECONDS = 0.05
+HOP_SECONDS = 0.01
+SOUNDING_DB = 40.0
+PERCENTILE = 95.0
+
+
+def loud_level_db(audio: np.ndarray, sample_rate: int) -> float:
+    """The take's loud level (dBFS): the 95th percentile of its 50 ms RMS over the frames
+    within 40 dB of its loudest; ``-inf`` for silence."""
+    audio = np.asarray(audio, dtype=np.float64)
+    width, hop = int(RMS_SECONDS * sample_rate), max(1, int(HOP_SECONDS * sample_rate))
+    if len(audio) < width or not np.any(audio):
+        return float("-inf")
+    cumulative = np.concatenate([[0.0], np.cumsum(audio**2)])
+    power = (cumulative[width:] - cumulative[:-width])[::hop] / width
+    levels = 10 * np.log10(np.maximum(power, 1e-20))
+    sounding = levels[levels > levels.max() - SOUNDING_DB]
+    return float(np.percentile(sounding, PERCENTILE))
+
+
+def level_correction_db(audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """``(gain_db, loud_level_db)``: the gain that brings a take whose loud level lies outside
+    ``TRAINED_RANGE_DB`` to ``TARGET_DB`` (0 inside it or for silence)."""
+    level = loud_level_db(audio, sample_rate)
+    low, high = TRAINED_RANGE_DB
+    if not np.isfinite(level) or low <= level <= high:
+        return 0.0, level
+    return TARGET_DB - level, level
+
+
+def describe_correction(gain_db: float, level_db: float) -> str:
+    """The notice for a take scaled by ``gain_db``, in plain words."""
+    if gain_db < 0:
+        return (
+            f"loud recording (its loud passages at {level_db:.0f} dBFS, louder than the "
+            f"presets learned from): read {-gain_db:.0f} dB quieter, so velocities keep their "
+            "order but not an absolute level; --gain-db or --calibrated to choose yourself"
+        )
+    return (
+        f"quiet recording (its loud passages at {level_db:.0f} dBFS, quieter than the "
+        f"presets learned from): read {gain_db:.0f} dB louder, so velocities keep their "
+        "order but not an absolute level; --gain-db or --calibrated to choose yourself"
+    )
