@@ -222,3 +222,16 @@ def test_ctrl_c_keeps_finished_outputs_and_leaves_no_partial(tmp_path):
     assert all(not name.startswith(".") for name in finished)  # no temp file left
     for name in finished:
         assert sf.info(out / name).frames == 8 * SR  # every output present is complete
+
+
+def test_batch_progress_estimates_the_time_left(tmp_path):
+    from midivae.cli.batch import BatchClock, _duration
+
+    small, big = tmp_path / "a.wav", tmp_path / "b.wav"
+    small.write_bytes(b"x" * 100)
+    big.write_bytes(b"x" * 300)
+    clock = BatchClock([(small, tmp_path / "a.mid"), (big, tmp_path / "b.mid")])
+    clock._now = lambda: clock._start + 10.0  # ten seconds on the first file's 100 bytes
+    assert clock.line(1, small, 0) == f"[1/2] {small}"
+    assert clock.line(2, big, 1) == f"[2/2] {big}  (~30s left)"
+    assert [_duration(s) for s in (42, 185, 3725)] == ["42s", "3m05s", "1h02m"]

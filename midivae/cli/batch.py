@@ -129,12 +129,13 @@ def run_batch(
         todo = [(source, target) for source, target in pairs if not target.exists()]
         counts["skipped"] = len(pairs) - len(todo)
         pairs = todo
+    clock = BatchClock(pairs)
     try:
         if jobs > 1 and len(pairs) > 1:
-            _run_parallel(pairs, job, jobs, report)
+            _run_parallel(pairs, job, jobs, report, clock)
         else:
             for number, (source, target) in enumerate(pairs, start=1):
-                progress(f"[{number}/{len(pairs)}] {source}")
+                progress(clock.line(number, source, number - 1))
                 report(target, lambda s=source, t=target: job(s, t))
     except KeyboardInterrupt:
         click.echo(f"interrupted: {summary(counts)}", err=True)
@@ -143,6 +144,47 @@ def run_batch(
         click.echo(summary(counts), err=True)
     if counts["failed"]:
         sys.exit(EXIT_FAILED)
+
+
+class BatchClock:
+    """Progress lines with an estimate of the time left: the inputs' sizes stand for their
+    work (audio of one format: its length), and the seconds spent so far on the bytes done
+    predict the rest."""
+
+    def __init__(self, pairs: list[tuple[Path, Path]]) -> None:
+        import time
+
+        self._now = time.monotonic
+        self._start = self._now()
+        self._sizes = [_size(source) for source, _ in pairs]
+        self._total = len(pairs)
+
+    def line(self, number: int, source: Path, finished: int) -> str:
+        """``[number/total] source`` and, once ``finished`` inputs are done, ``~Ns left``."""
+        done = sum(self._sizes[:finished])
+        left = sum(self._sizes[finished:])
+        text = f"[{number}/{self._total}] {source}"
+        if finished and done > 0:
+            seconds = (self._now() - self._start) * left / done
+            text += f"  (~{_duration(seconds)} left)"
+        return text
+
+
+def _size(path: Path) -> int:
+    try:
+        return max(path.stat().st_size, 1)
+    except OSError:
+        return 1
+
+
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m05s`` or ``1h02m``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def summary(counts: dict[str, int]) -> str:
@@ -157,6 +199,7 @@ def _run_parallel(
     job: Callable[[Path, Path], str | None],
     jobs: int,
     report: Callable[[Path, Callable[[], str | None]], None],
+    clock: BatchClock,
 ) -> None:
     """``jobs`` inputs at a time (at most that many started ahead: memory stays bounded);
     progress and results are printed from this thread, in input order.
@@ -176,7 +219,7 @@ def _run_parallel(
         for number, (source, target) in enumerate(pairs, start=1):
             if interrupted.is_set():
                 break
-            progress(f"[{number}/{len(pairs)}] {source}")
+            progress(clock.line(number, source, max(0, number - 1 - len(pending))))
             pending.append((target, executor.submit(job, source, target)))
             if len(pending) >= jobs:
                 report(*_first_done(pending))
