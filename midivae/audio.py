@@ -102,7 +102,7 @@ def audio_info(path: str | Path) -> tuple[int, int, float]:
     path = Path(path)
     _check_file(path)
     with _sf_errors(path):
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: any name the file system allows
     if info.frames <= 0 or info.samplerate <= 0:
         raise MidivaeError("no audio samples", path)
     return int(info.samplerate), int(info.channels), info.frames / info.samplerate
@@ -137,7 +137,7 @@ def load_audio(path: str | Path, *, sample_rate: int = 22050) -> np.ndarray:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     path = Path(path)
     _check_file(path)
-    with _sf_errors(path), sf.SoundFile(str(path)) as f:
+    with _sf_errors(path), sf.SoundFile(os.fsencode(path)) as f:
         rate, channels, log = f.samplerate, f.channels, f.extra_info
         _check_header(path, rate, channels, f.frames)
         data = f.read(dtype="float32", always_2d=True)
@@ -172,10 +172,17 @@ def remove_dc(audio: np.ndarray) -> tuple[np.ndarray, float]:
     return (np.asarray(audio, dtype=np.float32) - np.float32(offset)), offset
 
 
+#: Longest file name (bytes) the usual file systems allow.
+NAME_MAX = 255
+
+
 def _claim_temp(path: Path) -> Path:
     """Create and return an empty hidden temp file beside `path`, with the same suffix."""
     for _ in range(100):
-        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+        token = secrets.token_hex(4)
+        tmp = path.with_name(f".{path.stem}.{token}.tmp{path.suffix}")
+        if len(os.fsencode(tmp.name)) > NAME_MAX:  # a long name has no room for the marks
+            tmp = path.with_name(f".{token}.tmp{path.suffix}")
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
@@ -312,7 +319,7 @@ def save_audio(
         data = np.clip(data, -1.0, 1.0)
     with atomic_output(path, overwrite=overwrite) as tmp:
         try:
-            sf.write(str(tmp), data, sample_rate, subtype="PCM_24", format=fmt)
+            sf.write(os.fsencode(tmp), data, sample_rate, subtype="PCM_24", format=fmt)
         except (sf.SoundFileError, OSError) as exc:
             raise MidivaeError(f"cannot write audio: {_reason(exc)}", path) from None
     return path

@@ -568,9 +568,28 @@ def test_progress_per_file_on_a_terminal(tmp_path, quiet):
     code, stderr = _on_a_terminal(*flags, "transcribe", folder, "-o", out, *FLUTE)
     assert code == 1, stderr
     lines = stderr.splitlines()
-    progress = [line for line in lines if line.startswith("[")]
+    raw = [line for line in lines if line.startswith("[")]
+    progress = [re.sub(r"  \(~\w+ left\)$", "", line) for line in raw]
     inputs = [folder / "a.wav", bad, folder / "c.flac"]
     assert progress == ([] if quiet else [f"[{i}/3] {p}" for i, p in enumerate(inputs, 1)])
+    assert quiet or raw[-1].endswith(" left)")  # once a file is done: the time left
     assert f"error: {bad}: not an audio file (format not recognised)" in lines
     assert lines[-1] == "2 ok, 1 failed"
     assert "Traceback" not in stderr
+
+
+@pytest.mark.presets
+def test_any_name_the_file_system_allows_works(tmp_path):
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    folder = os.fsencode(tmp_path)
+    latin1 = os.fsdecode(folder + b"/caf\xe9.flac")  # not UTF-8
+    longest = str(tmp_path / ("a" * 245 + ".flac"))  # 250 bytes: no room for a temp marker
+    for name in (latin1, longest):
+        shutil.copy(examples / "example_recording.flac", name)
+    shutil.copy(examples / "example_score.mid", os.fsdecode(folder + b"/sc\xe8ne.mid"))
+    done = invoke("transcribe", tmp_path, "--instrument", "flute")
+    assert done.exit_code == 0 and "2 ok" in done.stderr, done.stderr
+    assert os.path.exists(folder + b"/caf\xe9.mid") and Path(longest).with_suffix(".mid").exists()
+    rendered = invoke("render", os.fsdecode(folder + b"/sc\xe8ne.mid"))
+    assert rendered.exit_code == 0, rendered.stderr
+    assert sf.info(os.fsencode(tmp_path / "sc\udce8ne.wav")).samplerate == 44100

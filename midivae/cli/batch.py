@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from midivae.cli.common import options, progress, report_error
+from midivae.cli.common import options, progress, report_error, shown
 from midivae.errors import MidivaeError
 
 EXIT_FAILED = 1
@@ -123,7 +123,7 @@ def run_batch(
             return
         counts["ok"] += 1
         if not options().quiet:
-            click.echo(f"{target}" + (f"  ({result})" if result else ""))
+            click.echo(shown(target) + (f"  ({result})" if result else ""))
 
     if batch and not overwrite:
         todo = [(source, target) for source, target in pairs if not target.exists()]
@@ -163,7 +163,7 @@ class BatchClock:
         """``[number/total] source`` and, once ``finished`` inputs are done, ``~Ns left``."""
         done = sum(self._sizes[:finished])
         left = sum(self._sizes[finished:])
-        text = f"[{number}/{self._total}] {source}"
+        text = f"[{number}/{self._total}] {shown(source)}"
         if finished and done > 0:
             seconds = (self._now() - self._start) * left / done
             text += f"  (~{_duration(seconds)} left)"

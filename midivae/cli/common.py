@@ -61,6 +61,13 @@ def log_line(message: str) -> None:
         click.echo(message, err=True)
 
 
+def shown(text: object) -> str:
+    """``text`` (a path, say) printable on one line of any terminal: newlines escaped, and
+    bytes of a name that is not UTF-8 (surrogates) as ``\\udcXX``, as stderr shows them."""
+    line = str(text).replace("\n", "\\n").replace("\r", "\\r")
+    return line.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def report_error(error: BaseException, source: object = None) -> None:
     """Print ``error: FILE: problem`` on one line (a traceback too under --debug); an error
     that is not a MidivaeError is named by its type, after ``source`` when given."""
