@@ -200,6 +200,9 @@ def check_target(path: Path, *, overwrite: bool = False) -> None:
         raise MidivaeError("exists and is not a regular file; not replacing it", path)
     if path.exists() and not overwrite:
         raise MidivaeError("exists, use --overwrite", path)
+    blocker = _file_in_the_way(path.parent)
+    if blocker is not None:
+        raise MidivaeError(f"cannot write here: {blocker} is a file, not a folder", path)
 
 
 @contextlib.contextmanager
@@ -247,6 +250,18 @@ def atomic_output(path: str | Path, *, overwrite: bool = False) -> Iterator[Path
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_outputs(paths: list[Path], *, overwrite: bool = False) -> Iterator[list[Path]]:
+    """Several outputs of one job, written together or not at all: a temp path for each
+    (write it with ``overwrite=True``), all renamed onto ``paths`` when the block ends; on
+    any failure inside it every temp is removed and no output appears. Every path is
+    checked before the block runs."""
+    for path in paths:
+        check_target(Path(path), overwrite=overwrite)
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_output(p, overwrite=overwrite)) for p in paths]
 
 
 def _file_in_the_way(folder: Path) -> Path | None:

@@ -429,7 +429,9 @@ def test_unusual_formats_are_transcribed(tmp_path, name, rate, channels, subtype
     source = tone(tmp_path / f"take{suffix}", 1.5, rate=rate, channels=channels, subtype=subtype)
     assert sf.info(source).subtype == subtype
     result, out = _transcribed(tmp_path, source)
-    assert result.stderr.splitlines() == [f"notice: {source}: {n}" for n in notices]
+    lines = result.stderr.splitlines()
+    assert lines[-1].startswith(f"notice: {source}: loud recording")  # the tone sits at -13 dBFS
+    assert lines[:-1] == [f"notice: {source}: {n}" for n in notices]
     assert n_notes(out) > 0
 
 
@@ -593,3 +595,33 @@ def test_any_name_the_file_system_allows_works(tmp_path):
     rendered = invoke("render", os.fsdecode(folder + b"/sc\xe8ne.mid"))
     assert rendered.exit_code == 0, rendered.stderr
     assert sf.info(os.fsencode(tmp_path / "sc\udce8ne.wav")).samplerate == 44100
+
+
+@pytest.mark.presets
+def test_one_inputs_outputs_appear_together_or_not_at_all(tmp_path, monkeypatch):
+    import midivae.plots
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    take = tmp_path / "take.flac"
+    shutil.copy(examples / "example_recording.flac", take)
+    (tmp_path / "take.png").write_bytes(b"mine")  # the second output exists: refused up front
+    refused = invoke("transcribe", take, "--plot", *FLUTE)
+    assert refused.exit_code == 1 and "take.png: exists" in refused.stderr
+    assert not (tmp_path / "take.mid").exists() and "notes" not in refused.stdout
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    (tmp_path / "take.png").unlink()
+    monkeypatch.setattr(midivae.plots, "spectrogram", full_disk)
+    failed = invoke("transcribe", take, "--plot", *FLUTE)
+    assert failed.exit_code == 1 and "No space left" in failed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.flac"]  # no MIDI, no temp
+
+    score = tmp_path / "band.mid"
+    shutil.copy(examples / "example_score.mid", score)
+    (tmp_path / "band.Violin.wav").write_bytes(b"mine")
+    stems = invoke("render", score, "--stems")
+    assert stems.exit_code == 1 and "band.Violin.wav: exists" in stems.stderr
+    assert not (tmp_path / "band.wav").exists()
+    assert (tmp_path / "band.Violin.wav").read_bytes() == b"mine"

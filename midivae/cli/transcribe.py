@@ -99,10 +99,12 @@ def transcribe(
     """
     from contextlib import nullcontext
 
+    from midivae.audio import check_target
     from midivae.cli.threads import one_torch_thread
     from midivae.spectral import SpectralConfig
     from midivae.transcription.timing import TrackingSettings
-    from midivae.transcription.transcribe import transcribe_file
+    from midivae.transcription.transcribe import check_output_suffix, transcribe_file
+    from midivae.transcription.transcribe import transcribe as transcribe_audio
 
     if min_pitch > max_pitch:
         raise click.BadParameter(
@@ -119,26 +121,32 @@ def transcribe(
         suffix = output.suffix.lower() if output is not None and output.suffix else ".mid"
 
     def job(source: Path, target: Path) -> str:
-        result = transcribe_file(
-            source,
-            target,
-            preset=preset,
-            gain_db=gain_db,
-            calibrated=calibrated,
-            tempo_bpm=tempo,
-            settings=settings,
-            overwrite=overwrite,
-        )
-        if plot:
-            from midivae import plots
-
-            notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
-            plots.spectrogram(
-                result.frames,
-                target.with_suffix(".png"),
-                notes=notes,
-                title=source.name,
+        if not plot:
+            return transcribe_file(
+                source,
+                target,
+                preset=preset,
+                gain_db=gain_db,
+                calibrated=calibrated,
+                tempo_bpm=tempo,
+                settings=settings,
                 overwrite=overwrite,
+            ).summary()
+        from midivae import plots
+        from midivae.audio import atomic_outputs
+
+        check_output_suffix(target)
+        outputs = [target, target.with_suffix(".png")]
+        for path in outputs:  # before the work, not after it
+            check_target(path, overwrite=overwrite)
+        result = transcribe_audio(
+            source, preset=preset, gain_db=gain_db, settings=settings, calibrated=calibrated
+        )
+        notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
+        with atomic_outputs(outputs, overwrite=overwrite) as (notes_file, picture):
+            result.save(notes_file, tempo_bpm=tempo, overwrite=True)
+            plots.spectrogram(
+                result.frames, picture, notes=notes, title=source.name, overwrite=True
             )
         return result.summary()
 

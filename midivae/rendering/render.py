@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from midivae.audio import check_target, save_audio
+from midivae.audio import atomic_outputs, check_target, save_audio
 from midivae.errors import MidivaeError
 from midivae.rendering.band import NoteSpan, extend_band
 from midivae.rendering.mixdown import MixSettings, mixdown, resample, seating
@@ -684,16 +684,20 @@ class Rendering:
         return len(self.audio) / self.sample_rate
 
     def save(self, path: str | Path, *, stems: bool = False, overwrite: bool = False) -> None:
-        """Write the mix to ``path`` (``.wav`` or ``.flac``, atomically; an existing file only
-        with ``overwrite``); with ``stems``, one ``<stem>.<part><suffix>`` per part beside
-        it."""
+        """Write the mix to ``path`` (``.wav`` or ``.flac``; an existing file only with
+        ``overwrite``); with ``stems``, one ``<stem>.<part><suffix>`` per part beside it. All
+        files appear together or, on any failure, none."""
         path = Path(path)
         check_audio_suffix(path)
-        save_audio(path, self.audio, sample_rate=self.sample_rate, overwrite=overwrite)
+        outputs = {path: self.audio}
         if stems:
-            for name, audio in self.stems.items():
-                stem = path.with_name(f"{path.stem}.{name}{path.suffix}")
-                save_audio(stem, audio, sample_rate=self.sample_rate, overwrite=overwrite)
+            outputs |= {
+                path.with_name(f"{path.stem}.{name}{path.suffix}"): audio
+                for name, audio in self.stems.items()
+            }
+        with atomic_outputs(list(outputs), overwrite=overwrite) as temps:  # all or none
+            for temp, audio in zip(temps, outputs.values(), strict=True):
+                save_audio(temp, audio, sample_rate=self.sample_rate, overwrite=True)
 
     def summary(self) -> str:
         """One line: notes, parts, length, rate and channels."""

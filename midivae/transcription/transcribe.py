@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from midivae.audio import load_audio, remove_dc
+from midivae.audio import check_target, load_audio, remove_dc
 from midivae.errors import MidivaeError
 from midivae.scores import NoteEvent, Part, write_midi, write_musicxml, write_note_csv
 from midivae.spectral import SpectralConfig, analyse, compress
@@ -250,8 +250,10 @@ def transcribe_file(
     overwrite: bool = False,
     calibrated: bool = False,
 ) -> Transcription:
-    """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix)."""
+    """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix);
+    ``target`` is checked before any work."""
     check_output_suffix(target)
+    check_target(Path(target), overwrite=overwrite)
     result = transcribe(
         source, preset=preset, gain_db=gain_db, settings=settings, calibrated=calibrated
     )
