@@ -316,3 +316,31 @@ def test_any_recording_level_keeps_the_takes_velocity_order_and_spread():
     assert "recording" not in " ".join(read["-12 dB"].notices)
     untouched = transcribe(levels["normalised"], preset="flute", calibrated=True)
     assert np.median([n.velocity for n in untouched.notes]) >= 120
+
+
+@pytest.mark.presets
+def test_pitch_bends_carry_a_vibrato_and_a_glide(tmp_path):
+    from midivae.scores import read_score
+
+    sr = 22050
+    t = np.arange(3 * sr) / sr
+    vibrato = 0.3 * np.sin(2 * np.pi * 6 * t) * (t > 0.5)  # +-30 cents at 6 Hz on A4
+    glide = np.clip((t - 1.8) / 0.15, -1, 0)  # up a semitone into C5
+    freq = np.where(t < 1.5, 440 * 2 ** (vibrato / 12), 523.25 * 2 ** (glide / 12))
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    gate = ((t > 0.1) & (t < 1.45)) | ((t > 1.6) & (t < 2.8))
+    audio = sum(0.1 / k * np.sin(k * phase) for k in range(1, 6)) * gate
+    sf.write(tmp_path / "vib.wav", audio.astype(np.float32), sr)
+    done = run_cli("transcribe", tmp_path / "vib.wav", "--instrument", "flute", "--pitch-bends")
+    assert done.exit_code == 0, done.stderr
+    bend = read_score(tmp_path / "vib.mid").bend_curves[0]
+    times = np.arange(0.7, 1.3, 0.01)
+    wobble = bend.at(times)
+    assert 0.15 < wobble.max() < 0.4 and -0.4 < wobble.min() < -0.15
+    crossings = np.sum(np.diff(np.sign(wobble)) != 0) / (times[-1] - times[0])
+    assert 8 < crossings < 16  # 6 Hz: twelve a second
+    assert bend.at(0.3) == 0.0  # no vibrato before it starts
+    assert bend.at(np.arange(1.67, 1.72, 0.01)).min() < -0.3  # the glide's start, still low
+    plain = run_cli("transcribe", tmp_path / "vib.wav", "--instrument", "flute", "-o",
+                    tmp_path / "plain.mid")  # fmt: skip
+    assert plain.exit_code == 0 and not read_score(tmp_path / "plain.mid").bend_curves

@@ -65,6 +65,11 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
 @click.option(
     "--max-pitch", type=click.IntRange(0, 127), default=127, help="Highest MIDI pitch read."
 )
+@click.option(
+    "--pitch-bends",
+    is_flag=True,
+    help="Also write each note's vibrato and glides as pitch bends (MIDI; solo lines).",
+)
 @click.option("--plot", is_flag=True, help="Also write <stem>.png: spectrogram with the notes.")
 @click.option(
     "--overwrite",
@@ -84,6 +89,7 @@ def transcribe(
     min_note_ms: float | None,
     min_pitch: int,
     max_pitch: int,
+    pitch_bends: bool,
     plot: bool,
     overwrite: bool,
     jobs: int,
@@ -128,6 +134,7 @@ def transcribe(
                 preset=preset,
                 gain_db=gain_db,
                 calibrated=calibrated,
+                pitch_bends=pitch_bends,
                 tempo_bpm=tempo,
                 settings=settings,
                 overwrite=overwrite,
@@ -140,7 +147,12 @@ def transcribe(
         for path in outputs:  # before the work, not after it
             check_target(path, overwrite=overwrite)
         result = transcribe_audio(
-            source, preset=preset, gain_db=gain_db, settings=settings, calibrated=calibrated
+            source,
+            preset=preset,
+            gain_db=gain_db,
+            settings=settings,
+            calibrated=calibrated,
+            pitch_bends=pitch_bends,
         )
         notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
         with atomic_outputs(outputs, overwrite=overwrite) as (notes_file, picture):

@@ -22,7 +22,15 @@ import numpy as np
 
 from midivae.audio import check_target, load_audio, remove_dc
 from midivae.errors import MidivaeError
-from midivae.scores import NoteEvent, Part, write_midi, write_musicxml, write_note_csv
+from midivae.scores import (
+    Curve,
+    NoteEvent,
+    Part,
+    Score,
+    write_midi,
+    write_musicxml,
+    write_note_csv,
+)
 from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.transcription.choice import POOR_FIT, SILENCE, choose_preset
 from midivae.transcription.level import describe_correction, level_correction_db
@@ -74,13 +82,14 @@ class Transcription:
     fit: float | None = None
     notices: list[str] = field(default_factory=list)
     frames: np.ndarray | None = field(default=None, repr=False)  # compressed, retuned
+    #: Per part index, the notes' pitch bends in semitones (``pitch_bends=True``).
+    bends: dict[int, Curve] = field(default_factory=dict, repr=False)
 
     def to_midi(self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False):
-        """Write the notes as a MIDI file (atomically; an existing file only with
-        ``overwrite``)."""
-        write_midi(
-            self.notes, Path(path), tempo_bpm=tempo_bpm, parts=self.parts, overwrite=overwrite
-        )
+        """Write the notes (and their pitch bends) as a MIDI file (atomically; an existing
+        file only with ``overwrite``)."""
+        score = Score(self.notes, list(self.parts), bend_curves=dict(self.bends))
+        write_midi(score, Path(path), tempo_bpm=tempo_bpm, overwrite=overwrite)
 
     def to_musicxml(
         self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False
@@ -147,6 +156,7 @@ def transcribe(
     settings: TrackingSettings | None = None,
     candidates: list[str] | None = None,
     calibrated: bool = False,
+    pitch_bends: bool = False,
 ) -> Transcription:
     """Transcribe an audio file (or mono audio at 22050 Hz) into notes.
 
@@ -166,6 +176,9 @@ def transcribe(
         into range (:mod:`midivae.transcription.level`, with a notice).
     calibrated : bool
         Read the levels as they are (a take recorded at the reference gain), never scaled.
+    pitch_bends : bool
+        Also read each note's vibrato and glides as a pitch-bend curve per part
+        (:mod:`midivae.transcription.bends`), written to MIDI.
     settings : TrackingSettings, optional
         Note-tracking costs, the shortest note and the pitch range read.
     candidates : list of str, optional
@@ -227,6 +240,11 @@ def transcribe(
     where = "" if isinstance(source, np.ndarray) else f"{source}: "
     for notice in notices:
         logger.info(where + notice)
+    bends = {}
+    if pitch_bends and notes:
+        from midivae.transcription.bends import pitch_bends as read_bends
+
+        bends = read_bends(amplitude, notes, config)
     return Transcription(
         notes=notes,
         parts=parts,
@@ -236,6 +254,7 @@ def transcribe(
         fit=fit,
         notices=notices,
         frames=compressed,
+        bends=bends,
     )
 
 
@@ -249,13 +268,19 @@ def transcribe_file(
     settings: TrackingSettings | None = None,
     overwrite: bool = False,
     calibrated: bool = False,
+    pitch_bends: bool = False,
 ) -> Transcription:
     """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix);
     ``target`` is checked before any work."""
     check_output_suffix(target)
     check_target(Path(target), overwrite=overwrite)
     result = transcribe(
-        source, preset=preset, gain_db=gain_db, settings=settings, calibrated=calibrated
+        source,
+        preset=preset,
+        gain_db=gain_db,
+        settings=settings,
+        calibrated=calibrated,
+        pitch_bends=pitch_bends,
     )
     result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
     return result
