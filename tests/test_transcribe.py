@@ -344,3 +344,22 @@ def test_pitch_bends_carry_a_vibrato_and_a_glide(tmp_path):
     plain = run_cli("transcribe", tmp_path / "vib.wav", "--instrument", "flute", "-o",
                     tmp_path / "plain.mid")  # fmt: skip
     assert plain.exit_code == 0 and not read_score(tmp_path / "plain.mid").bend_curves
+
+
+@pytest.mark.presets
+def test_expression_follows_a_swell_inside_a_held_note(tmp_path):
+    from midivae.scores import read_score
+
+    sr = 22050
+    t = np.arange(3 * sr) / sr
+    swell = 10 ** (np.interp(t, [0.2, 2.2], [-24, 0]) / 20) * ((t > 0.2) & (t < 2.4))
+    audio = swell * sum(0.1 / k * np.sin(2 * np.pi * k * 440 * t) for k in range(1, 6))
+    sf.write(tmp_path / "swell.wav", audio.astype(np.float32), sr)
+    done = run_cli("transcribe", tmp_path / "swell.wav", "--instrument", "violin", "--expression")
+    assert done.exit_code == 0, done.stderr
+    score = read_score(tmp_path / "swell.mid")
+    assert [n.pitch for n in score.notes] == [69]
+    cc11 = score.gain_curves[0]
+    early, late = cc11.at(0.5), cc11.at(2.1)
+    assert late > 0.9 and early < 0.6  # about 20 dB under: 10 ** (-20 / 40) = 0.32
+    assert np.all(np.diff(cc11.at(np.arange(0.4, 2.2, 0.05))) >= -0.03)  # rising

@@ -70,6 +70,11 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
     is_flag=True,
     help="Also write each note's vibrato and glides as pitch bends (MIDI; solo lines).",
 )
+@click.option(
+    "--expression",
+    is_flag=True,
+    help="Also write the level inside each note as CC11 expression (MIDI; solo lines).",
+)
 @click.option("--plot", is_flag=True, help="Also write <stem>.png: spectrogram with the notes.")
 @click.option(
     "--overwrite",
@@ -90,6 +95,7 @@ def transcribe(
     min_pitch: int,
     max_pitch: int,
     pitch_bends: bool,
+    expression: bool,
     plot: bool,
     overwrite: bool,
     jobs: int,
@@ -135,6 +141,7 @@ def transcribe(
                 gain_db=gain_db,
                 calibrated=calibrated,
                 pitch_bends=pitch_bends,
+                expression=expression,
                 tempo_bpm=tempo,
                 settings=settings,
                 overwrite=overwrite,
@@ -153,6 +160,7 @@ def transcribe(
             settings=settings,
             calibrated=calibrated,
             pitch_bends=pitch_bends,
+            expression=expression,
         )
         notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
         with atomic_outputs(outputs, overwrite=overwrite) as (notes_file, picture):

@@ -231,6 +231,7 @@ def write_midi(
     tempo_bpm: float | None = None,
     parts: Sequence[Part] | None = None,
     overwrite: bool = False,
+    gain_controller: int = VOLUME,
 ) -> Path:
     """Write notes as a type-1 MIDI file, one track per part, atomically.
 
@@ -249,6 +250,9 @@ def write_midi(
         piano part per part index for bare notes. Parts without notes become empty tracks.
     overwrite : bool
         Replace an existing file.
+    gain_controller : int
+        The controller gain curves are written as: channel volume (CC7, the default) or
+        expression (CC11); read back, the gain is their product either way.
 
     Returns
     -------
@@ -279,7 +283,9 @@ def write_midi(
         gain = gains.get(part.index)
         if gain is not None:
             inst.control_changes += [
-                pretty_midi.ControlChange(VOLUME, round(127 * min(max(float(g), 0.0), 1.0)), t)
+                pretty_midi.ControlChange(
+                    gain_controller, round(127 * min(max(float(g), 0.0), 1.0)), t
+                )
                 for t, g in zip(gain.times, gain.values, strict=True)
             ]
         bend = bends.get(part.index)

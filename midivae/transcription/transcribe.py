@@ -84,12 +84,16 @@ class Transcription:
     frames: np.ndarray | None = field(default=None, repr=False)  # compressed, retuned
     #: Per part index, the notes' pitch bends in semitones (``pitch_bends=True``).
     bends: dict[int, Curve] = field(default_factory=dict, repr=False)
+    #: Per part index, the level inside each note, 0-1, as CC11 (``expression=True``).
+    expression: dict[int, Curve] = field(default_factory=dict, repr=False)
 
     def to_midi(self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False):
-        """Write the notes (and their pitch bends) as a MIDI file (atomically; an existing
-        file only with ``overwrite``)."""
-        score = Score(self.notes, list(self.parts), bend_curves=dict(self.bends))
-        write_midi(score, Path(path), tempo_bpm=tempo_bpm, overwrite=overwrite)
+        """Write the notes (and their pitch bends and expression) as a MIDI file
+        (atomically; an existing file only with ``overwrite``)."""
+        score = Score(
+            self.notes, list(self.parts), dict(self.expression), bend_curves=dict(self.bends)
+        )
+        write_midi(score, Path(path), tempo_bpm=tempo_bpm, overwrite=overwrite, gain_controller=11)
 
     def to_musicxml(
         self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False
@@ -157,6 +161,7 @@ def transcribe(
     candidates: list[str] | None = None,
     calibrated: bool = False,
     pitch_bends: bool = False,
+    expression: bool = False,
 ) -> Transcription:
     """Transcribe an audio file (or mono audio at 22050 Hz) into notes.
 
@@ -179,6 +184,9 @@ def transcribe(
     pitch_bends : bool
         Also read each note's vibrato and glides as a pitch-bend curve per part
         (:mod:`midivae.transcription.bends`), written to MIDI.
+    expression : bool
+        Also read the level inside each note as a CC11 curve per part
+        (:mod:`midivae.transcription.expression`), written to MIDI.
     settings : TrackingSettings, optional
         Note-tracking costs, the shortest note and the pitch range read.
     candidates : list of str, optional
@@ -245,6 +253,11 @@ def transcribe(
         from midivae.transcription.bends import pitch_bends as read_bends
 
         bends = read_bends(amplitude, notes, config)
+    levels = {}
+    if expression and notes:
+        from midivae.transcription.expression import expression_curves
+
+        levels = expression_curves(amplitude, notes, config)
     return Transcription(
         notes=notes,
         parts=parts,
@@ -255,6 +268,7 @@ def transcribe(
         notices=notices,
         frames=compressed,
         bends=bends,
+        expression=levels,
     )
 
 
@@ -269,6 +283,7 @@ def transcribe_file(
     overwrite: bool = False,
     calibrated: bool = False,
     pitch_bends: bool = False,
+    expression: bool = False,
 ) -> Transcription:
     """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix);
     ``target`` is checked before any work."""
@@ -281,6 +296,7 @@ def transcribe_file(
         settings=settings,
         calibrated=calibrated,
         pitch_bends=pitch_bends,
+        expression=expression,
     )
     result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
     return result
