@@ -363,3 +363,33 @@ def test_expression_follows_a_swell_inside_a_held_note(tmp_path):
     early, late = cc11.at(0.5), cc11.at(2.1)
     assert late > 0.9 and early < 0.6  # about 20 dB under: 10 ** (-20 / 40) = 0.32
     assert np.all(np.diff(cc11.at(np.arange(0.4, 2.2, 0.05))) >= -0.03)  # rising
+
+
+@pytest.mark.presets
+def test_onset_threshold_trades_ghost_notes_for_sure_ones():
+    from midivae.transcription.timing import TrackingSettings
+
+    sr = 22050
+    t = np.arange(4 * sr) / sr
+
+    def tone(freq, db, start, stop):
+        since = t - start
+        envelope = np.clip(since / 0.02, 0, 1) * np.exp(-1.5 * np.clip(since, 0, None))
+        envelope *= ((t >= start) & (t < stop)) * 10 ** (db / 20)
+        return envelope * sum(0.06 / k * np.sin(2 * np.pi * k * freq * since) for k in range(1, 6))
+
+    audio = tone(440, 0, 0.2, 1.0) + tone(494, -32, 1.2, 1.8) + tone(523, 0, 2.0, 3.0)
+    audio = (audio + tone(587, -40, 3.1, 3.6)).astype(np.float32)
+
+    def pitches(threshold):
+        settings = TrackingSettings().with_onset_threshold(threshold)
+        return [n.pitch for n in transcribe(audio, preset="flute", settings=settings).notes]
+
+    assert pitches(0.5) == [69, 71, 72, 74]  # the default reads the two ghost notes too
+    assert pitches(0.9) == [69, 72]  # only the sure ones
+    assert len(pitches(0.02)) >= 4
+    with pytest.raises(ValueError):
+        TrackingSettings().with_onset_threshold(1.0)
+    assert TrackingSettings().with_onset_threshold(0.5) == TrackingSettings()
+    bad = run_cli("transcribe", "x.wav", "--onset-threshold", "1.5")
+    assert bad.exit_code == 2

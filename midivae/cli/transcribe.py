@@ -66,6 +66,14 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
     "--max-pitch", type=click.IntRange(0, 127), default=127, help="Highest MIDI pitch read."
 )
 @click.option(
+    "--onset-threshold",
+    type=Finite(0.01, 0.99),
+    default=0.5,
+    show_default=True,
+    help="How sure a note's start must be: higher reads fewer, surer notes; lower reads "
+    "more, ghost notes too.",
+)
+@click.option(
     "--pitch-bends",
     is_flag=True,
     help="Also write each note's vibrato and glides as pitch bends (MIDI; solo lines).",
@@ -94,6 +102,7 @@ def transcribe(
     min_note_ms: float | None,
     min_pitch: int,
     max_pitch: int,
+    onset_threshold: float,
     pitch_bends: bool,
     expression: bool,
     plot: bool,
@@ -123,6 +132,8 @@ def transcribe(
             f"{min_pitch} is above --max-pitch {max_pitch}", param_hint="--min-pitch"
         )
     settings = TrackingSettings(lowest_pitch=min_pitch, highest_pitch=max_pitch)
+    if onset_threshold != 0.5:
+        settings = settings.with_onset_threshold(onset_threshold)
     if min_note_ms is not None:
         frame_ms = 1000.0 * SpectralConfig().frame_seconds
         settings = replace(settings, min_note_frames=max(1, round(min_note_ms / frame_ms)))

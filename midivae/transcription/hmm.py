@@ -124,7 +124,7 @@ def track_monophonic(
     onset = onset_peaks(np.clip(onset_strength, 0.0, 1.0))
     path = _viterbi(
         np.log(np.asarray(rest_probability, dtype=np.float64) + EPS),
-        np.log(np.asarray(pitch_probability, dtype=np.float64) + EPS),
+        np.log(np.asarray(pitch_probability, dtype=np.float64) + EPS) - settings.note_bias,
         w * np.log(onset + settings.attack_floor),
         w * np.log(1.0 - onset + 0.05),
         settings.start_cost,

@@ -9,7 +9,7 @@ and note type shared by both modules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,6 +20,10 @@ ONSET_GAIN = 1000.0  # onset evidence compresses envelopes as log1p(gain * envel
 QUIET_LEVEL = 0.02  # ... with more gain for recordings whose loud frames sit under this
 #: A rise counts as part of an attack while it gains at least 1 dB per frame.
 RISE_PER_FRAME = 10.0 ** (-1.0 / 20.0)
+
+
+#: Log-units of start and switch cost per unit of an onset threshold's log-odds.
+ONSET_THRESHOLD_SCALE = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,23 @@ class TrackingSettings:
     repeat_split_dip_db: float = 7.0  # a held note splits where its partials dip this far ...
     repeat_split_rise_db: float = 4.0  # ... and rise again this far ...
     repeat_split_frames: int = 12  # ... each within this many frames of the dip's trough
+    note_bias: float = 0.0  # log-odds every frame of a note pays against a rest
+
+    def with_onset_threshold(self, threshold: float) -> TrackingSettings:
+        """These settings with notes made as much harder (``threshold`` > 0.5: fewer, surer
+        notes) or easier (< 0.5: more notes, ghost notes too) as the log-odds of
+        ``threshold`` say: every frame of a note pays them against a rest (a frame joins a
+        note where the model's probability for it beats ``threshold``), and a note's start
+        pays them ``ONSET_THRESHOLD_SCALE`` times. 0.5 leaves the settings as they are."""
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+        shift = float(np.log(threshold / (1.0 - threshold)))
+        return replace(
+            self,
+            start_cost=max(self.start_cost + ONSET_THRESHOLD_SCALE * shift, 0.0),
+            switch_cost=max(self.switch_cost + ONSET_THRESHOLD_SCALE * shift, 0.0),
+            note_bias=self.note_bias + shift,
+        )
 
 
 @dataclass(frozen=True)
