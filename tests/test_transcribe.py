@@ -393,3 +393,29 @@ def test_onset_threshold_trades_ghost_notes_for_sure_ones():
     assert TrackingSettings().with_onset_threshold(0.5) == TrackingSettings()
     bad = run_cli("transcribe", "x.wav", "--onset-threshold", "1.5")
     assert bad.exit_code == 2
+
+
+@pytest.mark.needs_fluidsynth
+@pytest.mark.parametrize("bpm", [90, 120])
+def test_the_tempo_of_a_take_is_estimated_and_written(tmp_path, bpm):
+    from midivae.transcription.tempo import estimate_tempo
+
+    beat = 60 / bpm
+    rhythm = [1, 0.5, 0.5, 1, 1, 2, 1, 1, 0.5, 0.5, 1, 1, 1, 2] * 2
+    starts = 0.5 + beat * np.concatenate([[0], np.cumsum(rhythm)[:-1]])
+    notes = [Note(60 + (i * 5) % 12, 100 if i % 4 == 0 else 75, s, s + 0.9 * beat * r)
+             for i, (s, r) in enumerate(zip(starts, rhythm, strict=True))]  # fmt: skip
+    audio = render_notes(notes, program=0, soundfont=get_soundfont("fluidr3").path(),
+                         seconds=float(starts[-1] + 2))  # fmt: skip
+    assert abs(estimate_tempo(audio, 22050) - bpm) / bpm < 0.04
+    sf.write(tmp_path / "take.wav", audio, 22050)
+    done = run_cli("transcribe", tmp_path / "take.wav", "--instrument", "piano")
+    assert done.exit_code == 0 and " BPM)" in done.stdout
+    written = pretty_midi.PrettyMIDI(str(tmp_path / "take.mid")).get_tempo_changes()[1][0]
+    assert abs(written - bpm) / bpm < 0.04
+    fixed = run_cli("transcribe", tmp_path / "take.wav", "--instrument", "piano", "--tempo", "77",
+                    "-o", tmp_path / "fixed.mid")  # fmt: skip
+    assert fixed.exit_code == 0
+    fixed_bpm = pretty_midi.PrettyMIDI(str(tmp_path / "fixed.mid")).get_tempo_changes()[1][0]
+    assert fixed_bpm == pytest.approx(77, abs=0.01)
+    assert estimate_tempo(audio[:22050], 22050) is None  # a second: too short to tell

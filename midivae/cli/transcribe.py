@@ -23,11 +23,13 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
     instrument_help="A shipped preset name, or auto: the one that fits the first 10 s best.",
     preset_help="Any preset folder (e.g. one made by `midivae train`).",
 )
-@shown_option(
+@click.option(
     "--tempo",
-    Finite(20, 400),
-    120.0,
-    "Tempo written to the MIDI file and used to quantise MusicXML.",
+    type=Finite(20, 400),
+    default=None,
+    metavar="BPM",
+    help="Tempo written to the MIDI file and used to quantise MusicXML "
+    "[default: estimated from the take; 120 for takes under 4 s].",
 )
 @shown_option(
     "--gain-db",
@@ -95,7 +97,7 @@ def transcribe(
     output: Path | None,
     instrument: str,
     preset_dir: Path | None,
-    tempo: float,
+    tempo: float | None,
     gain_db: float,
     calibrated: bool,
     output_format: str | None,
@@ -172,6 +174,7 @@ def transcribe(
             calibrated=calibrated,
             pitch_bends=pitch_bends,
             expression=expression,
+            tempo=tempo is None,
         )
         notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
         with atomic_outputs(outputs, overwrite=overwrite) as (notes_file, picture):

@@ -35,6 +35,7 @@ from midivae.spectral import SpectralConfig, analyse, compress
 from midivae.transcription.choice import POOR_FIT, SILENCE, choose_preset
 from midivae.transcription.level import describe_correction, level_correction_db
 from midivae.transcription.notes import TrackingSettings, decode_notes, program_of
+from midivae.transcription.tempo import DEFAULT_BPM
 from midivae.transcription.tuning import estimate_offset_cents, reference_hz
 
 logger = logging.getLogger("midivae")
@@ -86,28 +87,41 @@ class Transcription:
     bends: dict[int, Curve] = field(default_factory=dict, repr=False)
     #: Per part index, the level inside each note, 0-1, as CC11 (``expression=True``).
     expression: dict[int, Curve] = field(default_factory=dict, repr=False)
+    #: The take's tempo as estimated (:mod:`midivae.transcription.tempo`), None when not.
+    tempo_bpm: float | None = None
 
-    def to_midi(self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False):
-        """Write the notes (and their pitch bends and expression) as a MIDI file
-        (atomically; an existing file only with ``overwrite``)."""
+    def _tempo(self, tempo_bpm: float | None) -> float:
+        """``tempo_bpm`` when given, else the estimated tempo, else 120."""
+        return tempo_bpm or self.tempo_bpm or DEFAULT_BPM
+
+    def to_midi(self, path: str | Path, *, tempo_bpm: float | None = None, overwrite: bool = False):
+        """Write the notes (and their pitch bends and expression) as a MIDI file at
+        ``tempo_bpm`` (default: the estimated tempo), atomically; an existing file only with
+        ``overwrite``."""
+        tempo_bpm = self._tempo(tempo_bpm)
         score = Score(
             self.notes, list(self.parts), dict(self.expression), bend_curves=dict(self.bends)
         )
         write_midi(score, Path(path), tempo_bpm=tempo_bpm, overwrite=overwrite, gain_controller=11)
 
     def to_musicxml(
-        self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False
+        self, path: str | Path, *, tempo_bpm: float | None = None, overwrite: bool = False
     ) -> None:
-        """Write the notes as MusicXML, quantised at ``tempo_bpm``."""
+        """Write the notes as MusicXML, quantised at ``tempo_bpm`` (default: the estimated
+        tempo)."""
         write_musicxml(
-            self.notes, Path(path), tempo_bpm=tempo_bpm, parts=self.parts, overwrite=overwrite
+            self.notes,
+            Path(path),
+            tempo_bpm=self._tempo(tempo_bpm),
+            parts=self.parts,
+            overwrite=overwrite,
         )
 
     def to_csv(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the notes as a CSV note list (onset, offset, pitch, velocity, instrument)."""
         write_note_csv(self.notes, Path(path), parts=self.parts, overwrite=overwrite)
 
-    def save(self, path: str | Path, *, tempo_bpm: float = 120.0, overwrite: bool = False):
+    def save(self, path: str | Path, *, tempo_bpm: float | None = None, overwrite: bool = False):
         """Write MIDI, MusicXML or a CSV note list, by the suffix of ``path``."""
         path = Path(path)
         check_output_suffix(path)
@@ -120,8 +134,10 @@ class Transcription:
             self.to_musicxml(path, tempo_bpm=tempo_bpm, overwrite=overwrite)
 
     def summary(self) -> str:
-        """One line: how many notes, by which preset, at which reference pitch."""
-        return f"{len(self.notes)} notes, {self.preset}, A4 = {self.reference_hz:.1f} Hz"
+        """One line: how many notes, by which preset, at which reference pitch (and the
+        tempo, when estimated)."""
+        line = f"{len(self.notes)} notes, {self.preset}, A4 = {self.reference_hz:.1f} Hz"
+        return line + (f", {self.tempo_bpm:g} BPM" if self.tempo_bpm else "")
 
 
 def _shift_frames(amplitude: np.ndarray, cents: float, config: SpectralConfig) -> np.ndarray:
@@ -162,6 +178,7 @@ def transcribe(
     calibrated: bool = False,
     pitch_bends: bool = False,
     expression: bool = False,
+    tempo: bool = True,
 ) -> Transcription:
     """Transcribe an audio file (or mono audio at 22050 Hz) into notes.
 
@@ -187,6 +204,9 @@ def transcribe(
     expression : bool
         Also read the level inside each note as a CC11 curve per part
         (:mod:`midivae.transcription.expression`), written to MIDI.
+    tempo : bool
+        Estimate the take's tempo (:mod:`midivae.transcription.tempo`), which the MIDI and
+        MusicXML are then written at unless a tempo is given when saving.
     settings : TrackingSettings, optional
         Note-tracking costs, the shortest note and the pitch range read.
     candidates : list of str, optional
@@ -258,6 +278,11 @@ def transcribe(
         from midivae.transcription.expression import expression_curves
 
         levels = expression_curves(amplitude, notes, config)
+    bpm = None
+    if tempo and notes:
+        from midivae.transcription.tempo import estimate_tempo
+
+        bpm = estimate_tempo(audio, config.sample_rate)
     return Transcription(
         notes=notes,
         parts=parts,
@@ -269,6 +294,7 @@ def transcribe(
         frames=compressed,
         bends=bends,
         expression=levels,
+        tempo_bpm=bpm,
     )
 
 
@@ -278,7 +304,7 @@ def transcribe_file(
     *,
     preset: str | Path = "auto",
     gain_db: float = 0.0,
-    tempo_bpm: float = 120.0,
+    tempo_bpm: float | None = None,
     settings: TrackingSettings | None = None,
     overwrite: bool = False,
     calibrated: bool = False,
@@ -297,6 +323,7 @@ def transcribe_file(
         calibrated=calibrated,
         pitch_bends=pitch_bends,
         expression=expression,
+        tempo=tempo_bpm is None,
     )
     result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
     return result
