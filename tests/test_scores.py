@@ -389,3 +389,24 @@ def test_score_types_validate():
         NoteEvent(0.0, 1.0, 60, 0)
     score = Score([NoteEvent(0.0, 1.0, 60, 80, 1)], [Part(0), Part(1)])
     assert score.part_notes(1) == score.notes and score.part_notes(0) == []
+
+
+def test_musicxml_takes_one_grid_per_beat_and_no_tuplet_beyond_three(tmp_path):
+    import music21
+
+    from midivae.scores import write_musicxml
+
+    third = 1 / 3
+    starts = [0, third, 2 * third, 1, 1.25, 1.5, 1.75]  # a triplet beat, then 16ths
+    notes = [NoteEvent(s + 0.01, s + 0.2, 60 + i, 80) for i, s in enumerate(starts)]
+    notes.append(NoteEvent(2 + third - 0.02, 3.74, 72, 80))  # from a triplet point over a beat
+    write_musicxml(notes, tmp_path / "grid.musicxml", tempo_bpm=60)
+    score = music21.converter.parse(str(tmp_path / "grid.musicxml"))
+    played = [n for n in score.recurse().notes if not (n.tie and n.tie.type != "start")]
+    assert [float(n.getOffsetInHierarchy(score)) for n in played] == pytest.approx(
+        [*starts, 2 + third], abs=1e-6
+    )
+    tuplets = [
+        t.numberNotesActual for n in score.recurse().notesAndRests for t in n.duration.tuplets
+    ]
+    assert tuplets and max(tuplets) == 3

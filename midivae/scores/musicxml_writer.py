@@ -10,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pretty_midi
 
 from midivae.audio import atomic_output
@@ -125,25 +126,39 @@ def _write_mxl(path: Path, data: bytes, inner: str) -> None:
 
 
 def _quantise(notes: Sequence[NoteEvent], bpm: float) -> list[tuple[Fraction, Fraction, int, int]]:
-    """``(on, off, pitch, velocity)`` in quarter lengths on the `GRID_DIVISORS` grid."""
-    from music21 import base, stream
-
-    points = stream.Stream()
-    markers = []
+    """``(on, off, pitch, velocity)`` in quarter lengths, each beat on one grid of
+    `GRID_DIVISORS`: the one the notes starting in it fit best (where none starts, the ends),
+    16ths unless 8th-note triplets fit clearly better (`TRIPLET_MARGIN`). A beat never mixes
+    the two, so no tuplet of more than three notes is needed."""
+    starts: dict[int, list[float]] = {}
+    ends: dict[int, list[float]] = {}
     for n in notes:
-        pair = (base.Music21Object(), base.Music21Object())
-        points.insert(n.onset * bpm / 60.0, pair[0])
-        points.insert(n.offset * bpm / 60.0, pair[1])
-        markers.append(pair)
-    points.quantize(GRID_DIVISORS, processOffsets=True, processDurations=False, inPlace=True)
+        for t, into in ((n.onset * bpm / 60.0, starts), (n.offset * bpm / 60.0, ends)):
+            into.setdefault(int(np.floor(t + 1e-9)), []).append(t)
+    grid = {beat: _best_divisor(starts.get(beat) or ends[beat]) for beat in {*starts, *ends}}
+
+    def snap(t: float) -> Fraction:
+        divisor = grid[int(np.floor(t + 1e-9))]
+        return Fraction(round(t * divisor), divisor)
+
     out = []
-    for n, (start, end) in zip(notes, markers, strict=True):
-        on = Fraction(points.elementOffset(start)).limit_denominator(48)
-        off = Fraction(points.elementOffset(end)).limit_denominator(48)
-        if off <= on:  # shorter than the grid: one grid step
-            off = on + (Fraction(1, 4) if (on * 4).denominator == 1 else Fraction(1, 3))
+    for n in notes:
+        on, off = snap(n.onset * bpm / 60.0), snap(n.offset * bpm / 60.0)
+        if off <= on:  # shorter than the grid: one step of the beat's grid
+            off = on + Fraction(1, grid[int(np.floor(n.onset * bpm / 60.0 + 1e-9))])
         out.append((on, off, n.pitch, n.velocity))
     return out
+
+
+#: Triplets are chosen for a beat only where they fit its points this much better.
+TRIPLET_MARGIN = 0.7
+
+
+def _best_divisor(times: list[float]) -> int:
+    """The divisor of `GRID_DIVISORS` whose grid the ``times`` (quarter lengths) fit best."""
+    errors = {d: sum(abs(t * d - round(t * d)) / d for t in times) for d in GRID_DIVISORS}
+    sixteenths, triplets = GRID_DIVISORS
+    return triplets if errors[triplets] < TRIPLET_MARGIN * errors[sixteenths] else sixteenths
 
 
 def _restrike(
@@ -164,12 +179,24 @@ def _restrike(
     return sorted((tuple(e) for e in out), key=lambda e: (e[0], e[2]))
 
 
+def _split_at_beats(bounds: list[Fraction]) -> list[Fraction]:
+    """``bounds`` with the beats added that a span from or to a triplet point crosses (so
+    each such span is written within one beat, as triplet notes and tied beats)."""
+    out = set(bounds)
+    for a, b in itertools.pairwise(bounds):
+        if (a * 4).denominator == 1 and (b * 4).denominator == 1:
+            continue  # on the 16th grid at both ends: plain (dotted) values
+        out.update(Fraction(beat) for beat in range(int(a) + 1, int(np.ceil(b))))
+    return sorted(out)
+
+
 def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float) -> None:
     """Insert the quantised `notes` into `m21_part` as notes, chords, rests and ties."""
     from music21 import chord, dynamics, note, tie
 
     events = _restrike(_quantise(notes, bpm))
     bounds = sorted({t for on, off, _, _ in events for t in (on, off)} | {Fraction(0)})
+    bounds = _split_at_beats(bounds)
     sounding: dict[int, tuple[Fraction, Fraction, int]] = {}  # pitch -> on, off, velocity
     last_mark, k = None, 0
     for a, b in itertools.pairwise(bounds):
