@@ -13,6 +13,11 @@
 - ``repeat_dip_db``: a legato repeated G4 (violin, no gap between the notes): the 5 ms RMS
   envelope's lowest point within 40 ms of each re-strike against its median over the note
   before, ours and fluidsynth + FluidR3 (``fluid_repeat_dip_db``); 0 means no new attack.
+- ``vibrato_lsd_db`` / ``vibrato_isd`` and ``plain_lsd_db`` / ``plain_isd``: held notes across
+  each melody instrument's range in ``--mode walk`` with and without its vibrato, against a
+  sample library's render of the same notes (VSCO 2 flute, violin, trumpet; weresax alto sax),
+  log-mel distance and Itakura-Saito divergence as ``bench/render.py`` measures them (means
+  over instruments; per instrument in a table).
 - ``lufs``: integrated loudness (BS.1770) of our renders with the default settings.
 """
 
@@ -45,9 +50,17 @@ HELD = 96  # C7, sounding through the chords
 LOW_HZ = 500.0
 
 
-def render_ours(notes: list[Note], program: int, tmp: Path, *, extra_part=None) -> np.ndarray:
+def render_ours(
+    notes: list[Note],
+    program: int,
+    tmp: Path,
+    *,
+    extra_part=None,
+    rate: int = RATE,
+    extra: tuple[str, ...] = (),
+) -> np.ndarray:
     """``notes`` (and ``extra_part`` ``(program, notes)``) through ``midivae render`` at
-    44.1 kHz mono."""
+    ``rate``, mono, with ``extra`` arguments."""
     midi = pretty_midi.PrettyMIDI()
     for prog, part in [(program, notes), *([extra_part] if extra_part else [])]:
         track = pretty_midi.Instrument(prog)
@@ -56,7 +69,7 @@ def render_ours(notes: list[Note], program: int, tmp: Path, *, extra_part=None) 
     midi.write(str(tmp / "score.mid"))
     out = tmp / "score.wav"
     command = [sys.executable, "-m", "midivae.cli", "--quiet", "render", str(tmp / "score.mid")]
-    command += ["--mono", "--overwrite", "-o", str(out)]
+    command += ["--mono", "--overwrite", "--sample-rate", str(rate), *extra, "-o", str(out)]
     subprocess.run(command, check=True)
     import soundfile
 
@@ -163,6 +176,45 @@ def repeat_dips() -> tuple[float, float]:
     return dips(ours), dips(fluid)
 
 
+VIBRATO_REFERENCES = {
+    "flute": "vsco2=libraries/vsco2-flute",
+    "violin": "vsco2=libraries/vsco2-violin",
+    "trumpet": "vsco2=libraries/vsco2-trumpet",
+    "alto_sax": "weresax=../shared/libraries/karoryfer-weresax/Programs/Sax.sfz",
+}
+
+
+def vibrato_rows() -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """Per instrument: (LSD dB, ISD) of walk renders with and without vibrato against a
+    sample library's render of the same held notes (22050 Hz mono)."""
+    from render import compare
+
+    from midivae.training.corpus.libraries import open_library
+
+    rows = {}
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        for name, spec in VIBRATO_REFERENCES.items():
+            path = spec.split("=", 1)[1]
+            if not (ROOT / path).exists():
+                continue
+            inst = get_instrument(name)
+            pitches = np.linspace(inst.low + 3, inst.high - 7, 5).round().astype(int)
+            notes = [Note(int(p), 80, 0.3 + 2.0 * k, 1.8 + 2.0 * k) for k, p in enumerate(pitches)]
+            seconds = 2.0 * len(notes) + 0.5
+            library = open_library(f"{spec.split('=')[0]}={ROOT / path}")
+            voices = [library.programs(inst)[0]] * len(notes)
+            reference = library.render(notes, instrument=inst, voices=voices, seconds=seconds)
+            figures = []
+            for extra in ((), ("--no-vibrato",)):
+                audio = render_ours(
+                    notes, inst.program, tmp, rate=22050, extra=("--mode", "walk", *extra)
+                )
+                figures.append(compare(reference, audio[: len(reference)])[:2])
+            rows[name] = (figures[0], figures[1])
+    return rows
+
+
 def daw_keys(render_folder: Path | None = None) -> str:
     """The DAW checks' part of a bench's last line (tables printed on the way); ``lufs`` of
     the renders in ``render_folder`` (44.1 kHz files) when given."""
@@ -178,11 +230,17 @@ def daw_keys(render_folder: Path | None = None) -> str:
           f"fluidsynth + FluidR3 {fluid_pre:.1f} dB, {fluid_attack:.0f} ms")  # fmt: skip
     dip, fluid_dip = repeat_dips()
     print(f"legato repeats (violin G4): dip {dip:.1f} dB; fluidsynth + FluidR3 {fluid_dip:.1f} dB")
+    vibrato = vibrato_rows()
+    print(f"{'walk mode':12s}{'vibrato LSD/ISD':>18s}{'plain LSD/ISD':>16s}")
+    for name, ((lsd, isd), (plain_lsd, plain_isd)) in vibrato.items():
+        print(f"{name:12s}{lsd:11.2f}/{isd:6.2f}{plain_lsd:9.2f}/{plain_isd:6.2f}")
+    means = np.mean([[*a, *b] for a, b in vibrato.values()], axis=0) if vibrato else [np.nan] * 4
     keys = (
         f"band_16k_db={np.mean(gaps) if gaps else float('nan'):.1f} pre_echo_db={pre:.1f} "
         f"attack_ms={attack:.0f} fluid_pre_echo_db={fluid_pre:.1f} "
         f"fluid_attack_ms={fluid_attack:.0f} repeat_dip_db={dip:.1f} "
-        f"fluid_repeat_dip_db={fluid_dip:.1f}"
+        f"fluid_repeat_dip_db={fluid_dip:.1f} vibrato_lsd_db={means[0]:.2f} "
+        f"vibrato_isd={means[1]:.2f} plain_lsd_db={means[2]:.2f} plain_isd={means[3]:.2f}"
     )
     if render_folder is not None:
         import soundfile

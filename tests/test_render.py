@@ -271,3 +271,42 @@ def test_a_legato_repeat_is_re_struck_and_a_legato_step_is_not():
     dip = 20 * np.log10(articulation_gate(repeat, -60.0, 2 * rate, rate)[around].min())
     assert dip < -5.0
     assert articulation_gate(step, -60.0, 2 * rate, rate)[around].min() > 0.99
+
+
+def test_vibrato_curve_sets_in_late_within_the_instruments_range():
+    from midivae.rendering.vibrato import vibrato_curve
+
+    fs = CONFIG.frame_seconds
+    notes = [NoteEvent(0.5, 2.5, 67, 80), NoteEvent(2.6, 2.8, 69, 80)]
+    n = round(3.0 / fs)
+    curve = vibrato_curve("violin", notes, n, fs, np.random.default_rng(1))
+    times = np.arange(n) * fs
+    held = curve[(times > 1.3) & (times < 2.5)]
+    assert 0.15 <= np.abs(held).max() <= 0.36  # 15-35 cents
+    crossings = np.sum(np.diff(np.sign(held[held != 0])) != 0) / 1.2
+    assert 9 <= crossings <= 14  # 5-6.5 Hz
+    assert not curve[times < 0.6].any() and not curve[times > 2.55].any()  # late; short: none
+    again = vibrato_curve("violin", notes, n, fs, np.random.default_rng(1))
+    np.testing.assert_array_equal(curve, again)
+    assert vibrato_curve("piano", notes, n, fs, np.random.default_rng(1)) is None
+
+
+@pytest.mark.presets
+def test_walk_mode_plays_vibrato_unless_asked_not_to():
+    from midivae.rendering.mixdown import MixSettings
+    from midivae.rendering.render import render
+
+    score = Score([NoteEvent(0.2, 2.2, 76, 80, 0)], [Part(0, "violin", 40)])
+    mix = MixSettings(22050, stereo=False)
+
+    def wobble(**kwargs):
+        audio = render(score, settings=RenderSettings(mix=mix, **kwargs), seed=2).audio
+        frames = analyse(audio)[
+            round(1.0 / CONFIG.frame_seconds) : round(2.0 / CONFIG.frame_seconds)
+        ]
+        return np.ptp(frames[:, 200:360].argmax(axis=1))  # the strongest partial's bin moves
+
+    walk = TrajectorySettings("walk")
+    assert wobble(trajectory=walk) >= 1
+    assert wobble(trajectory=walk, vibrato=False) == 0
+    assert wobble() == 0  # mean mode: a steady note

@@ -44,6 +44,11 @@ from midivae.cli.threads import one_torch_thread
     "How far the walk strays, in posterior standard deviations.",
 )
 @click.option(
+    "--no-vibrato",
+    is_flag=True,
+    help="In walk mode, no vibrato on the held notes of violin, flute, sax and trumpet.",
+)
+@click.option(
     "--seed", type=SEED, default=0, show_default=True, help="Seed of sample, walk, phase."
 )
 @shown_option(
@@ -91,6 +96,7 @@ def render(
     preset_dir: Path | None,
     mode: str,
     walk_scale: float,
+    no_vibrato: bool,
     seed: int,
     sample_rate: int,
     mono: bool,
@@ -123,6 +129,7 @@ def render(
         phase=PhaseSettings(n_iter=PHASE_ITERATIONS, seed=seed),
         mix=MixSettings(sample_rate, not mono, loudness, stem_loudness),
         substitutes=substitutes,
+        vibrato=not no_vibrato,
     )
     suffix = output.suffix.lower() if output is not None and output.suffix else ".wav"
 

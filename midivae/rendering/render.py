@@ -27,6 +27,7 @@ from midivae.errors import MidivaeError
 from midivae.rendering.band import NoteSpan, extend_band
 from midivae.rendering.mixdown import MixSettings, mixdown, resample, seating
 from midivae.rendering.trajectories import TrajectorySettings, note_trajectory
+from midivae.rendering.vibrato import vibrato_curve
 from midivae.scores import NoteEvent, Score, read_score
 from midivae.spectral import SpectralConfig, decompress
 from midivae.spectral.phase import PhaseSettings, reconstruct
@@ -64,6 +65,9 @@ class RenderSettings:
     phase: PhaseSettings = field(default_factory=lambda: PhaseSettings(n_iter=PHASE_ITERATIONS))
     mix: MixSettings = field(default_factory=MixSettings)
     substitutes: dict[int, str] = field(default_factory=dict)
+    #: A player's vibrato on the held notes of bowed and blown instruments, in ``walk``
+    #: mode (:mod:`midivae.rendering.vibrato`).
+    vibrato: bool = True
 
 
 def soft_limit(audio: np.ndarray, ceiling: float = LIMIT) -> np.ndarray:
@@ -445,9 +449,17 @@ def render_parts(
             slot=slot,
             label=part_label,
         )
+        bend = None
         if part.index in score.bend_curves:
-            curve = score.bend_curves[part.index]
-            bend = _curve_frames(curve, n_frames, config.frame_seconds)
+            bend = _curve_frames(score.bend_curves[part.index], n_frames, config.frame_seconds)
+        if settings.trajectory.mode == "walk" and settings.vibrato:
+            rng = np.random.default_rng(seed + 7919 * part.index + 1)
+            wobble = vibrato_curve(
+                model.instruments[slot], notes, n_frames, config.frame_seconds, rng
+            )
+            if wobble is not None:
+                bend = wobble if bend is None else bend + wobble
+        if bend is not None:
             frames = bend_frames(frames, bend, config)
         power = frames.astype(np.float64) ** 2
         audio = reconstruct(frames, config, n_samples=n_samples, settings=settings.phase)
