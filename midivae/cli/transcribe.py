@@ -122,11 +122,11 @@ def transcribe(
     """
     from contextlib import nullcontext
 
-    from midivae.audio import check_target
+    from midivae.audio import atomic_outputs, check_target
     from midivae.cli.threads import one_torch_thread
     from midivae.spectral import SpectralConfig
     from midivae.transcription.timing import TrackingSettings
-    from midivae.transcription.transcribe import check_output_suffix, transcribe_file
+    from midivae.transcription.transcribe import check_output_suffix
     from midivae.transcription.transcribe import transcribe as transcribe_audio
 
     if min_pitch > max_pitch:
@@ -146,24 +146,8 @@ def transcribe(
         suffix = output.suffix.lower() if output is not None and output.suffix else ".mid"
 
     def job(source: Path, target: Path) -> str:
-        if not plot:
-            return transcribe_file(
-                source,
-                target,
-                preset=preset,
-                gain_db=gain_db,
-                calibrated=calibrated,
-                pitch_bends=pitch_bends,
-                expression=expression,
-                tempo_bpm=tempo,
-                settings=settings,
-                overwrite=overwrite,
-            ).summary()
-        from midivae import plots
-        from midivae.audio import atomic_outputs
-
         check_output_suffix(target)
-        outputs = [target, target.with_suffix(".png")]
+        outputs = [target, *([target.with_suffix(".png")] if plot else [])]
         for path in outputs:  # before the work, not after it
             check_target(path, overwrite=overwrite)
         result = transcribe_audio(
@@ -176,12 +160,16 @@ def transcribe(
             expression=expression,
             tempo=tempo is None,
         )
-        notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
-        with atomic_outputs(outputs, overwrite=overwrite) as (notes_file, picture):
-            result.save(notes_file, tempo_bpm=tempo, overwrite=True)
-            plots.spectrogram(
-                result.frames, picture, notes=notes, title=source.name, overwrite=True
-            )
+        with atomic_outputs(outputs, overwrite=overwrite) as written:  # all or none
+            result.save(written[0], tempo_bpm=tempo, overwrite=True)
+            if plot:
+                from midivae import plots
+
+                notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
+                title = source.name
+                plots.spectrogram(
+                    result.frames, written[1], notes=notes, title=title, overwrite=True
+                )
         return result.summary()
 
     # Two jobs on two torch threads each would fight over the cores (measurements:

@@ -19,6 +19,7 @@ import numpy as np
 
 from midivae.scores import Curve, NoteEvent
 from midivae.spectral import SpectralConfig
+from midivae.transcription.timing import note_frames
 
 #: Partials looked at, how far from the expected bin a peak may sit (bins: 2 = 50 cents at 48
 #: per octave), the median filter's length (frames), the smallest change written (semitones)
@@ -34,10 +35,7 @@ HEARD_DB = 20.0
 
 def note_offsets(amplitude: np.ndarray, note: NoteEvent, config: SpectralConfig) -> np.ndarray:
     """The note's pitch offset (semitones, from its nearest semitone) in each of its frames."""
-    fs = config.frame_seconds
-    first = max(round(note.onset / fs), 0)
-    last = min(max(round(note.offset / fs), first + 1), len(amplitude))
-    frames = np.asarray(amplitude[first:last], dtype=np.float64)
+    frames = note_frames(amplitude, note, config)
     if len(frames) == 0:
         return np.zeros(0)
     offsets, levels = [], []

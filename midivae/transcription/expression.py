@@ -15,6 +15,7 @@ import numpy as np
 
 from midivae.scores import Curve, NoteEvent
 from midivae.spectral import SpectralConfig
+from midivae.transcription.timing import note_frames
 
 PARTIALS = 6
 #: Half-width (bins) of a partial's band, the quietest level written (dB under the note's
@@ -27,10 +28,7 @@ SMOOTH_FRAMES = 5
 
 def note_levels_db(amplitude: np.ndarray, note: NoteEvent, config: SpectralConfig) -> np.ndarray:
     """The note's level (dB) in each of its frames: the power of its first partials."""
-    fs = config.frame_seconds
-    first = max(round(note.onset / fs), 0)
-    last = min(max(round(note.offset / fs), first + 1), len(amplitude))
-    frames = np.asarray(amplitude[first:last], dtype=np.float64)
+    frames = note_frames(amplitude, note, config)
     power = np.zeros(len(frames))
     for k in range(1, PARTIALS + 1):
         centre = round(config.midi_to_bin(note.pitch) + config.bins_per_octave * np.log2(k))

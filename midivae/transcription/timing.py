@@ -87,6 +87,15 @@ class TrackedNote:
     pitch: int
 
 
+def note_frames(amplitude: np.ndarray, note, config: SpectralConfig) -> np.ndarray:
+    """The frames ``note`` (a NoteEvent, in seconds) spans in ``amplitude``, float64 (at least
+    one where the note lies inside them)."""
+    fs = config.frame_seconds
+    first = max(round(note.onset / fs), 0)
+    last = min(max(round(note.offset / fs), first + 1), len(amplitude))
+    return np.asarray(amplitude[first:last], dtype=np.float64)
+
+
 def partial_bin(pitch: float, harmonic: int, config: SpectralConfig) -> int:
     """The band nearest to the ``harmonic``-th partial of ``pitch``."""
     return round(config.midi_to_bin(pitch) + config.bins_per_octave * np.log2(harmonic))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from midivae.audio import check_target, load_audio, remove_dc
+from midivae.audio import load_audio, remove_dc
 from midivae.errors import MidivaeError
 from midivae.scores import (
     Curve,
@@ -296,34 +296,3 @@ def transcribe(
         expression=levels,
         tempo_bpm=bpm,
     )
-
-
-def transcribe_file(
-    source: Path,
-    target: Path,
-    *,
-    preset: str | Path = "auto",
-    gain_db: float = 0.0,
-    tempo_bpm: float | None = None,
-    settings: TrackingSettings | None = None,
-    overwrite: bool = False,
-    calibrated: bool = False,
-    pitch_bends: bool = False,
-    expression: bool = False,
-) -> Transcription:
-    """Transcribe ``source`` into ``target`` (``.mid``, ``.musicxml`` or ``.csv`` by suffix);
-    ``target`` is checked before any work."""
-    check_output_suffix(target)
-    check_target(Path(target), overwrite=overwrite)
-    result = transcribe(
-        source,
-        preset=preset,
-        gain_db=gain_db,
-        settings=settings,
-        calibrated=calibrated,
-        pitch_bends=pitch_bends,
-        expression=expression,
-        tempo=tempo_bpm is None,
-    )
-    result.save(target, tempo_bpm=tempo_bpm, overwrite=overwrite)
-    return result
