@@ -147,6 +147,13 @@ def _shift_frames(amplitude: np.ndarray, cents: float, config: SpectralConfig) -
     return detune(amplitude, cents, config)
 
 
+def _spoken(preset: str) -> str:
+    """A preset's instruments in words: ``a flute``, ``an alto sax and a violin``, ``an
+    ensemble``."""
+    words = [name.replace("_", " ") for name in preset.replace("+", "-").split("-")]
+    return " and ".join(("an " if w[0] in "aeiou" else "a ") + w for w in words)
+
+
 def level_notices(notes: list) -> list[str]:
     """A hint when most velocities sit at an end of the range: the recording is probably far
     from the reference level (README, Levels), where velocities saturate and, when quiet,
@@ -252,7 +259,7 @@ def transcribe(
         else:
             preset, scores = choose_preset(compressed, amplitude, names)
             fit = scores[preset]
-            notices.append(f"instrument: {preset} (fit {fit:.2f} per bin)")
+            notices.append(f"sounds like {_spoken(preset)} (--instrument {preset})")
             if fit < POOR_FIT:
                 notices.append("no preset fits well; the notes may be unreliable")
     model = cached_preset(str(preset))
