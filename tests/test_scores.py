@@ -357,11 +357,23 @@ def test_write_musicxml_reads_back_with_the_same_pitches(tmp_path):
 
 
 def test_write_musicxml_keeps_velocities_and_writes_dynamics_marks(tmp_path):
-    notes = [NoteEvent(0.5 * i, 0.5 * i + 0.4, 60 + i, v) for i, v in enumerate((30, 33, 75, 110))]
+    levels = (30, 33, 32, 31, 29, 110, 112, 108, 111, 113, 75, 109)  # one accent-less mf
+    notes = [NoteEvent(0.5 * i, 0.5 * i + 0.4, 60 + i % 5, v) for i, v in enumerate(levels)]
     path = write_musicxml(notes, tmp_path / "dyn.mxl")
-    assert [n.velocity for n in read_score(path).notes] == [30, 33, 75, 110]
+    assert [n.velocity for n in read_score(path).notes] == list(levels)  # every note's own
     marks = m21.converter.parse(path).flatten().getElementsByClass(m21.dynamics.Dynamic)
-    assert [d.value for d in marks] == ["pp", "mf", "ff"]
+    assert [d.value for d in marks] == ["pp", "ff"]  # where the level moves, not per note
+
+
+def test_write_musicxml_names_the_score_and_spells_in_its_key(tmp_path):
+    f_major = (65, 67, 69, 70, 72, 74, 76, 77, 70, 69, 67, 65)  # with B flat
+    notes = [NoteEvent(0.5 * i, 0.5 * i + 0.45, p, 80) for i, p in enumerate(f_major)]
+    path = write_musicxml(notes, tmp_path / "tune.musicxml")
+    assert "<work-title>tune</work-title>" in path.read_text()  # not "Music21 Fragment"
+    parsed = m21.converter.parse(path)
+    signature = parsed.flatten().getElementsByClass(m21.key.KeySignature)[0]
+    assert signature.sharps == -1
+    assert {n.pitch.name for n in parsed.flatten().notes if n.pitch.midi % 12 == 10} == {"B-"}
 
 
 def test_midi_and_musicxml_of_the_same_music_agree(tmp_path):

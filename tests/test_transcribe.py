@@ -419,3 +419,10 @@ def test_the_tempo_of_a_take_is_estimated_and_written(tmp_path, bpm):
     fixed_bpm = pretty_midi.PrettyMIDI(str(tmp_path / "fixed.mid")).get_tempo_changes()[1][0]
     assert fixed_bpm == pytest.approx(77, abs=0.01)
     assert estimate_tempo(audio[:22050], 22050) is None  # a second: too short to tell
+
+
+@pytest.mark.presets
+def test_musicxml_from_the_cli_is_titled_after_the_take(tmp_path):
+    done = run_cli("transcribe", EXAMPLE, "-o", tmp_path / "my take.musicxml")
+    assert done.exit_code == 0
+    assert "<work-title>my take</work-title>" in (tmp_path / "my take.musicxml").read_text()

@@ -161,7 +161,7 @@ def transcribe(
             tempo=tempo is None,
         )
         with atomic_outputs(outputs, overwrite=overwrite) as written:  # all or none
-            result.save(written[0], tempo_bpm=tempo, overwrite=True)
+            result.save(written[0], tempo_bpm=tempo, overwrite=True, title=target.stem)
             if plot:
                 from midivae import plots
 

@@ -35,6 +35,7 @@ def write_musicxml(
     tempo_bpm: float | None = None,
     parts: Sequence[Part] | None = None,
     overwrite: bool = False,
+    title: str | None = None,
 ) -> Path:
     """Write notes as a MusicXML score quantised to the tempo grid, atomically.
 
@@ -56,6 +57,8 @@ def write_musicxml(
         Part names and GM programs; None as in `write_midi`. Drum parts are skipped.
     overwrite : bool
         Replace an existing file.
+    title : str or None
+        The score's title; None: the file name's stem.
 
     Returns
     -------
@@ -67,15 +70,19 @@ def write_musicxml(
     MidivaeError
         Unsupported suffix, `path` exists without `overwrite`, or the write failed.
     """
-    from music21 import instrument, stream, tempo
+    from music21 import instrument, key, stream, tempo
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in MUSICXML_SUFFIXES:
         raise MidivaeError("cannot write this as MusicXML, use .musicxml or .mxl", path)
+    from music21 import metadata
+
     notes, parts, _, _, bpm = writer_input(score_or_notes, parts, tempo_bpm)
     score = stream.Score()
+    title = path.stem if title is None else title
+    score.metadata = metadata.Metadata(title=title, movementName=title)
     for part in parts:
         if part.is_drum:
             logger.info("%s: percussion part %r not written", path, part.name)
@@ -95,7 +102,10 @@ def write_musicxml(
         m21_part.insert(0, inst)
         if not len(score.parts):
             m21_part.insert(0, tempo.MetronomeMark(number=round(bpm, 3)))
-        _fill_part(m21_part, [n for n in notes if n.part == part.index], bpm)
+        part_notes = [n for n in notes if n.part == part.index]
+        sharps = key_sharps(part_notes) if not part.is_drum else 0
+        m21_part.insert(0, key.KeySignature(sharps))
+        _fill_part(m21_part, part_notes, bpm, sharps)
         score.insert(0, m21_part)
     if not len(score.parts):
         score.insert(0, stream.Part())
@@ -190,15 +200,69 @@ def _split_at_beats(bounds: list[Fraction]) -> list[Fraction]:
     return sorted(out)
 
 
-def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float) -> None:
-    """Insert the quantised `notes` into `m21_part` as notes, chords, rests and ties."""
+def key_sharps(notes: Sequence[NoteEvent]) -> int:
+    """The key signature (sharps, negative for flats) of `notes`: music21's
+    Krumhansl-Schmuckler estimate weighted by duration; 0 for fewer than `MIN_KEY_NOTES`."""
+    from music21 import note, stream
+
+    if len(notes) < MIN_KEY_NOTES:
+        return 0
+    line = stream.Stream()
+    for n in notes:
+        line.insert(n.onset, note.Note(n.pitch, quarterLength=max(n.offset - n.onset, 0.05)))
+    return int(line.analyze("key").sharps)
+
+
+#: Fewest notes a key signature is estimated from.
+MIN_KEY_NOTES = 8
+#: A dynamics mark is written where the level of this many starting notes (their median
+#: mark) moves to another mark; each note keeps its own velocity either way.
+DYNAMICS_WINDOW = 5
+PITCH_CLASS_FLATS = {1: "D-", 3: "E-", 6: "G-", 8: "A-", 10: "B-"}
+
+
+def _spelled(pitch: int, sharps: int):
+    """A music21 pitch for MIDI ``pitch``, black keys spelled as flats in a flat key."""
+    from music21 import pitch as m21pitch
+
+    out = m21pitch.Pitch(midi=pitch)
+    if sharps < 0 and pitch % 12 in PITCH_CLASS_FLATS:
+        out = m21pitch.Pitch(f"{PITCH_CLASS_FLATS[pitch % 12]}{pitch // 12 - 1}")
+    return out
+
+
+def _marks(events: list[tuple[Fraction, Fraction, int, int]]) -> dict[Fraction, str]:
+    """Where a dynamics mark goes and which: each start's mark is the median of the marks of
+    the `DYNAMICS_WINDOW` starts around it, written where that changes."""
+    from midivae.scores.dynamics import VELOCITY
+
+    names = list(VELOCITY)
+    starts: dict[Fraction, int] = {}
+    for on, _, _, velocity in events:
+        starts[on] = max(starts.get(on, 0), velocity)
+    times = sorted(starts)
+    levels = [names.index(dynamic_name(starts[t])) for t in times]
+    half = DYNAMICS_WINDOW // 2
+    out, last = {}, None
+    for i, t in enumerate(times):
+        window = levels[max(0, i - half) : i + half + 1]
+        name = names[int(np.median(window))]
+        if name != last:
+            out[t], last = name, name
+    return out
+
+
+def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float, sharps: int = 0) -> None:
+    """Insert the quantised `notes` into `m21_part` as notes, chords, rests and ties, black
+    keys spelled for the key signature of ``sharps``."""
     from music21 import chord, dynamics, note, tie
 
     events = _restrike(_quantise(notes, bpm))
+    marks = _marks(events)
     bounds = sorted({t for on, off, _, _ in events for t in (on, off)} | {Fraction(0)})
     bounds = _split_at_beats(bounds)
     sounding: dict[int, tuple[Fraction, Fraction, int]] = {}  # pitch -> on, off, velocity
-    last_mark, k = None, 0
+    k = 0
     for a, b in itertools.pairwise(bounds):
         sounding = {p: e for p, e in sounding.items() if e[1] > a}
         while k < len(events) and events[k][0] <= a:
@@ -211,7 +275,7 @@ def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float) -> None:
         members = []
         for pitch in sorted(sounding):
             on, off, _ = sounding[pitch]
-            member = note.Note(pitch, quarterLength=b - a)
+            member = note.Note(_spelled(pitch, sharps), quarterLength=b - a)
             starts, ends = on == a, off == b
             if not (starts and ends):
                 member.tie = tie.Tie("start" if starts else "stop" if ends else "continue")
@@ -220,7 +284,6 @@ def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float) -> None:
         started = [v for on, _, v in sounding.values() if on == a]
         velocity = max(started) if started else max(v for _, _, v in sounding.values())
         el.volume.velocity = velocity
-        if started and dynamic_name(velocity) != last_mark:
-            last_mark = dynamic_name(velocity)
-            m21_part.insert(a, dynamics.Dynamic(last_mark))
+        if started and a in marks:
+            m21_part.insert(a, dynamics.Dynamic(marks[a]))
         m21_part.insert(a, el)

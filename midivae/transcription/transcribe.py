@@ -105,24 +105,38 @@ class Transcription:
         write_midi(score, Path(path), tempo_bpm=tempo_bpm, overwrite=overwrite, gain_controller=11)
 
     def to_musicxml(
-        self, path: str | Path, *, tempo_bpm: float | None = None, overwrite: bool = False
+        self,
+        path: str | Path,
+        *,
+        tempo_bpm: float | None = None,
+        overwrite: bool = False,
+        title: str | None = None,
     ) -> None:
         """Write the notes as MusicXML, quantised at ``tempo_bpm`` (default: the estimated
-        tempo)."""
+        tempo), titled ``title`` (default: the file name's stem)."""
         write_musicxml(
             self.notes,
             Path(path),
             tempo_bpm=self._tempo(tempo_bpm),
             parts=self.parts,
             overwrite=overwrite,
+            title=title,
         )
 
     def to_csv(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the notes as a CSV note list (onset, offset, pitch, velocity, instrument)."""
         write_note_csv(self.notes, Path(path), parts=self.parts, overwrite=overwrite)
 
-    def save(self, path: str | Path, *, tempo_bpm: float | None = None, overwrite: bool = False):
-        """Write MIDI, MusicXML or a CSV note list, by the suffix of ``path``."""
+    def save(
+        self,
+        path: str | Path,
+        *,
+        tempo_bpm: float | None = None,
+        overwrite: bool = False,
+        title: str | None = None,
+    ):
+        """Write MIDI, MusicXML (titled ``title``, default the file name's stem) or a CSV
+        note list, by the suffix of ``path``."""
         path = Path(path)
         check_output_suffix(path)
         suffix = path.suffix.lower()
@@ -131,7 +145,7 @@ class Transcription:
         elif suffix in MIDI_SUFFIXES:
             self.to_midi(path, tempo_bpm=tempo_bpm, overwrite=overwrite)
         else:
-            self.to_musicxml(path, tempo_bpm=tempo_bpm, overwrite=overwrite)
+            self.to_musicxml(path, tempo_bpm=tempo_bpm, overwrite=overwrite, title=title)
 
     def summary(self) -> str:
         """One line: how many notes, by which preset, at which reference pitch (and the
