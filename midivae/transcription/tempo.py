@@ -14,14 +14,16 @@ HOP = 256
 #: The tempo written when the take holds too little to estimate one from.
 DEFAULT_BPM = 120.0
 MIN_SECONDS = 4.0
+#: Only the take's first minute is listened to (one tempo for the whole take).
+MAX_SECONDS = 60.0
 
 
 def estimate_tempo(audio: np.ndarray, sample_rate: int) -> float | None:
-    """The take's tempo in BPM (rounded to 0.1), or None when it is under ``MIN_SECONDS``
-    long or has no onsets to go by."""
+    """The take's tempo in BPM (rounded to 0.1) from its first ``MAX_SECONDS``, or None when
+    it is under ``MIN_SECONDS`` long or has no onsets to go by."""
     import librosa
 
-    audio = np.asarray(audio, dtype=np.float32)
+    audio = np.asarray(audio[: int(MAX_SECONDS * sample_rate)], dtype=np.float32)
     if len(audio) < MIN_SECONDS * sample_rate or not np.any(audio):
         return None
     envelope = librosa.onset.onset_strength(y=audio, sr=sample_rate, hop_length=HOP)
