@@ -27,6 +27,8 @@ MAX_PARTIALS = 64
 #: band holds too few of its partials to fit one.
 SLOPE_RANGE_DB = (-40.0, -3.0)
 DEFAULT_SLOPE_DB = -12.0
+#: Partials that never reach this amplitude (-100 dBFS) are left out.
+INAUDIBLE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,10 @@ def note_band(
     envelope = np.sqrt(np.mean(levels[:, top] ** 2, axis=1))
     reference = float(np.exp(np.mean(np.log(heard[top]))))
     gains = 10.0 ** (slope * np.log2(above / reference) / 20.0)
-    return above, gains[:, None] * envelope[None, :]
+    audible = gains * envelope.max(initial=0.0) >= INAUDIBLE
+    if not audible.any():
+        return None
+    return above[audible], gains[audible, None] * envelope[None, :]
 
 
 def extend_band(
