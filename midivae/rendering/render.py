@@ -463,16 +463,17 @@ def render_parts(
             frames = bend_frames(frames, bend, config)
         power = frames.astype(np.float64) ** 2
         audio = reconstruct(frames, config, n_samples=n_samples, settings=settings.phase)
-        audio = audio * silence_gate(power.sum(axis=1) > 0.0, n_samples, config)
-        envelope = model.meta.get("envelope") or {}
-        release = float(envelope.get("release_db_per_second", 0.0))
-        audio = audio * articulation_gate(notes, release, n_samples, config.sample_rate)
         pitches, placed = place_notes(model, notes, n_frames, slot)
         lengths = {i: len(gains) * config.frame_seconds for i, _, gains in placed}
         spans_s = [lengths.get(i, 0.0) for i in range(len(notes))]
         sounding = [NoteEvent(n.onset, n.offset, int(p), n.velocity, n.part)
                     for n, p in zip(notes, pitches, strict=True)]  # fmt: skip
+        # the STFT gate first: its resynthesis must not leak into what the gates below silence
         audio = pre_echo_gate(audio, sounding, spans_s, config)
+        audio = audio * silence_gate(power.sum(axis=1) > 0.0, n_samples, config)
+        envelope = model.meta.get("envelope") or {}
+        release = float(envelope.get("release_db_per_second", 0.0))
+        audio = audio * articulation_gate(notes, release, n_samples, config.sample_rate)
         spans = [NoteSpan(int(pitches[i]), start, len(gains)) for i, start, gains in placed]
         audio = audio.astype(np.float32)
         out.append(
