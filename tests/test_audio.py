@@ -370,7 +370,7 @@ def test_atomic_output_onto_a_directory_is_an_error(tmp_path):
 )
 def test_failing_soundfile_write_leaves_no_temp_file(tmp_path, monkeypatch, raised, expected):
     def broken_write(file, data, samplerate, **kwargs):
-        Path(file).write_bytes(b"partial")
+        Path(os.fsdecode(file)).write_bytes(b"partial")  # audio is written by its bytes
         raise raised
 
     monkeypatch.setattr(sf, "write", broken_write)
