@@ -422,3 +422,18 @@ def test_musicxml_takes_one_grid_per_beat_and_no_tuplet_beyond_three(tmp_path):
         t.numberNotesActual for n in score.recurse().notesAndRests for t in n.duration.tuplets
     ]
     assert tuplets and max(tuplets) == 3
+
+
+def test_a_piano_part_is_written_on_a_grand_staff(tmp_path):
+    from midivae.scores import write_musicxml
+
+    notes = [NoteEvent(0.5 * i, 0.5 * i + 0.45, p, 80) for i, p in enumerate((72, 48, 76, 43))]
+    notes += [NoteEvent(0.0, 1.9, 60, 70), NoteEvent(0.0, 1.9, 55, 70)]  # a chord over the split
+    path = write_musicxml(notes, tmp_path / "piano.musicxml", parts=[Part(0, "Piano", 0)])
+    text = path.read_text()
+    assert "<staves>2</staves>" in text and text.count("<part id") == 1
+    assert sorted(n.pitch for n in read_score(path).notes) == sorted(n.pitch for n in notes)
+    high = write_musicxml(notes[:1], tmp_path / "high.musicxml", parts=[Part(0, "Piano", 0)])
+    assert [n.pitch for n in read_score(high).notes] == [72]  # an empty left hand is fine
+    flute = write_musicxml(notes, tmp_path / "flute.musicxml", parts=[Part(0, "Flute", 73)])
+    assert "<staves>" not in flute.read_text()

@@ -70,7 +70,7 @@ def write_musicxml(
     MidivaeError
         Unsupported suffix, `path` exists without `overwrite`, or the write failed.
     """
-    from music21 import instrument, key, stream, tempo
+    from music21 import clef, key, layout, stream, tempo
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     path = Path(path)
@@ -87,26 +87,31 @@ def write_musicxml(
         if part.is_drum:
             logger.info("%s: percussion part %r not written", path, part.name)
             continue
-        m21_part = stream.Part()
-        m21_part.atSoundingPitch = True  # else music21 writes sounding pitch as written
-        try:
-            inst = instrument.instrumentFromMidiProgram(part.program or 0)
-        except Exception:  # InstrumentException: program without a music21 class
-            inst = None
-        if inst is None or isinstance(inst, instrument.UnpitchedPercussion):
-            # GM 112-119 are pitched programs that music21 files under unpitched percussion
-            inst = instrument.Instrument(pretty_midi.program_to_instrument_name(part.program or 0))
-            inst.midiProgram = part.program or 0
-        inst.partName = part.name or inst.instrumentName
-        m21_part.partName = inst.partName
-        m21_part.insert(0, inst)
-        if not len(score.parts):
-            m21_part.insert(0, tempo.MetronomeMark(number=round(bpm, 3)))
+        inst = _instrument_of(part)
         part_notes = [n for n in notes if n.part == part.index]
-        sharps = key_sharps(part_notes) if not part.is_drum else 0
-        m21_part.insert(0, key.KeySignature(sharps))
-        _fill_part(m21_part, part_notes, bpm, sharps)
-        score.insert(0, m21_part)
+        sharps = key_sharps(part_notes)
+        grand = part.program is not None and part.program in GRAND_STAFF_PROGRAMS
+        staves = [stream.PartStaff(), stream.PartStaff()] if grand else [stream.Part()]
+        for k, staff in enumerate(staves):
+            staff.atSoundingPitch = True  # else music21 writes sounding pitch as written
+            staff.partName = inst.partName
+            if k == 0:
+                staff.insert(0, inst)
+                if not len(score.parts):
+                    staff.insert(0, tempo.MetronomeMark(number=round(bpm, 3)))
+            staff.insert(0, key.KeySignature(sharps))
+        if grand:  # right hand from middle C up, left hand below, one brace
+            staves[0].insert(0, clef.TrebleClef())
+            staves[1].insert(0, clef.BassClef())
+            _fill_part(staves[0], [n for n in part_notes if n.pitch >= SPLIT_PITCH], bpm, sharps)
+            _fill_part(staves[1], [n for n in part_notes if n.pitch < SPLIT_PITCH], bpm, sharps,
+                       dynamics=False)  # fmt: skip
+            for staff in staves:
+                score.insert(0, staff)
+            score.insert(0, layout.StaffGroup(staves, name=inst.partName, symbol="brace"))
+        else:
+            _fill_part(staves[0], part_notes, bpm, sharps)
+            score.insert(0, staves[0])
     if not len(score.parts):
         score.insert(0, stream.Part())
     with warnings_as_notices(path):
@@ -200,6 +205,27 @@ def _split_at_beats(bounds: list[Fraction]) -> list[Fraction]:
     return sorted(out)
 
 
+#: Parts of these GM programs (the pianos) are written on a grand staff split at middle C.
+GRAND_STAFF_PROGRAMS = range(0, 8)
+SPLIT_PITCH = 60
+
+
+def _instrument_of(part: Part):
+    """The music21 instrument of ``part`` (by GM program), named after the part."""
+    from music21 import instrument
+
+    try:
+        inst = instrument.instrumentFromMidiProgram(part.program or 0)
+    except Exception:  # InstrumentException: program without a music21 class
+        inst = None
+    if inst is None or isinstance(inst, instrument.UnpitchedPercussion):
+        # GM 112-119 are pitched programs that music21 files under unpitched percussion
+        inst = instrument.Instrument(pretty_midi.program_to_instrument_name(part.program or 0))
+        inst.midiProgram = part.program or 0
+    inst.partName = part.name or inst.instrumentName
+    return inst
+
+
 def key_sharps(notes: Sequence[NoteEvent]) -> int:
     """The key signature (sharps, negative for flats) of `notes`: music21's
     Krumhansl-Schmuckler estimate weighted by duration; 0 for fewer than `MIN_KEY_NOTES`."""
@@ -252,13 +278,16 @@ def _marks(events: list[tuple[Fraction, Fraction, int, int]]) -> dict[Fraction, 
     return out
 
 
-def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float, sharps: int = 0) -> None:
+def _fill_part(
+    m21_part: Any, notes: Sequence[NoteEvent], bpm: float, sharps: int = 0, dynamics: bool = True
+) -> None:
     """Insert the quantised `notes` into `m21_part` as notes, chords, rests and ties, black
-    keys spelled for the key signature of ``sharps``."""
-    from music21 import chord, dynamics, note, tie
+    keys spelled for the key signature of ``sharps``, with dynamics marks unless not."""
+    from music21 import chord, note, tie
+    from music21 import dynamics as marking
 
     events = _restrike(_quantise(notes, bpm))
-    marks = _marks(events)
+    marks = _marks(events) if dynamics else {}
     bounds = sorted({t for on, off, _, _ in events for t in (on, off)} | {Fraction(0)})
     bounds = _split_at_beats(bounds)
     sounding: dict[int, tuple[Fraction, Fraction, int]] = {}  # pitch -> on, off, velocity
@@ -285,5 +314,5 @@ def _fill_part(m21_part: Any, notes: Sequence[NoteEvent], bpm: float, sharps: in
         velocity = max(started) if started else max(v for _, _, v in sounding.values())
         el.volume.velocity = velocity
         if started and a in marks:
-            m21_part.insert(a, dynamics.Dynamic(marks[a]))
+            m21_part.insert(a, marking.Dynamic(marks[a]))
         m21_part.insert(a, el)
