@@ -426,3 +426,17 @@ def test_musicxml_from_the_cli_is_titled_after_the_take(tmp_path):
     done = run_cli("transcribe", EXAMPLE, "-o", tmp_path / "my take.musicxml")
     assert done.exit_code == 0
     assert "<work-title>my take</work-title>" in (tmp_path / "my take.musicxml").read_text()
+
+
+@pytest.mark.presets
+def test_a_long_take_reports_each_stage():
+    from midivae.audio import load_audio
+
+    take = load_audio(EXAMPLE)
+    stages: list[str] = []
+    transcribe(np.resize(take, 70 * 22050), preset="flute", progress=stages.append)
+    assert [s.split(" (")[0] for s in stages] == ["analysing", "reading", "finding notes"]
+    assert stages[0].endswith("(1.2 min of audio)")
+    short: list[str] = []
+    transcribe(take, preset="flute", progress=short.append)
+    assert short == []  # ten seconds: nothing to wait for

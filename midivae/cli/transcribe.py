@@ -123,6 +123,7 @@ def transcribe(
     from contextlib import nullcontext
 
     from midivae.audio import atomic_outputs, check_target
+    from midivae.cli.common import progress, shown
     from midivae.cli.threads import one_torch_thread
     from midivae.spectral import SpectralConfig
     from midivae.transcription.timing import TrackingSettings
@@ -159,6 +160,7 @@ def transcribe(
             pitch_bends=pitch_bends,
             expression=expression,
             tempo=tempo is None,
+            progress=lambda stage: progress(f"{shown(source)}: {stage}"),
         )
         with atomic_outputs(outputs, overwrite=overwrite) as written:  # all or none
             result.save(written[0], tempo_bpm=tempo, overwrite=True, title=target.stem)

@@ -15,6 +15,7 @@ duets).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,8 @@ logger = logging.getLogger("midivae")
 LOUD_VELOCITY = 120
 QUIET_VELOCITY = 24
 MIN_NOTES_FOR_LEVEL = 4
+#: Takes longer than this tell ``progress`` each stage of their work.
+PROGRESS_SECONDS = 60.0
 DC_NOTICE = 1e-2  # a DC offset this large (-40 dBFS) is reported when removed (8-bit WAVs
 #: decode with -0.004: removed, not worth a notice)
 RETUNE_CENTS = 3.0  # smaller tuning offsets are left alone
@@ -200,6 +203,7 @@ def transcribe(
     pitch_bends: bool = False,
     expression: bool = False,
     tempo: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> Transcription:
     """Transcribe an audio file (or mono audio at 22050 Hz) into notes.
 
@@ -225,6 +229,9 @@ def transcribe(
     expression : bool
         Also read the level inside each note as a CC11 curve per part
         (:mod:`midivae.transcription.expression`), written to MIDI.
+    progress : callable, optional
+        Told each stage (``"analysing"``, ``"reading"``, ``"finding notes"``) of a take longer
+        than ``PROGRESS_SECONDS``, for a progress line.
     tempo : bool
         Estimate the take's tempo (:mod:`midivae.transcription.tempo`), which the MIDI and
         MusicXML are then written at unless a tempo is given when saving.
@@ -254,6 +261,13 @@ def transcribe(
             notices.append(describe_correction(correction, level))
     if gain_db:
         audio = audio * np.float32(10.0 ** (-gain_db / 20.0))
+    seconds = len(audio) / config.sample_rate
+
+    def stage(name: str) -> None:
+        if progress is not None and seconds > PROGRESS_SECONDS:
+            progress(f"{name} ({seconds / 60:.1f} min of audio)")
+
+    stage("analysing")
     amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
     if abs(offset_dc) >= DC_NOTICE:
         notices.append(f"removed a DC offset of {offset_dc:+.4f}")
@@ -276,6 +290,7 @@ def transcribe(
             notices.append(f"sounds like {_spoken(preset)} (--instrument {preset})")
             if fit < POOR_FIT:
                 notices.append("no preset fits well; the notes may be unreliable")
+    stage("reading")
     model = cached_preset(str(preset))
     if model.spectral != config:
         raise MidivaeError("preset analyses audio differently from this version", str(preset))
@@ -283,6 +298,7 @@ def transcribe(
         notices.append("silence: no notes")
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
     else:
+        stage("finding notes")
         notes, parts = decode_notes(model, compressed, audio=audio, cents=offset, settings=settings)
         if not any(n.startswith(("loud recording", "quiet recording")) for n in notices):
             notices.extend(level_notices(notes))
