@@ -257,9 +257,7 @@ def atomic_outputs(paths: list[Path], *, overwrite: bool = False) -> Iterator[li
     """Several outputs of one job, written together or not at all: a temp path for each
     (write it with ``overwrite=True``), all renamed onto ``paths`` when the block ends; on
     any failure inside it every temp is removed and no output appears. Every path is
-    checked before the block runs."""
-    for path in paths:
-        check_target(Path(path), overwrite=overwrite)
+    checked (:func:`atomic_output`) before the block runs."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(atomic_output(p, overwrite=overwrite)) for p in paths]
 

@@ -80,4 +80,4 @@ def report_error(error: BaseException, source: object = None) -> None:
     else:
         problem = f"{type(error).__name__}: {error}".rstrip(": ")
         line = problem if source is None else f"{source}: {problem}"
-    click.echo("error: " + line.replace("\n", "\\n").replace("\r", "\\r"), err=True)
+    click.echo("error: " + shown(line), err=True)

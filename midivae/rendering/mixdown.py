@@ -153,8 +153,12 @@ def _release(gain: np.ndarray, coefficient: float) -> np.ndarray:
 
 def limit(audio: np.ndarray, rate: int, ceiling_dbtp: float = TRUE_PEAK_DBTP) -> np.ndarray:
     """``audio`` with its true peaks held under ``ceiling_dbtp``."""
-    gain = limiter_gain(audio, rate, ceiling_dbtp)
-    if gain.min() >= 1.0:
+    return _apply_gain(audio, limiter_gain(audio, rate, ceiling_dbtp))
+
+
+def _apply_gain(audio: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """``audio`` ``(n,)`` or ``(n, channels)`` times a per-sample ``gain`` ``(n,)``."""
+    if gain.min(initial=1.0) >= 1.0:
         return audio.astype(np.float32)
     return (audio * (gain if audio.ndim == 1 else gain[:, None])).astype(np.float32)
 
@@ -188,10 +192,10 @@ def mixdown(
         mix, gain = normalise(mix, rate, settings.loudness)
         out = {name: (audio * gain).astype(np.float32) for name, audio in out.items()}
     gain = limiter_gain(mix, rate)
-    mix = mix * (gain if mix.ndim == 1 else gain[:, None])
+    mix = _apply_gain(mix, gain)
     for name, audio in out.items():
-        audio = audio * (gain if audio.ndim == 1 else gain[:, None])
+        audio = _apply_gain(audio, gain)
         if settings.stem_loudness is not None:
             audio, _ = normalise(audio, rate, settings.stem_loudness)
         out[name] = limit(audio, rate)
-    return mix.astype(np.float32), out
+    return mix, out

@@ -146,12 +146,14 @@ def render_part(
     gain: np.ndarray | None = None,
     slot: int = 0,
     label: str = "",
+    placement: tuple[np.ndarray, list[tuple[int, int, np.ndarray]]] | None = None,
 ) -> np.ndarray:
     """Amplitude frames ``(n_frames, n_bins)`` of one instrument (``slot``) playing ``notes``.
 
     All notes of the part go through the symbol encoder in one call and all their latent
     frames through the signal decoder in as few calls as memory allows (``mean`` and
     ``sample`` trajectories hold one latent per note, so only that frame is decoded).
+    ``placement`` is :func:`place_notes`'s answer when the caller has it already.
     """
     from midivae.music import get_instrument
 
@@ -160,7 +162,7 @@ def render_part(
     if not notes:
         return power.astype(np.float32)
     original = np.array([note.pitch for note in notes], dtype=np.int64)
-    pitches, placed = place_notes(preset, notes, n_frames, slot)
+    pitches, placed = placement or place_notes(preset, notes, n_frames, slot)
     velocities = np.array([note.velocity for note in notes], dtype=np.int64)
     moved = int(np.sum(pitches != original))
     mu, logvar = preset.encode_symbols(note_vectors(preset, pitches, velocities, slot))
@@ -353,6 +355,12 @@ def _preset_for_part(part, override: str | None, substitutes: dict[int, str], la
     )
 
 
+def stem_path(target: Path, name: str) -> Path:
+    """Where stem ``name`` of a render written to ``target`` goes: ``<stem>.<name><suffix>``
+    beside it."""
+    return target.with_name(f"{target.stem}.{name}{target.suffix}")
+
+
 def stem_names(score: Score) -> dict[int, str]:
     """A file-name-safe, unique stem name per part index, from the part's name (its GM
     instrument or ``part<N>`` where it has none)."""
@@ -439,6 +447,7 @@ def render_parts(
         if part.index in score.gain_curves:
             curve = score.gain_curves[part.index]
             gain = _curve_frames(curve, n_frames, config.frame_seconds)
+        pitches, placed = place_notes(model, notes, n_frames, slot)
         frames = render_part(
             model,
             notes,
@@ -448,6 +457,7 @@ def render_parts(
             gain=gain,
             slot=slot,
             label=part_label,
+            placement=(pitches, placed),
         )
         bend = None
         if part.index in score.bend_curves:
@@ -463,7 +473,6 @@ def render_parts(
             frames = bend_frames(frames, bend, config)
         power = frames.astype(np.float64) ** 2
         audio = reconstruct(frames, config, n_samples=n_samples, settings=settings.phase)
-        pitches, placed = place_notes(model, notes, n_frames, slot)
         lengths = {i: len(gains) * config.frame_seconds for i, _, gains in placed}
         spans_s = [lengths.get(i, 0.0) for i in range(len(notes))]
         sounding = [NoteEvent(n.onset, n.offset, int(p), n.velocity, n.part)
@@ -704,10 +713,7 @@ class Rendering:
         check_audio_suffix(path)
         outputs = {path: self.audio}
         if stems:
-            outputs |= {
-                path.with_name(f"{path.stem}.{name}{path.suffix}"): audio
-                for name, audio in self.stems.items()
-            }
+            outputs |= {stem_path(path, name): audio for name, audio in self.stems.items()}
         with atomic_outputs(list(outputs), overwrite=overwrite) as temps:  # all or none
             for temp, audio in zip(temps, outputs.values(), strict=True):
                 save_audio(temp, audio, sample_rate=self.sample_rate, overwrite=True)
@@ -804,7 +810,7 @@ def render_file(
     check_audio_suffix(target)
     score = read_score(source)
     names = stem_names(score).values() if stems else ()
-    for path in (target, *(target.with_name(f"{target.stem}.{n}{target.suffix}") for n in names)):
+    for path in (target, *(stem_path(target, name) for name in names)):
         check_target(path, overwrite=overwrite)
     rendering = _render(score, source, preset=preset, settings=settings, seed=seed)
     rendering.save(target, stems=stems, overwrite=overwrite)

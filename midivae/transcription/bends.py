@@ -13,13 +13,11 @@ at its end.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from midivae.scores import Curve, NoteEvent
 from midivae.spectral import SpectralConfig
-from midivae.transcription.timing import note_frames
+from midivae.transcription.timing import note_frames, solo_curves
 
 #: Partials looked at, how far from the expected bin a peak may sit (bins: 2 = 50 cents at 48
 #: per octave), the median filter's length (frames), the smallest change written (semitones)
@@ -71,26 +69,13 @@ def pitch_bends(
     amplitude: np.ndarray, notes: list[NoteEvent], config: SpectralConfig
 ) -> dict[int, Curve]:
     """Per part index, its notes' bends as one curve (semitones, a value where it changes by
-    ``STEP_SEMITONES`` or more); parts whose notes overlap get none."""
-    curves: dict[int, Curve] = {}
-    fs = config.frame_seconds
-    for part in sorted({n.part for n in notes}):
-        line = sorted((n for n in notes if n.part == part), key=lambda n: n.onset)
-        if any(b.onset < a.offset - 1e-6 for a, b in itertools.pairwise(line)):
-            continue  # chords or overlaps: one wheel cannot bend them apart
-        times, values = [0.0], [0.0]
-        for note in line:
-            offsets = note_offsets(amplitude, note, config)
-            start = max(round(note.onset / fs), 0)
-            for i, value in enumerate(offsets):
-                t = note.onset if i == 0 else (start + i) * fs
-                if abs(value - values[-1]) >= STEP_SEMITONES or i == 0:
-                    times.append(float(t))
-                    values.append(float(round(value, 3)))
-            if values[-1] != 0.0:
-                times.append(float(note.offset))
-                values.append(0.0)
-        if any(values):
-            order = np.argsort(times, kind="stable")
-            curves[part] = Curve(np.array(times)[order], np.array(values)[order])
-    return curves
+    ``STEP_SEMITONES`` or more); parts whose notes overlap get none (one wheel cannot bend
+    them apart)."""
+    return solo_curves(
+        notes,
+        lambda note: note_offsets(amplitude, note, config),
+        config,
+        rest=0.0,
+        step=STEP_SEMITONES,
+        decimals=3,
+    )

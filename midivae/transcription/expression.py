@@ -9,13 +9,11 @@ A part gets one curve when its notes follow each other (CC11 acts on a whole cha
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from midivae.scores import Curve, NoteEvent
 from midivae.spectral import SpectralConfig
-from midivae.transcription.timing import note_frames
+from midivae.transcription.timing import note_frames, solo_curves
 
 PARTIALS = 6
 #: Half-width (bins) of a partial's band, the quietest level written (dB under the note's
@@ -48,27 +46,11 @@ def expression_curves(
 ) -> dict[int, Curve]:
     """Per part index, CC11 (0-1) following each note's level under its peak; parts whose
     notes overlap get none."""
-    curves: dict[int, Curve] = {}
-    fs = config.frame_seconds
-    for part in sorted({n.part for n in notes}):
-        line = sorted((n for n in notes if n.part == part), key=lambda n: n.onset)
-        if any(b.onset < a.offset - 1e-6 for a, b in itertools.pairwise(line)):
-            continue
-        times, values = [0.0], [1.0]
-        for note in line:
-            levels = note_levels_db(amplitude, note, config)
-            if len(levels) == 0:
-                continue
-            relative = np.maximum(levels - levels.max(), FLOOR_DB)
-            gains = 10.0 ** (relative / 40.0)
-            start = max(round(note.onset / fs), 0)
-            for i, gain in enumerate(gains):
-                if i == 0 or abs(gain - values[-1]) >= STEP:
-                    times.append(float(note.onset if i == 0 else (start + i) * fs))
-                    values.append(float(round(gain, 4)))
-            if values[-1] != 1.0:
-                times.append(float(note.offset))
-                values.append(1.0)
-        if any(v != 1.0 for v in values):
-            curves[part] = Curve(np.array(times), np.array(values))
-    return curves
+
+    def gains(note: NoteEvent) -> np.ndarray:
+        levels = note_levels_db(amplitude, note, config)
+        if len(levels) == 0:
+            return levels
+        return 10.0 ** (np.maximum(levels - levels.max(), FLOOR_DB) / 40.0)
+
+    return solo_curves(notes, gains, config, rest=1.0, step=STEP, decimals=4)

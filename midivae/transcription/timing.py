@@ -9,12 +9,18 @@ and note type shared by both modules.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from midivae.spectral import SpectralConfig
 from midivae.spectral.short_time import harmonic_envelopes
+
+if TYPE_CHECKING:
+    from midivae.scores import Curve
 
 ONSET_GAIN = 1000.0  # onset evidence compresses envelopes as log1p(gain * envelope)
 QUIET_LEVEL = 0.02  # ... with more gain for recordings whose loud frames sit under this
@@ -94,6 +100,44 @@ def note_frames(amplitude: np.ndarray, note, config: SpectralConfig) -> np.ndarr
     first = max(round(note.onset / fs), 0)
     last = min(max(round(note.offset / fs), first + 1), len(amplitude))
     return np.asarray(amplitude[first:last], dtype=np.float64)
+
+
+def solo_curves(
+    notes: list,
+    per_frame: Callable[[Any], np.ndarray],
+    config: SpectralConfig,
+    *,
+    rest: float,
+    step: float,
+    decimals: int,
+) -> dict[int, Curve]:
+    """Per part whose notes follow each other (a controller acts on a whole channel, so a
+    part with chords or overlaps gets none), a step curve of ``per_frame(note)``'s value in
+    each of a note's frames: a point at its onset and wherever the value moves by ``step``
+    or more (rounded to ``decimals``), back to ``rest`` at its end. A part whose curve never
+    leaves ``rest`` gets none."""
+    from midivae.scores import Curve
+
+    curves: dict[int, Curve] = {}
+    fs = config.frame_seconds
+    for part in sorted({n.part for n in notes}):
+        line = sorted((n for n in notes if n.part == part), key=lambda n: n.onset)
+        if any(b.onset < a.offset - 1e-6 for a, b in itertools.pairwise(line)):
+            continue
+        times, values = [0.0], [rest]
+        for note in line:
+            start = max(round(note.onset / fs), 0)
+            for i, value in enumerate(per_frame(note)):
+                if i == 0 or abs(value - values[-1]) >= step:
+                    times.append(float(note.onset if i == 0 else (start + i) * fs))
+                    values.append(float(round(value, decimals)))
+            if values[-1] != rest:
+                times.append(float(note.offset))
+                values.append(rest)
+        if any(v != rest for v in values):
+            order = np.argsort(times, kind="stable")
+            curves[part] = Curve(np.array(times)[order], np.array(values)[order])
+    return curves
 
 
 def partial_bin(pitch: float, harmonic: int, config: SpectralConfig) -> int:

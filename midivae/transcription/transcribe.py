@@ -254,10 +254,11 @@ def transcribe(
     audio = source if isinstance(source, np.ndarray) else load_audio(source)
     audio, offset_dc = remove_dc(audio)
     notices = []
+    scaled = False  # into the trained levels: the velocity hint below would be moot
     if not gain_db and not calibrated:
         correction, level = level_correction_db(audio, config.sample_rate)
         if correction:
-            gain_db = -correction
+            gain_db, scaled = -correction, True
             notices.append(describe_correction(correction, level))
     if gain_db:
         audio = audio * np.float32(10.0 ** (-gain_db / 20.0))
@@ -300,7 +301,7 @@ def transcribe(
     else:
         stage("finding notes")
         notes, parts = decode_notes(model, compressed, audio=audio, cents=offset, settings=settings)
-        if not any(n.startswith(("loud recording", "quiet recording")) for n in notices):
+        if not scaled:
             notices.extend(level_notices(notes))
     where = "" if isinstance(source, np.ndarray) else f"{source}: "
     for notice in notices:
@@ -325,7 +326,7 @@ def transcribe(
         parts=parts,
         preset=model.name,
         reference_hz=reference_hz(offset),
-        seconds=len(audio) / config.sample_rate,
+        seconds=seconds,
         fit=fit,
         notices=notices,
         frames=compressed,
