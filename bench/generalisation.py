@@ -298,7 +298,7 @@ def auto_choice(audio: np.ndarray) -> str:
     from midivae.transcription.choice import choose_preset
 
     amplitude = analyse(np.asarray(audio, np.float64), SpectralConfig())
-    return choose_preset(compress(amplitude, SpectralConfig()), amplitude, shipped_presets())[0]
+    return choose_preset(compress(amplitude, SpectralConfig()), amplitude, shipped_presets()).name
 
 
 def print_confusion(choices: list[tuple[str, str]]) -> float:

@@ -15,17 +15,15 @@ same-pitch repeats (four notes of 0.25-0.5 s across its range) with gaps of 10-8
 re-articulations (a bow change, a tongued repeat) that the model hears as one held note; its
 last line is ``repeats on_f1=<a>`` (mean over instruments and gaps). ``auto`` lets
 ``--instrument auto`` choose among the shipped presets for fresh solos (two phrases of each
-instrument, piano too) and duets (two of each pair of melody instruments), and prints how far
-the best mixture preset's fit leads the best solo preset's on each, for the choice's
-``MIXTURE_MARGIN`` and ``TWO_VOICES_SHARE``; its last line is
-``auto acc=<a> solo_lead_max=<s> duet_lead_min=<d>``. ``dynamics`` plays the dev set's
-isolated-note files (pp / mf / ff) with FluidR3 and counts the pitches whose velocities come out
-in order, the held-in counterpart of the dev line's ``dyn_order`` (last line
-``dynamics order=<a>``; the five instruments unless others are named after it). ``lines``
-plays chorale lines (``BENCH_LINES``: no corpus, dev file or velocity fit uses them) with
-the dev set's kind of dynamics (pp / mf / ff levels every few seconds, linear between),
-the held-in counterpart of the dev melodies; last line ``lines on_f1=<a> onoff_f1=<b>
-vel_f1=<c>`` (the melody instruments unless others are named after it).
+instrument, piano too) and duets (two of each pair of melody instruments), and prints the
+chosen preset's fit and the chooser's share for it; its last line is ``auto acc=<a>``.
+``dynamics`` plays the dev set's isolated-note files (pp / mf / ff) with FluidR3 and counts
+the pitches whose velocities come out in order, the held-in counterpart of the dev line's
+``dyn_order`` (last line ``dynamics order=<a>``; the five instruments unless others are
+named after it). ``lines`` plays chorale lines (``BENCH_LINES``: no corpus, dev file or
+velocity fit uses them) with the dev set's kind of dynamics (pp / mf / ff levels every few
+seconds, linear between), the held-in counterpart of the dev melodies; last line ``lines
+on_f1=<a> onoff_f1=<b> vel_f1=<c>`` (the melody instruments unless others are named after it).
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
 (default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
@@ -259,7 +257,8 @@ def duet_scores(preset: str | Path, font, pairs=None) -> None:
 
 
 def auto_choices(font) -> None:
-    """``auto``'s choice on fresh solos and duets, and the mixture presets' lead in fit."""
+    """``auto``'s choice on fresh solos and duets (with the chooser's share of the preset
+    chosen, or the fit where the likelihoods chose)."""
     from midivae.presets.preset import cached_preset, shipped_presets
     from midivae.spectral import SpectralConfig, analyse, compress
     from midivae.transcription.choice import choose_preset
@@ -276,26 +275,17 @@ def auto_choices(font) -> None:
         second = phrases(get_instrument(b), np.random.default_rng(SEED + 400 + k), seconds=8.0)
         for pair in list(zip(first, second, strict=False))[:2]:
             items.append(((a, b), [(a, pair[0]), (b, pair[1])]))
-    right, leads = 0, {1: [], 2: []}
+    right = 0
     for truth, parts in items:
         audio = render_together(parts, font)
         amplitude = analyse(audio, SpectralConfig())
-        chosen, scores = choose_preset(compress(amplitude, SpectralConfig()), amplitude, names)
-        solo = max(v for n, v in scores.items() if len(cached_preset(n).instruments) == 1)
-        mixed = max(v for n, v in scores.items() if len(cached_preset(n).instruments) > 1)
-        leads[len(truth)].append(mixed - solo)
-        fits = set(truth) <= set(cached_preset(chosen).instruments)
-        exact = (
-            cached_preset(chosen).instruments == truth
-            if len(truth) == 1
-            else len(cached_preset(chosen).instruments) > 1 and fits
-        )
-        right += exact
-        print(f"auto {'+'.join(truth):18s} -> {chosen:16s} mixture lead {mixed - solo:+.2f}")
-    print(
-        f"auto acc={right / len(items):.3f} solo_lead_max={max(leads[1]):+.2f} "
-        f"duet_lead_min={min(leads[2]):+.2f}"
-    )
+        choice = choose_preset(compress(amplitude, SpectralConfig()), amplitude, names)
+        chosen = cached_preset(choice.name).instruments
+        fits = set(truth) <= set(chosen)
+        right += chosen == truth if len(truth) == 1 else len(chosen) > 1 and fits
+        how = f"share {choice.shares[choice.name]:.2f}" if choice.shares else ""
+        print(f"auto {'+'.join(truth):18s} -> {choice.name:16s} fit {choice.fit:+.2f} {how}")
+    print(f"auto acc={right / len(items):.3f}")
 
 
 def main() -> None:

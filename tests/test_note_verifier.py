@@ -116,19 +116,40 @@ def test_shipped_piano_keeps_what_its_note_verifier_passes():
     assert piano.note_verifier is not None
     fit = piano.meta["note_verifier"]["fit"]
     assert fit["kept_f1"] >= fit["tracked_f1"]  # on its own renders it earns its place
-    tracked, features = tracked_candidates(piano, audio)
+    # transcription tracks at the threshold the verifier was fitted at, then verifies
+    tracked, features = tracked_candidates(piano, audio, piano.note_verifier.tracking_threshold)
     assert features.shape == (len(tracked), len(FEATURES))
     kept = transcribe(audio, preset="piano").notes
     assert {(n.pitch, n.onset) for n in kept} <= {(n.pitch, n.onset) for n in tracked}
     assert {45, 48, 55, 57} <= {n.pitch for n in kept}
 
 
-def test_a_bad_note_verifier_names_the_preset_file(tmp_path):
+@pytest.mark.parametrize("field, value", [("weights", [1.0]), ("tracking_threshold", 1.5)])
+def test_a_bad_note_verifier_names_the_preset_file(tmp_path, field, value):
     folder = tmp_path / "piano"
     shutil.copytree(resolve("piano"), folder)
     meta = json.loads((folder / META).read_text())
-    meta["note_verifier"]["weights"] = [1.0]
+    meta["note_verifier"][field] = value
     (folder / META).write_text(json.dumps(meta))
     with pytest.raises(MidivaeError) as error:
         load_preset(folder)
     assert error.value.path == folder / META and "note_verifier" in error.value.message
+
+
+@pytest.mark.needs_fluidsynth
+def test_the_piano_tracks_at_its_verifiers_threshold_unless_told_one(tmp_path):
+    """The verifier's ``tracking_threshold`` is the default; a threshold given wins."""
+    from midivae.transcription.timing import TrackingSettings
+
+    font = get_soundfont("fluidr3").path()
+    chords = [Note(p, 70, 0.2 + k, 0.9 + k) for k, c in enumerate(((48, 64), (53, 69))) for p in c]
+    audio = render_notes(chords, program=0, soundfont=font, seconds=2.5)
+    threshold = cached_preset("piano").note_verifier.tracking_threshold
+    assert threshold < 0.5  # the shipped piano's fit: more keys than at even odds
+    as_fitted = TrackingSettings().with_onset_threshold(threshold)
+    default = transcribe(audio, preset="piano", tempo=False).notes
+    assert default == transcribe(audio, preset="piano", settings=as_fitted, tempo=False).notes
+    strict = TrackingSettings().with_onset_threshold(0.95)
+    assert len(transcribe(audio, preset="piano", settings=strict, tempo=False).notes) <= len(
+        default
+    )

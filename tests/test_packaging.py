@@ -43,6 +43,8 @@ def test_wheel_holds_cli_and_presets_under_midivae(tmp_path):
     for preset in shipped:
         for file in preset.iterdir():
             assert f"midivae/presets/shipped/{preset.name}/{file.name}" in names
+    for file in (ROOT / "midivae" / "presets" / "chooser").iterdir():
+        assert f"midivae/presets/chooser/{file.name}" in names
     tops = {name.split("/")[0] for name in names}
     assert tops <= {"midivae"} | {t for t in tops if t.endswith(".dist-info")}, tops
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -32,6 +32,7 @@ def test_loads_fits_budget_and_records_how_it_was_made(name):
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     assert size <= (16 if len(preset.instruments) > 1 else 8) * MB
     meta = json.loads((folder / "preset.json").read_text())
+    assert preset.name == name  # what a transcription says played it
     assert meta["provenance"]["command"].startswith("midivae train")
     assert meta["metrics"]["headline"]
     files = {"model.safetensors", "preset.json"}

@@ -70,10 +70,10 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
 @click.option(
     "--onset-threshold",
     type=Finite(0.01, 0.99),
-    default=0.5,
-    show_default=True,
+    default=None,
     help="How sure a note's start must be: higher reads fewer, surer notes; lower reads "
-    "more, ghost notes too.",
+    "more, ghost notes too. [default: the preset's (the piano's, fitted on fresh renders of "
+    "its library: 0.2), else 0.5]",
 )
 @click.option(
     "--pitch-bends",
@@ -104,7 +104,7 @@ def transcribe(
     min_note_ms: float | None,
     min_pitch: int,
     max_pitch: int,
-    onset_threshold: float,
+    onset_threshold: float | None,
     pitch_bends: bool,
     expression: bool,
     plot: bool,
@@ -135,7 +135,7 @@ def transcribe(
             f"{min_pitch} is above --max-pitch {max_pitch}", param_hint="--min-pitch"
         )
     settings = TrackingSettings(lowest_pitch=min_pitch, highest_pitch=max_pitch)
-    if onset_threshold != 0.5:
+    if onset_threshold is not None:
         settings = settings.with_onset_threshold(onset_threshold)
     if min_note_ms is not None:
         frame_ms = 1000.0 * SpectralConfig().frame_seconds

@@ -107,11 +107,11 @@ class ContextEncoder(nn.Module):
         self.pooled = (n_bins + 1) // 2  # the convolutions' bins: a quarter tone each
         octave = bins_per_octave // 2  # in the pooled bins
         self.frame = nn.Sequential(
-            *_conv_block(len(self.shifts), channels, 3, 1),
-            *_conv_block(channels, channels, 5, 3),
+            *conv_block(len(self.shifts), channels, 3, 1),
+            *conv_block(channels, channels, 5, 3),
             # each bin hears the bins an octave below and above it: which of two octaves
             # the partials' pattern starts from
-            *_conv_block(channels, channels, 3, octave),
+            *conv_block(channels, channels, 3, octave),
             nn.Conv1d(channels, FRAME_MAPS, 1),  # linear maps: none of the few dies
         )
         self.window = nn.Conv1d(FRAME_MAPS * len(self.offsets), WINDOW_MAPS, 1)
@@ -175,7 +175,7 @@ class ContextEncoder(nn.Module):
         return posterior(self.read(x)[2])
 
 
-def _conv_block(inputs: int, outputs: int, size: int, dilation: int) -> list[nn.Module]:
+def conv_block(inputs: int, outputs: int, size: int, dilation: int) -> list[nn.Module]:
     """A convolution along frequency (same length out), batch-normalised, then ReLU: the
     normalisation lets the few channels train as fast as the frame MLP does."""
     padding = dilation * (size - 1) // 2

@@ -81,7 +81,9 @@ def note_features(
 @dataclass(frozen=True)
 class NoteVerifier:
     """``P(played) = sigmoid(weights . (features - mean) / scale + bias)``; a note is kept
-    when it reaches ``threshold``. ``notes``: how many tracked notes it was fitted on."""
+    when it reaches ``threshold``. ``notes``: how many tracked notes it was fitted on;
+    ``tracking_threshold``: the onset threshold they were tracked at
+    (``TrackingSettings.with_onset_threshold``), which transcription then tracks at too."""
 
     mean: tuple[float, ...]
     scale: tuple[float, ...]
@@ -89,6 +91,7 @@ class NoteVerifier:
     bias: float
     threshold: float
     notes: int = 0
+    tracking_threshold: float = 0.5
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         z = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
@@ -113,6 +116,7 @@ class NoteVerifier:
             vectors = {k: tuple(float(v) for v in data[k]) for k in ("mean", "scale", "weights")}
             bias, threshold = float(data["bias"]), float(data["threshold"])
             notes = int(data.get("notes", 0))
+            tracking = float(data.get("tracking_threshold", 0.5))
         except (TypeError, KeyError, ValueError) as exc:
             raise MidivaeError(f"note_verifier: bad or missing field ({exc})") from None
         values = [bias, threshold, *(v for vec in vectors.values() for v in vec)]
@@ -120,7 +124,11 @@ class NoteVerifier:
             raise MidivaeError(f"note_verifier: {len(FEATURES)} values per vector")
         if not all(np.isfinite(values)) or min(vectors["scale"]) <= 0:
             raise MidivaeError("note_verifier: values must be finite, scales positive")
-        return cls(**vectors, bias=bias, threshold=threshold, notes=notes)
+        if not 0.0 < tracking < 1.0:
+            raise MidivaeError("note_verifier: tracking_threshold must be between 0 and 1")
+        return cls(
+            **vectors, bias=bias, threshold=threshold, notes=notes, tracking_threshold=tracking
+        )
 
 
 def item_f1(played: np.ndarray, n_played: int, keep: np.ndarray) -> float:

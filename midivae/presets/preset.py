@@ -255,7 +255,7 @@ def round_weights(model: CrossModalVAE) -> None:
 
 
 @contextmanager
-def _staging(folder: Path, overwrite: bool) -> Iterator[Path]:
+def staging_folder(folder: Path, overwrite: bool) -> Iterator[Path]:
     """A temp folder beside ``folder``, moved into place when the block succeeds."""
     folder = Path(folder)
     if folder.exists() and not overwrite:
@@ -290,13 +290,13 @@ def save_preset(preset: Preset, folder: str | Path, *, overwrite: bool = False) 
         **preset.config_dict(),
     }
     meta |= {k: v for k, v in preset.meta.items() if k not in meta and k != "reading_model_config"}
-    files = {WEIGHTS: _half(preset.model.state_dict())}
+    files = {WEIGHTS: half_weights(preset.model.state_dict())}
     if preset.two_pairs:
         meta["reading_model_config"] = preset.reader.config.to_dict()
-        files[READING_WEIGHTS] = _half(
+        files[READING_WEIGHTS] = half_weights(
             {k: v for k, v in preset.reader.state_dict().items() if k.startswith(READING_PARTS)}
         )
-    with _staging(Path(folder), overwrite) as tmp:
+    with staging_folder(Path(folder), overwrite) as tmp:
         for name, weights in files.items():
             save_file(weights, str(tmp / name), metadata={"format": FORMAT})
             os.chmod(tmp / name, 0o644)
@@ -307,7 +307,7 @@ def save_preset(preset: Preset, folder: str | Path, *, overwrite: bool = False) 
     return Path(folder)
 
 
-def _half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def half_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().half().contiguous() for k, v in state.items()}
 
 
@@ -387,7 +387,7 @@ def load_preset(name_or_dir: str | Path) -> Preset:
     except MidivaeError as exc:
         raise MidivaeError(exc.message, path) from None
     model = build_model(vocabulary, spectral, features, config)
-    model.load_state_dict(_checked_weights(folder / WEIGHTS, model.state_dict()))
+    model.load_state_dict(checked_weights(folder / WEIGHTS, model.state_dict()))
     reader = None
     if "reading_model_config" in meta:
         if not isinstance(meta["reading_model_config"], dict):
@@ -398,7 +398,7 @@ def load_preset(name_or_dir: str | Path) -> Preset:
             raise MidivaeError(exc.message, path) from None
         reader = build_model(vocabulary, spectral, features, reading_config)
         expected = {k: v for k, v in reader.state_dict().items() if k.startswith(READING_PARTS)}
-        reader.load_state_dict(_checked_weights(folder / READING_WEIGHTS, expected), strict=False)
+        reader.load_state_dict(checked_weights(folder / READING_WEIGHTS, expected), strict=False)
     preset = Preset(model, vocabulary, spectral, features, meta, folder, reader=reader)
     try:
         preset.velocity_regression  # noqa: B018 (validated here, once: a bad one names the file)
@@ -408,7 +408,7 @@ def load_preset(name_or_dir: str | Path) -> Preset:
     return preset
 
 
-def _checked_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def checked_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The float32 tensors of ``path``, exactly the names and shapes of ``expected``, finite."""
     weights = _read_weights(path)
     if set(weights) != set(expected):

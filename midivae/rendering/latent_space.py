@@ -209,7 +209,7 @@ def morph_files(
         from midivae.presets.preset import shipped_presets
 
         amplitude = analyse(np.concatenate([audio_a, audio_b]).astype(np.float64))
-        name, _ = choose_preset(compress(amplitude), amplitude, shipped_presets())
+        name = choose_preset(compress(amplitude), amplitude, shipped_presets()).name
     model = cached_preset(name)
     ends = []
     for source, sound in ((source_a, audio_a), (source_b, audio_b)):

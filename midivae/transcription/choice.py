@@ -1,17 +1,23 @@
-"""``--instrument auto``: which shipped preset fits a recording best.
+"""``--instrument auto``: which shipped preset a recording needs.
 
-Every candidate preset scores the first seconds of sound by its signal decoder's
-log-likelihood per bin; a mixture preset must lead the solo presets clearly, or lead while
-the widest mixture preset hears two voices that are not one instrument's partials.
+The shipped chooser (:mod:`midivae.presets.chooser`, a classifier trained on many libraries'
+frames and on mixed pairs of them) hears the first seconds of sound; the preset whose class
+it gives the most probability over those frames is chosen. Where no chooser knows every
+candidate (presets of the user's own), every candidate scores the frames by its signal
+decoder's log-likelihood per bin; a mixture preset must then lead the solo presets clearly,
+or lead while the widest mixture preset hears two voices that are not one instrument's
+partials. The chosen preset's log-likelihood says whether it fits at all (``POOR_FIT``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from midivae.music import PARTIALS_UP_TO_8
+from midivae.presets.chooser import shipped_chooser
 from midivae.spectral import SpectralConfig
 
 if TYPE_CHECKING:
@@ -45,20 +51,44 @@ def fit_score(preset: Preset, compressed: np.ndarray) -> float:
     return float(np.mean(preset.log_likelihood(compressed, mu)) / compressed.shape[1])
 
 
-def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str]):
-    """The preset that fits the first ``AUTO_SECONDS`` of sound best, and all scores.
+@dataclass
+class Choice:
+    """What ``auto`` chose: the preset, its fit (mean log-likelihood per bin of the frames
+    heard) and each candidate's share of the chooser's probability (empty where the
+    likelihoods chose)."""
 
-    A mixture preset must lead the best solo preset by ``MIXTURE_MARGIN``, or lead at all
-    while the widest mixture preset hears two voices in ``TWO_VOICES_SHARE`` of the frames.
-    """
+    name: str
+    fit: float
+    shares: dict[str, float] = field(default_factory=dict)
+
+
+def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str]) -> Choice:
+    """The preset that the first ``AUTO_SECONDS`` of sound need (module docstring)."""
     from midivae.presets.preset import cached_preset
 
     frame_seconds = SpectralConfig().frame_seconds
     sounding = np.flatnonzero(amplitude.max(axis=1) > SILENCE)[: int(AUTO_SECONDS / frame_seconds)]
     if len(sounding) == 0:
         sounding = np.arange(min(len(compressed), int(AUTO_SECONDS / frame_seconds)))
-    sounding = sounding[::AUTO_STRIDE]
-    frames = compressed[sounding]
+    chooser = shipped_chooser()
+    if chooser is not None and set(names) <= set(chooser.classes):
+        columns = [chooser.classes.index(name) for name in names]
+        shares = chooser.probabilities(compressed[sounding])[:, columns].mean(axis=0)
+        best = names[int(np.argmax(shares))]
+        fit = fit_score(cached_preset(best), compressed[sounding[::AUTO_STRIDE]])
+        return Choice(best, fit, {n: float(s) for n, s in zip(names, shares, strict=True)})
+    name, scores = _likeliest(compressed[sounding[::AUTO_STRIDE]], names)
+    return Choice(name, scores[name])
+
+
+def _likeliest(frames: np.ndarray, names: list[str]) -> tuple[str, dict[str, float]]:
+    """The preset whose signal decoder fits ``frames`` best, and every preset's fit.
+
+    A mixture preset must lead the best solo preset by ``MIXTURE_MARGIN``, or lead at all
+    while the widest mixture preset hears two voices in ``TWO_VOICES_SHARE`` of the frames.
+    """
+    from midivae.presets.preset import cached_preset
+
     presets = {name: cached_preset(name) for name in names}
     scores = {name: fit_score(preset, frames) for name, preset in presets.items()}
     mixtures = [n for n in names if len(presets[n].instruments) > 1]

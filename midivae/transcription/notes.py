@@ -124,6 +124,8 @@ def notes_from_symbols(
     (``candidates``: as :func:`decode_notes`)."""
     settings = settings or TrackingSettings()
     verifier = preset.note_verifier if candidates is None else None
+    if verifier is not None and settings.onset_threshold is None:
+        settings = settings.with_onset_threshold(verifier.tracking_threshold)
     amplitude = decompress(compressed, preset.spectral)
     if audio is not None or not calibrated:
         release = 0.0  # with audio, ends come from refine_offsets

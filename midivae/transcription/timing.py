@@ -66,6 +66,9 @@ class TrackingSettings:
     repeat_split_rise_db: float = 4.0  # ... and rise again this far ...
     repeat_split_frames: int = 12  # ... each within this many frames of the dip's trough
     note_bias: float = 0.0  # log-odds every frame of a note pays against a rest
+    #: the threshold these settings were made for (:meth:`with_onset_threshold`); None: the
+    #: preset's own (a note verifier's ``tracking_threshold``), else 0.5
+    onset_threshold: float | None = None
 
     def with_onset_threshold(self, threshold: float) -> TrackingSettings:
         """These settings with notes made as much harder (``threshold`` > 0.5: fewer, surer
@@ -81,6 +84,7 @@ class TrackingSettings:
             start_cost=max(self.start_cost + ONSET_THRESHOLD_SCALE * shift, 0.0),
             switch_cost=max(self.switch_cost + ONSET_THRESHOLD_SCALE * shift, 0.0),
             note_bias=self.note_bias + shift,
+            onset_threshold=threshold,
         )
 
 

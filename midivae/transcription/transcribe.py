@@ -286,8 +286,8 @@ def transcribe(
         if silent:  # nothing to choose by, and no notes either way
             preset = names[0]
         else:
-            preset, scores = choose_preset(compressed, amplitude, names)
-            fit = scores[preset]
+            choice = choose_preset(compressed, amplitude, names)
+            preset, fit = choice.name, choice.fit
             notices.append(f"sounds like {_spoken(preset)} (--instrument {preset})")
             if fit < POOR_FIT:
                 notices.append("no preset fits well; the notes may be unreliable")
