@@ -126,6 +126,3 @@ def dynamics_class(velocity: np.ndarray | int) -> np.ndarray:
 #: (2nd partial), the twelfth (3rd) and two octaves (4th), where a note's partials are most
 #: often heard as a note of their own.
 PARTIAL_INTERVALS: tuple[int, ...] = (12, 19, 24)
-#: Semitones from a fundamental to its partials 1-8 (rounded): a second voice at one of these
-#: intervals may be the first voice's own partial.
-PARTIALS_UP_TO_8: tuple[int, ...] = (0, 12, 19, 24, 28, 31, 34, 36)

@@ -234,33 +234,6 @@ def test_folder_two_at_a_time_matches_one_at_a_time(tmp_path, phrase_audio):
     assert len(runs["1"]) == 3 and runs["1"] == runs["2"]
 
 
-def test_voice_share_counts_two_slots_apart_but_not_a_partial():
-    from midivae.training.train import vocabulary_for
-    from midivae.transcription.choice import voice_share
-
-    vocab = vocabulary_for(("flute", "violin"))
-
-    def frame(*pitches):
-        labels = {
-            "pitch": np.array([pitches]),
-            "velocity": np.array([[80 if p >= 0 else 0 for p in pitches]]),
-        }
-        labels["pitch_class"] = np.where(labels["pitch"] >= 0, labels["pitch"] % 12, 12)
-        labels["octave"] = np.where(labels["pitch"] >= 0, labels["pitch"] // 12 - 1, -1)
-        labels["dynamics"] = np.where(labels["pitch"] >= 0, 1, -1)
-        return vocab.encode(labels)[0]
-
-    # a third apart twice; an octave apart (a partial); one slot resting
-    vectors = np.stack([frame(72, 76), frame(74, 69), frame(72, 84), frame(72, -1)])
-    symbols = {vocab.key(f): vectors[:, vocab.span(i)] for i, f in enumerate(vocab.families)}
-    stub = SimpleNamespace(
-        vocabulary=vocab,
-        instruments=vocab.instruments,
-        read_signal=lambda frames: symbols,
-    )
-    assert voice_share(stub, np.zeros((4, 416))) == 0.5
-
-
 @pytest.mark.presets
 @pytest.mark.needs_fluidsynth
 def test_auto_sends_a_duet_to_the_ensemble():
@@ -273,19 +246,27 @@ def test_auto_sends_a_duet_to_the_ensemble():
     assert {"flute", "trumpet"} <= {result.parts[note.part].name for note in result.notes}
 
 
-@pytest.mark.parametrize("share, chosen", [(0.3, "ensemble"), (0.05, "trumpet")])
-def test_auto_takes_a_mixture_that_leads_a_little_when_it_hears_two_voices(
-    monkeypatch, share, chosen
-):
+def test_auto_takes_the_choosers_likeliest_class_else_the_best_fit(monkeypatch):
     import midivae.transcription.choice as module
 
     fits = {"trumpet": -0.6, "flute": -0.9, "ensemble": -0.4, "alto_sax-violin": -1.0}
+    classes = ("flute", "trumpet", "ensemble", "alto_sax-violin", "piano")
+    shares = np.array([0.1, 0.2, 0.1, 0.5, 0.1])  # per frame, each frame alike
+    chooser = SimpleNamespace(
+        classes=classes, probabilities=lambda frames: np.tile(shares, (len(frames), 1))
+    )
     monkeypatch.setattr(module, "fit_score", lambda preset, frames: fits[preset.name])
-    monkeypatch.setattr(module, "voice_share", lambda preset, frames: share)
-    monkeypatch.setattr(module, "shipped_chooser", lambda: None)
+    monkeypatch.setattr(module, "shipped_chooser", lambda: chooser)
     amplitude = np.full((100, 416), 0.1)
     choice = module.choose_preset(np.log1p(amplitude), amplitude, list(fits))
-    assert choice.name == chosen and choice.fit == fits[chosen] and not choice.shares
+    assert choice.name == "alto_sax-violin" and choice.fit == -1.0  # not the best fit
+    assert choice.shares == pytest.approx({"trumpet": 0.2, "flute": 0.1, "ensemble": 0.1,
+                                           "alto_sax-violin": 0.5})  # fmt: skip
+    # a candidate the chooser does not know (a preset of one's own): the best fit wins
+    fits["mine"] = fits.pop("flute")
+    monkeypatch.setattr(module, "cached_preset", lambda name: SimpleNamespace(name=name))
+    choice = module.choose_preset(np.log1p(amplitude), amplitude, list(fits))
+    assert choice.name == "ensemble" and not choice.shares
 
 
 @pytest.mark.presets
