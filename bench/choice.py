@@ -30,7 +30,7 @@ from midivae.music import get_instrument
 from midivae.presets.chooser import load_chooser, save_chooser
 from midivae.presets.preset import shipped_presets
 from midivae.spectral import SpectralConfig, analyse, compress
-from midivae.training.chooser_fit import fit_chooser
+from midivae.training.chooser_fit import augmentation, fit_chooser
 from midivae.training.corpus.content import phrases, piano_phrases
 from midivae.training.corpus.levels import measure_levels
 from midivae.training.corpus.libraries import open_library
@@ -58,7 +58,8 @@ def loo_chooser(library: str, work: Path):
         chooser = load_chooser(folder)
         defaults = inspect.signature(fit_chooser).parameters
         planned = {k: defaults[k].default for k in ("epochs", "frames_per_class")}
-        if all(chooser.meta["provenance"][k] == v for k, v in planned.items()):
+        planned["augmentation"] = augmentation()
+        if all(chooser.meta["provenance"].get(k) == v for k, v in planned.items()):
             return chooser
     presets = {name: PRESETS[name][1] for name in PRESETS}
     corpora = {inst: ROOT / "corpora" / f"{inst}-all" for inst in LIBRARY_CORPORA}

@@ -4,11 +4,12 @@ The corpora and the dev set are rendered dry; recordings rarely are. Each melody
 ``bench/data/devset`` is convolved with a seeded exponentially decaying noise tail (RT60 and
 wet-to-dry energy ratio as given; the dry path kept), transcribed with its own instrument's
 preset, and scored with mir_eval like ``bench/transcribe.py``; pYIN runs on the same audio.
-Nothing is tuned on it.
+``auto``'s choice is checked on the same melodies and on the dev set's duets, dry and in the
+room (right as ``bench/transcribe.py`` counts it). Nothing is tuned on it.
 
 Usage: ``python bench/transcribe_room.py [--rt60 1.2] [--wet-db -6]``. Last line:
-``rt60=<s> wet_db=<d> dry_on_f1=<a> room_on_f1=<b> pyin_room_on_f1=<c>`` (means over the four
-melody instruments).
+``rt60=<s> wet_db=<d> dry_on_f1=<a> room_on_f1=<b> pyin_room_on_f1=<c> auto_dry_acc=<e>
+auto_room_acc=<f>`` (F1: means over the four melody instruments).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from devset import ROOT as DEVSET
 from devset import build
 from scipy.signal import fftconvolve
 from scoring import midi_notes, pyin_notes, pyin_range, score
+from transcribe import right_choices
 
 from midivae.audio import load_audio
-from midivae.spectral import SpectralConfig
+from midivae.presets.preset import shipped_presets
+from midivae.spectral import SpectralConfig, analyse, compress
+from midivae.transcription.choice import choose_preset
 from midivae.transcription.transcribe import transcribe
 
 WET_DB = -6.0  # the tail's energy against the direct sound, by default
@@ -56,13 +60,18 @@ def main() -> None:
     sample_rate = SpectralConfig().sample_rate
     response = room_response(args.rt60, args.wet_db, sample_rate)
     dry, room, pyin_room = defaultdict(list), defaultdict(list), defaultdict(list)
+    chosen = defaultdict(list)  # dry / room -> whether auto chose right
     for entry in build(DEVSET):
+        if entry.kind not in ("melody", "duet"):
+            continue
+        audio = load_audio(DEVSET / f"{entry.stem}.flac")
+        wet = in_room(audio, response).astype(np.float32)
+        for where, sound in (("dry", audio), ("room", wet)):
+            chosen[where].append(auto_choice(sound) in right_choices(entry.instruments))
         if entry.kind != "melody":
             continue
         name = entry.instruments[0]
         reference = midi_notes(DEVSET / f"{entry.stem}.mid")
-        audio = load_audio(DEVSET / f"{entry.stem}.flac")
-        wet = in_room(audio, response).astype(np.float32)
         for target, sound in ((dry, audio), (room, wet)):
             notes = transcribe(sound, preset=name, calibrated=True).notes
             estimate = [(n.onset, n.offset, n.pitch, n.velocity) for n in notes]
@@ -77,8 +86,15 @@ def main() -> None:
         )
     print(
         f"rt60={args.rt60:g} wet_db={args.wet_db:g} dry_on_f1={mean_of_means(dry):.3f} "
-        f"room_on_f1={mean_of_means(room):.3f} pyin_room_on_f1={mean_of_means(pyin_room):.3f}"
+        f"room_on_f1={mean_of_means(room):.3f} pyin_room_on_f1={mean_of_means(pyin_room):.3f} "
+        f"auto_dry_acc={np.mean(chosen['dry']):.3f} auto_room_acc={np.mean(chosen['room']):.3f}"
     )
+
+
+def auto_choice(audio: np.ndarray) -> str:
+    """The shipped preset ``auto`` chooses for ``audio``."""
+    amplitude = analyse(np.asarray(audio, np.float64), SpectralConfig())
+    return choose_preset(compress(amplitude), amplitude, shipped_presets()).name
 
 
 if __name__ == "__main__":

@@ -114,3 +114,18 @@ def test_the_shipped_chooser_knows_every_shipped_preset_and_is_small():
     assert set(chooser.classes) == set(shipped_presets())
     assert sum(p.stat().st_size for p in SHIPPED.iterdir()) < 1e6
     assert chooser.spectral == SpectralConfig()
+
+
+def test_a_room_adds_only_its_items_earlier_frames_and_follows_the_seed(tiny):
+    corpus = load_corpus(tiny["flute"])
+    draws = FrameDraws({"flute": corpus}, {"flute": ["flute"]}, ())
+    items = corpus.labels["item"]
+    firsts = np.flatnonzero((items >= 0) & (np.r_[-2, items[:-1]] != items))[:20]
+    later = firsts + 3
+    rows = np.r_[firsts, later]
+    dry = corpus.amplitudes(rows)
+    wet = draws._in_room(corpus, rows, dry, np.random.default_rng(1))
+    assert np.allclose(wet[: len(firsts)], dry[: len(firsts)])  # nothing earlier to ring on
+    assert (wet >= dry - 1e-7).all() and (wet[len(firsts) :] > dry[len(firsts) :] + 1e-6).any()
+    again = draws._in_room(corpus, rows, dry, np.random.default_rng(1))
+    assert np.array_equal(wet, again)

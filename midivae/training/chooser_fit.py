@@ -5,9 +5,12 @@ from a corpus that many libraries played (``corpora/<instrument>-all``); a mixtu
 are two instruments' frames summed at a random balance (±10 dB), the pair sent to the
 narrowest mixture preset with a slot for each (the alto sax with the violin to
 ``alto_sax-violin``, a flute with a trumpet to ``ensemble``). Every frame gets a random level
-(−24..+12 dB) and a random tilt (±3 dB per octave, a microphone's or a room's colour), so the
-chooser knows instruments rather than one library's level or colour. Every epoch draws fresh
-frames and pairs; whole items are held out for the validation accuracy it reports.
+(−24..+12 dB) and a random tilt (±3 dB per octave, a microphone's or a room's colour), and
+half of the frames a room's tail (the power of the item's earlier frames, decaying over an
+RT60 of 0.2-2.5 s), so the chooser knows instruments rather than one library's level or
+colour, and does not take a note ringing on under the next for a second voice. Every epoch
+draws fresh frames and pairs; whole items are held out for the validation accuracy it
+reports.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from midivae.training.corpus.store import Corpus, load_corpus
 
 #: Balance of a mixture's two voices (dB), level of every frame (dB), tilt (dB per octave).
 BALANCE_DB, LEVEL_DB, TILT_DB = 10.0, (-24.0, 12.0), 3.0
+#: Share of frames heard in a room, its RT60 (s) and its tail's level (dB against a steady
+#: note's), and the frames back whose power the tail sums (geometric, up to ~1.5 s).
+ROOM_SHARE, RT60_S, WET_DB = 0.5, (0.2, 2.5), (-12.0, 0.0)
+ROOM_TAPS = tuple(int(t) for t in np.unique(np.round(np.geomspace(1, 128, 16))))
 
 
 def sounding_frames(corpus: Corpus, excluded: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -59,6 +66,18 @@ def mixture_classes(presets: Mapping[str, Sequence[str]]) -> dict[tuple[str, str
     return pairs
 
 
+def augmentation() -> dict[str, Any]:
+    """The augmentation settings, as a chooser's provenance records them."""
+    return {
+        "balance_db": BALANCE_DB,
+        "level_db": list(LEVEL_DB),
+        "tilt_db": TILT_DB,
+        "room_share": ROOM_SHARE,
+        "rt60_s": list(RT60_S),
+        "wet_db": list(WET_DB),
+    }
+
+
 class FrameDraws:
     """Random training frames for each class, drawn from the corpora's frames."""
 
@@ -82,8 +101,34 @@ class FrameDraws:
                 raise MidivaeError("no sounding frames left after the libraries left out", inst)
 
     def _amplitudes(self, inst: str, n: int, rng, part: int) -> np.ndarray:
-        rows = self.rows[inst][part]
-        return self.corpora[inst].amplitudes(np.sort(rng.choice(rows, n)))[rng.permutation(n)]
+        """``n`` random sounding frames of ``inst``, ``ROOM_SHARE`` of them in a room."""
+        corpus = self.corpora[inst]
+        rows = np.sort(rng.choice(self.rows[inst][part], n))
+        amplitude = corpus.amplitudes(rows)
+        roomy = rng.random(n) < ROOM_SHARE
+        if roomy.any():
+            amplitude[roomy] = self._in_room(corpus, rows[roomy], amplitude[roomy], rng)
+        return amplitude[rng.permutation(n)]
+
+    def _in_room(self, corpus: Corpus, rows: np.ndarray, amplitude: np.ndarray, rng) -> np.ndarray:
+        """The frames as a room would let them be heard: each frame's power plus the tail of
+        its item's earlier frames (power falling 60 dB over a random RT60; ``ROOM_TAPS``
+        frames back, each standing for the frames up to the next), the tail at a random
+        level against a steady note's."""
+        frame_s = self.config.frame_seconds
+        rt60 = rng.uniform(*RT60_S, (len(rows), 1))
+        wet = 10 ** (rng.uniform(*WET_DB, (len(rows), 1)) / 10)
+        items = corpus.labels["item"]
+        tail = np.zeros_like(amplitude)
+        total = np.zeros((len(rows), 1))
+        for tap, following in zip(ROOM_TAPS, [*ROOM_TAPS[1:], 2 * ROOM_TAPS[-1]], strict=True):
+            weight = 10 ** (-6.0 * tap * frame_s / rt60) * (following - tap)
+            back = rows - tap
+            same = (back >= 0) & (items[np.maximum(back, 0)] == items[rows])
+            if same.any():
+                tail[same] += weight[same] * corpus.amplitudes(back[same]) ** 2
+            total += weight
+        return np.sqrt(amplitude**2 + wet * tail / total).astype(np.float32)
 
     def draw(self, name: str, n: int, rng, part: int = 0) -> np.ndarray:
         """``n`` compressed frames of class ``name`` (``part`` 0: training items, 1:
@@ -170,6 +215,7 @@ def fit_chooser(
             "excluded_libraries": list(excluded),
             "epochs": epochs,
             "frames_per_class": frames_per_class,
+            "augmentation": augmentation(),
             "seed": seed,
             "wall_seconds": round(time.perf_counter() - start, 1),
         },
