@@ -72,8 +72,8 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
     type=Finite(0.01, 0.99),
     default=None,
     help="How sure a note's start must be: higher reads fewer, surer notes; lower reads "
-    "more, ghost notes too. [default: the preset's (the piano's, fitted on fresh renders of "
-    "its library: 0.2), else 0.5]",
+    "more, ghost notes too. [default: the preset's own where it has one (the piano's is "
+    "fitted on fresh renders of its library), else 0.5]",
 )
 @click.option(
     "--pitch-bends",
