@@ -21,9 +21,9 @@ import torch
 from midivae.errors import MidivaeError
 from midivae.model.instrument_classifier import InstrumentClassifier
 from midivae.presets.preset import (
-    MAX_META_BYTES,
     checked_weights,
     half_weights,
+    read_format_json,
     staging_folder,
 )
 from midivae.spectral import SpectralConfig
@@ -88,18 +88,7 @@ def load_chooser(folder: str | Path = SHIPPED) -> Chooser:
     """Load a chooser folder (default: the shipped one)."""
     folder = Path(folder)
     path = folder / META
-    if not path.is_file():
-        raise MidivaeError("not a chooser (no chooser.json)", folder)
-    if path.stat().st_size > MAX_META_BYTES:
-        raise MidivaeError(f"chooser.json over {MAX_META_BYTES // 2**20} MB", path)
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise MidivaeError(f"unreadable chooser.json ({type(exc).__name__})", path) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise MidivaeError(f"not a {FORMAT} file", path)
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise MidivaeError(f"chooser format version {meta.get('format_version')!r}", path)
+    meta = read_format_json(path, "chooser", FORMAT, FORMAT_VERSION)
     classes, config = meta.get("classes"), meta.get("model_config")
     if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
         raise MidivaeError("malformed 'classes'", path)

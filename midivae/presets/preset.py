@@ -323,25 +323,31 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def read_meta(folder: str | Path) -> dict[str, Any]:
-    """The validated ``preset.json`` of a preset folder."""
-    path = Path(folder) / META
+def read_format_json(path: Path, what: str, fmt: str, version: int) -> dict[str, Any]:
+    """The JSON object of ``path`` (a ``what``'s file of format ``fmt``): its size, syntax,
+    format and version checked, every failure a one-line ``MidivaeError`` naming it."""
     if not path.is_file():
-        raise MidivaeError("not a preset (no preset.json)", folder)
+        raise MidivaeError(f"not a {what} (no {path.name})", path.parent)
     if path.stat().st_size > MAX_META_BYTES:
-        raise MidivaeError(f"preset.json over {MAX_META_BYTES // 2**20} MB", path)
+        raise MidivaeError(f"{path.name} over {MAX_META_BYTES // 2**20} MB", path)
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise MidivaeError(f"unreadable preset.json ({type(exc).__name__})", path) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise MidivaeError(f"not a {FORMAT} file", path)
-    if meta.get("format_version") != FORMAT_VERSION:
+        raise MidivaeError(f"unreadable {path.name} ({type(exc).__name__})", path) from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise MidivaeError(f"not a {fmt} file", path)
+    if meta.get("format_version") != version:
         raise MidivaeError(
-            f"preset format version {meta.get('format_version')!r}, this midivae reads "
-            f"{FORMAT_VERSION}",
+            f"{what} format version {meta.get('format_version')!r}, this midivae reads {version}",
             path,
         )
+    return meta
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """The validated ``preset.json`` of a preset folder."""
+    path = Path(folder) / META
+    meta = read_format_json(path, "preset", FORMAT, FORMAT_VERSION)
     for key in ("vocabulary", "spectral_config", "feature_config", "model_config"):
         if not isinstance(meta.get(key), dict):
             raise MidivaeError(f"missing or malformed {key!r}", path)
