@@ -113,6 +113,9 @@ def interrupt_cli(args: list[str], first_output: Path, *, wait_s: float, settle_
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a suite started in the background (``cmd &`` in a script)
+        # ignores SIGINT, and an ignored signal is inherited
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and not first_output.exists():
