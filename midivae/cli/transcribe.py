@@ -20,7 +20,7 @@ from midivae.cli.options import Finite, model_options, output_option, preset_cho
 )
 @model_options(
     instrument_default="auto",
-    instrument_help="A shipped preset name, or auto: the one that fits the first 10 s best.",
+    instrument_help="A shipped preset name, or auto: the one the first 10 s sound like.",
     preset_help="Any preset folder (e.g. one made by `midivae train`).",
 )
 @click.option(

@@ -7,9 +7,8 @@ reference pitch and retune the frames to A4 = 440 Hz; encode with the preset's s
 and decode the posterior mean with its symbol decoder; turn each slot's frame posteriors into
 notes with the HMM of :mod:`midivae.transcription.notes` (onset evidence from the partials'
 flux); give each note the calibrated velocity the model reads over its attack.
-``--instrument auto`` compares the shipped presets on the first seconds of sound by the signal
-decoder's log-likelihood per bin (and counts the voices the ensemble preset hears there, for
-duets).
+``--instrument auto`` asks the shipped chooser (:mod:`midivae.transcription.choice`) which
+preset the first seconds of sound need.
 """
 
 from __future__ import annotations
@@ -213,7 +212,7 @@ def transcribe(
         The recording.
     instrument : str
         A shipped preset name (``midivae presets`` lists them), or ``"auto"``: the shipped
-        preset that fits the first seconds of sound best.
+        preset that the shipped chooser hears in the first seconds of sound.
     preset : str or Path, optional
         A preset folder (or shipped name) to use instead of ``instrument``.
     gain_db : float
