@@ -39,6 +39,25 @@ def harmonic_shifts(harmonics: Sequence[float], bins_per_octave: int) -> list[in
     return [round(bins_per_octave * math.log2(h)) for h in harmonics]
 
 
+def harmonic_stack_index(
+    pooled: int, harmonics: Sequence[float], bins_per_octave: int
+) -> torch.Tensor:
+    """``(len(harmonics), pooled)``: the pooled bin (a quarter tone: two constant-Q bins) that
+    each partial's copy of a pooled spectrum reads at each pooled bin; ``pooled`` (a zero
+    column appended past the last) where that falls outside the spectrum."""
+    shifts = [round(shift / 2) for shift in harmonic_shifts(harmonics, bins_per_octave)]
+    rows = torch.arange(pooled)[None, :] + torch.as_tensor(shifts)[:, None]
+    return torch.where((rows < 0) | (rows >= pooled), pooled, rows)
+
+
+def harmonic_stack(spectra: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``(m, harmonics, pooled bins)`` of spectra ``(m, n_bins)``: each reduced to the max over
+    pairs of bins, then shifted down by each partial's offset (``index``, from
+    :func:`harmonic_stack_index`; zeros past the edges), so a note's partials line up."""
+    pooled = F.max_pool1d(spectra[:, None, :], 2, ceil_mode=True)[:, 0]
+    return F.pad(pooled, (0, 1))[:, index]
+
+
 def margin_of(offsets: Sequence[int]) -> int:
     """Frames a window reaches either side of the frame read."""
     return max((abs(int(o)) for o in offsets), default=0)
@@ -102,12 +121,11 @@ class ContextEncoder(nn.Module):
         super().__init__()
         self.n_bins = n_bins
         self.offsets = tuple(int(o) for o in offsets)
-        self.shifts = tuple(harmonic_shifts(harmonics, bins_per_octave))
         self.margin = margin_of(self.offsets)
         self.pooled = (n_bins + 1) // 2  # the convolutions' bins: a quarter tone each
         octave = bins_per_octave // 2  # in the pooled bins
         self.frame = nn.Sequential(
-            *conv_block(len(self.shifts), channels, 3, 1),
+            *conv_block(len(harmonics), channels, 3, 1),
             *conv_block(channels, channels, 5, 3),
             # each bin hears the bins an octave below and above it: which of two octaves
             # the partials' pattern starts from
@@ -117,18 +135,8 @@ class ContextEncoder(nn.Module):
         self.window = nn.Conv1d(FRAME_MAPS * len(self.offsets), WINDOW_MAPS, 1)
         self.window_norm = nn.BatchNorm1d(WINDOW_MAPS)
         self.body = mlp([WINDOW_MAPS * self.pooled + len(self.offsets), *hidden, 2 * latent])
-        shifts = torch.as_tensor([round(shift / 2) for shift in self.shifts])  # pooled bins
-        rows = torch.arange(self.pooled)[None, :] + shifts[:, None]
-        outside = (rows < 0) | (rows >= self.pooled)
-        self.register_buffer(
-            "stack_index", torch.where(outside, self.pooled, rows), persistent=False
-        )
-
-    def stacked(self, spectra: torch.Tensor) -> torch.Tensor:
-        """``(m, harmonics, pooled bins)``: each pooled spectrum shifted down by each
-        partial's offset (zeros past the edges)."""
-        padded = F.pad(spectra, (0, 1))  # the column past the last: the zero past the edges
-        return padded[:, self.stack_index]
+        index = harmonic_stack_index(self.pooled, harmonics, bins_per_octave)
+        self.register_buffer("stack_index", index, persistent=False)
 
     def feature_map(self, sequences: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The equivariant part (for shifts by whole pairs of bins): ``(b * length,
@@ -137,9 +145,9 @@ class ContextEncoder(nn.Module):
         frame levels ``(b * length, len(offsets))``."""
         b, span, _ = sequences.shape
         length = span - 2 * self.margin
-        spectra = sequences[..., : self.n_bins].reshape(b * span, 1, self.n_bins)
-        pooled = F.max_pool1d(spectra, 2, ceil_mode=True)[:, 0]
-        maps = self.frame(self.stacked(pooled)).reshape(b, span, FRAME_MAPS, self.pooled)
+        spectra = sequences[..., : self.n_bins].reshape(b * span, self.n_bins)
+        stacked = harmonic_stack(spectra, self.stack_index)
+        maps = self.frame(stacked).reshape(b, span, FRAME_MAPS, self.pooled)
         # the window's 1x1 convolution, as one product per offset over shifted frames
         weight = self.window.weight[..., 0].reshape(WINDOW_MAPS, len(self.offsets), FRAME_MAPS)
         mixed = self.window.bias[None, None, :, None]

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from midivae.model.context import conv_block, harmonic_shifts
+from midivae.model.context import conv_block, harmonic_stack, harmonic_stack_index
 from midivae.model.vae import mlp
 
 #: Partials stacked (ratios to the fundamental).
@@ -59,17 +59,9 @@ class InstrumentClassifier(nn.Module):
         harmonics: Sequence[float] = HARMONICS,
     ) -> None:
         super().__init__()
-        self.n_bins = n_bins
-        self.pooled = (n_bins + 1) // 2  # quarter tones
-        octave = bins_per_octave // 2  # in the pooled bins
-        shifts = torch.as_tensor(
-            [round(s / 2) for s in harmonic_shifts(harmonics, bins_per_octave)]
-        )
-        rows = torch.arange(self.pooled)[None, :] + shifts[:, None]
-        outside = (rows < 0) | (rows >= self.pooled)
-        self.register_buffer(
-            "stack_index", torch.where(outside, self.pooled, rows), persistent=False
-        )
+        octave = bins_per_octave // 2  # in the pooled bins (quarter tones)
+        index = harmonic_stack_index((n_bins + 1) // 2, harmonics, bins_per_octave)
+        self.register_buffer("stack_index", index, persistent=False)
         self.convolutions = nn.Sequential(
             *conv_block(len(harmonics), channels, 3, 1),
             *conv_block(channels, channels, 5, 3),
@@ -77,12 +69,15 @@ class InstrumentClassifier(nn.Module):
         )
         self.head = mlp([channels * (1 + REGISTERS), hidden, n_classes])
 
+    def maps(self, frames: torch.Tensor) -> torch.Tensor:
+        """The equivariant part: ``(n, channels, pooled bins)`` maps of frames ``(n, n_bins)``
+        scaled to their loudest bin."""
+        scaled = frames / frames.amax(dim=1, keepdim=True).clamp_min(1e-3)
+        return self.convolutions(harmonic_stack(scaled, self.stack_index))
+
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """Logits of each frame's class."""
-        scaled = frames / frames.amax(dim=1, keepdim=True).clamp_min(1e-3)
-        pooled = F.max_pool1d(scaled[:, None, :], 2, ceil_mode=True)[:, 0]
-        stacked = F.pad(pooled, (0, 1))[:, self.stack_index]
-        maps = self.convolutions(stacked)
+        maps = self.maps(frames)
         features = torch.cat(
             [maps.amax(dim=2), F.adaptive_avg_pool1d(maps, REGISTERS).flatten(1)], dim=1
         )
