@@ -27,21 +27,36 @@ if TYPE_CHECKING:
 TRACKING_THRESHOLDS = (0.5, 0.35, 0.2, 0.1)
 
 
-def tracked_candidates(
-    preset: Preset, audio: np.ndarray, threshold: float = 0.5
-) -> tuple[list, np.ndarray]:
-    """Every note ``preset`` tracks in in-tune ``audio`` at onset ``threshold`` (no
-    verifier) and their features."""
-    from midivae.model.note_verifier import FEATURES
+def heard_by(preset: Preset, audio: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The compressed frames of in-tune ``audio`` and what ``preset`` reads in them (what
+    tracking at any threshold starts from)."""
     from midivae.spectral import analyse, compress
-    from midivae.transcription.notes import decode_notes
-    from midivae.transcription.timing import TrackingSettings
+    from midivae.transcription.notes import read_symbols
 
     config = preset.spectral
     compressed = compress(analyse(np.asarray(audio, dtype=np.float64), config), config)
+    return compressed, read_symbols(preset, compressed)
+
+
+def tracked_candidates(
+    preset: Preset,
+    audio: np.ndarray,
+    threshold: float = 0.5,
+    heard: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
+) -> tuple[list, np.ndarray]:
+    """Every note ``preset`` tracks in in-tune ``audio`` at onset ``threshold`` (no
+    verifier) and their features; ``heard``: :func:`heard_by`'s answer when the caller has
+    it already."""
+    from midivae.model.note_verifier import FEATURES
+    from midivae.transcription.notes import notes_from_symbols
+    from midivae.transcription.timing import TrackingSettings
+
+    compressed, symbols = heard if heard is not None else heard_by(preset, audio)
     rows: list[np.ndarray] = []
     settings = TrackingSettings().with_onset_threshold(threshold)
-    notes, _ = decode_notes(preset, compressed, audio=audio, settings=settings, candidates=rows)
+    notes, _ = notes_from_symbols(
+        preset, symbols, compressed, audio=audio, settings=settings, candidates=rows
+    )
     return notes, np.array(rows, dtype=np.float64).reshape(len(notes), len(FEATURES))
 
 
@@ -80,12 +95,16 @@ def measure_note_verifier(
 
     from midivae.model.note_verifier import fit_verifier, item_f1
 
-    renders = list(fit_renders(instrument, soundfont, seed, tiny=tiny))
+    # each render analysed and read once: only the tracking depends on the threshold
+    renders = [
+        (played, audio, heard_by(preset, audio))
+        for played, audio in fit_renders(instrument, soundfont, seed, tiny=tiny)
+    ]
     verifier, items, best = None, [], -1.0
     for threshold in TRACKING_THRESHOLDS:
         tracked = []
-        for played, audio in renders:
-            heard, features = tracked_candidates(preset, audio, threshold)
+        for played, audio, frames in renders:
+            heard, features = tracked_candidates(preset, audio, threshold, frames)
             tracked.append((features, played_flags(heard, played), len(played)))
         fitted = fit_verifier(tracked)
         if fitted is None:

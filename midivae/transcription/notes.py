@@ -95,11 +95,9 @@ def decode_notes(
     list: every tracked note is then kept and its feature row appended to it, in the order
     of the returned notes (what the verifier is fitted on).
     """
-    vectors = preset.symbols_from_signal(compressed)
-    symbols = second_pass(preset, compressed, preset.families_of(vectors), vectors)
     return notes_from_symbols(
         preset,
-        symbols,
+        read_symbols(preset, compressed),
         compressed,
         audio=audio,
         cents=cents,
@@ -107,6 +105,13 @@ def decode_notes(
         calibrated=calibrated,
         candidates=candidates,
     )
+
+
+def read_symbols(preset: Preset, compressed: np.ndarray) -> dict[str, np.ndarray]:
+    """What ``preset`` reads in compressed frames: its symbol families, a polyphonic preset's
+    keys read twice (:func:`~midivae.transcription.residual.second_pass`)."""
+    vectors = preset.symbols_from_signal(compressed)
+    return second_pass(preset, compressed, preset.families_of(vectors), vectors)
 
 
 def notes_from_symbols(
