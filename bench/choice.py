@@ -18,6 +18,7 @@ loo_duet_acc=<c> shipped_choice_acc=<d> shipped_solo_acc=<e> shipped_duet_acc=<f
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 from pathlib import Path
 
@@ -64,16 +65,30 @@ def loo_chooser(library: str, work: Path):
     presets = {name: PRESETS[name][1] for name in PRESETS}
     corpora = {inst: ROOT / "corpora" / f"{inst}-all" for inst in LIBRARY_CORPORA}
     chooser = fit_chooser(
-        corpora, presets, excluded=[library], command=f"bench/choice.py {library}"
+        corpora,
+        presets,
+        excluded=[library],
+        command=f"python bench/choice.py --leave-out {library}",
     )
     save_chooser(chooser, folder, overwrite=True)
     return chooser
 
 
+@functools.cache
+def player(inst_name: str, spec: str):
+    """The instrument, library ``spec`` and its calibration to FluidR3's levels (measured
+    once per instrument and library)."""
+    inst, library = get_instrument(inst_name), open_library(spec)
+    return (
+        inst,
+        library,
+        calibration_of(library, inst, measure_levels(open_library("fluidr3"), inst)),
+    )
+
+
 def phrase_audio(inst_name: str, spec: str, k: int, seconds: float = 8.0) -> np.ndarray:
     """Fresh phrase ``k`` of ``inst_name`` as library ``spec`` plays it (calibrated, dry)."""
-    inst, library = get_instrument(inst_name), open_library(spec)
-    calibration = calibration_of(library, inst, measure_levels(open_library("fluidr3"), inst))
+    inst, library, calibration = player(inst_name, spec)
     low, high = library.key_range(inst)
     rng = np.random.default_rng(SEED + 1000 * k)
     make = piano_phrases if inst.polyphonic else phrases
@@ -89,18 +104,6 @@ def frames_of(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return compress(amplitude), amplitude
 
 
-def chooser_pick(chooser, compressed: np.ndarray, amplitude: np.ndarray) -> str:
-    """What ``auto`` picks with ``chooser`` in place of the shipped one."""
-    import midivae.presets.chooser as store
-
-    saved = list(store._SHIPPED)
-    store._SHIPPED[:] = [chooser]
-    try:
-        return choose_preset(compressed, amplitude, shipped_presets()).name
-    finally:
-        store._SHIPPED[:] = saved
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=4)
@@ -108,6 +111,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "corpora" / "loo-choice")
     args = parser.parse_args()
     loo, shipped = [], []  # (what plays, chosen)
+    names = shipped_presets()
     for library, instruments in library_names().items():
         if args.leave_out and library not in args.leave_out:
             continue
@@ -137,8 +141,8 @@ def main() -> None:
                 items.append((f"{a}+{b}", mix))
         for truth, audio in items:
             compressed, amplitude = frames_of(audio)
-            loo.append((truth, chooser_pick(chooser, compressed, amplitude)))
-            shipped.append((truth, choose_preset(compressed, amplitude, shipped_presets()).name))
+            loo.append((truth, choose_preset(compressed, amplitude, names, chooser).name))
+            shipped.append((truth, choose_preset(compressed, amplitude, names).name))
             print(f"{library:10s} {truth:16s} loo {loo[-1][1]:16s} shipped {shipped[-1][1]}")
     figures = {}
     for which, choices in (("loo", loo), ("shipped", shipped)):

@@ -47,6 +47,7 @@ import numpy as np
 from scoring import ordered, velocity_triples
 from synthetic import pitch_accuracy
 from transcribe_fluidr3 import score_audio
+from transcribe_room import auto_choice
 
 from libraries import SYNTH, available
 from midivae.music import MELODY_INSTRUMENTS, get_instrument
@@ -289,16 +290,6 @@ def frame_figures(preset, audio: np.ndarray, notes: list[Note], inst) -> tuple[f
     sounding = labels["pitch"] >= 0
     right = float(np.mean(pitch[sounding] == labels["pitch"][sounding])) if sounding.any() else 1.0
     return right, float(np.mean((pitch >= 0) == sounding))
-
-
-def auto_choice(audio: np.ndarray) -> str:
-    """The shipped preset ``auto`` chooses for ``audio`` (its first seconds)."""
-    from midivae.presets.preset import shipped_presets
-    from midivae.spectral import SpectralConfig, analyse, compress
-    from midivae.transcription.choice import choose_preset
-
-    amplitude = analyse(np.asarray(audio, np.float64), SpectralConfig())
-    return choose_preset(compress(amplitude, SpectralConfig()), amplitude, shipped_presets()).name
 
 
 def print_confusion(choices: list[tuple[str, str]]) -> float:

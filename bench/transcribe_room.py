@@ -92,7 +92,7 @@ def main() -> None:
 
 
 def auto_choice(audio: np.ndarray) -> str:
-    """The shipped preset ``auto`` chooses for ``audio``."""
+    """The shipped preset ``auto`` chooses for ``audio`` (its first seconds)."""
     amplitude = analyse(np.asarray(audio, np.float64), SpectralConfig())
     return choose_preset(compress(amplitude), amplitude, shipped_presets()).name
 

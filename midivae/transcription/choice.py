@@ -20,12 +20,13 @@ from midivae.presets.preset import cached_preset
 from midivae.spectral import SpectralConfig
 
 if TYPE_CHECKING:
+    from midivae.presets.chooser import Chooser
     from midivae.presets.preset import Preset
 
 AUTO_SECONDS = 10.0
-#: ``auto`` scores every tenth sounding frame (116 ms apart, ~86 frames in 10 s): enough
-#: frames for a stable choice at a fraction of the cost of scoring every frame with every
-#: shipped preset (measurements: docs/experiments.md, "Auto choice").
+#: Likelihoods are scored on every tenth sounding frame (116 ms apart, ~86 frames in 10 s):
+#: enough for a stable fit at a fraction of the cost of every frame (measurements:
+#: docs/experiments.md, "Auto choice"); the chooser hears every sounding frame.
 AUTO_STRIDE = 10
 #: Per-bin log-likelihood under which no preset is taken to fit: set between what a
 #: recording's own preset scores and what another instrument's preset or noise scores
@@ -51,24 +52,26 @@ class Choice:
     shares: dict[str, float] = field(default_factory=dict)
 
 
-def choose_preset(compressed: np.ndarray, amplitude: np.ndarray, names: list[str]) -> Choice:
-    """The preset that the first ``AUTO_SECONDS`` of sound need (module docstring)."""
+def choose_preset(
+    compressed: np.ndarray,
+    amplitude: np.ndarray,
+    names: list[str],
+    chooser: Chooser | None = None,
+) -> Choice:
+    """The preset that the first ``AUTO_SECONDS`` of sound need (module docstring), asking
+    ``chooser`` (default: the shipped one)."""
     frame_seconds = SpectralConfig().frame_seconds
     sounding = np.flatnonzero(amplitude.max(axis=1) > SILENCE)[: int(AUTO_SECONDS / frame_seconds)]
     if len(sounding) == 0:
         sounding = np.arange(min(len(compressed), int(AUTO_SECONDS / frame_seconds)))
-    chooser = shipped_chooser()
+    scored = compressed[sounding[::AUTO_STRIDE]]  # the frames the likelihoods score
+    chooser = chooser or shipped_chooser()
     if chooser is not None and set(names) <= set(chooser.classes):
         columns = [chooser.classes.index(name) for name in names]
         shares = chooser.probabilities(compressed[sounding])[:, columns].mean(axis=0)
         best = names[int(np.argmax(shares))]
-        fit = fit_score(cached_preset(best), compressed[sounding[::AUTO_STRIDE]])
+        fit = fit_score(cached_preset(best), scored)
         return Choice(best, fit, {n: float(s) for n, s in zip(names, shares, strict=True)})
-    name, scores = _likeliest(compressed[sounding[::AUTO_STRIDE]], names)
-    return Choice(name, scores[name])
-
-
-def _likeliest(frames: np.ndarray, names: list[str]) -> tuple[str, dict[str, float]]:
-    """The preset whose signal decoder fits ``frames`` best, and every preset's fit."""
-    scores = {name: fit_score(cached_preset(name), frames) for name in names}
-    return max(scores, key=scores.get), scores
+    fits = {name: fit_score(cached_preset(name), scored) for name in names}
+    best = max(fits, key=fits.get)
+    return Choice(best, fits[best])
