@@ -113,6 +113,15 @@ def midivae(*args: str) -> None:
     subprocess.run(command, check=True, cwd=ROOT)
 
 
+def library_corpus(inst: str) -> str:
+    """``corpora/<inst>-all``, built (or found built) over every library of ``inst``
+    (``LIBRARY_CORPORA``)."""
+    libraries = [a for library in LIBRARY_CORPORA[inst] for a in ("--library", library)]
+    folder = f"corpora/{inst}-all"
+    midivae("--quiet", "corpus", "build", "--instrument", inst, *libraries, "-o", folder)
+    return folder
+
+
 def build(name: str, *, reading_only: bool = False) -> None:
     """Train preset ``name``'s FluidR3 pair (unless ``reading_only``), then its reading pair
     on every library where it has one (``READING``)."""
@@ -140,10 +149,7 @@ def build(name: str, *, reading_only: bool = False) -> None:
     if name in READING:
         corpus_args = []
         for inst in instruments:
-            libraries = [a for library in LIBRARY_CORPORA[inst] for a in ("--library", library)]
-            folder = f"corpora/{inst}-all"
-            midivae("--quiet", "corpus", "build", "--instrument", inst, *libraries, "-o", folder)
-            corpus_args += ["--corpus", folder]
+            corpus_args += ["--corpus", library_corpus(inst)]
         midivae("train", "--instrument", spec, *corpus_args, *dev_args, *READING[name],
                 "--keep-writing", name, *output)  # fmt: skip
 
@@ -154,12 +160,7 @@ def build_chooser() -> None:
     from midivae.presets.chooser import SHIPPED, save_chooser
     from midivae.training.chooser_fit import fit_chooser
 
-    for inst, libraries in LIBRARY_CORPORA.items():
-        args = [a for library in libraries for a in ("--library", library)]
-        midivae(
-            "--quiet", "corpus", "build", "--instrument", inst, *args, "-o", f"corpora/{inst}-all"
-        )
-    corpora = {inst: f"corpora/{inst}-all" for inst in LIBRARY_CORPORA}
+    corpora = {inst: library_corpus(inst) for inst in LIBRARY_CORPORA}
     presets = {name: list(PRESETS[name][1]) for name in PRESETS}
     chooser = fit_chooser(corpora, presets, command="python bench/build_presets.py --chooser")
     save_chooser(chooser, SHIPPED, overwrite=True)
