@@ -11,7 +11,8 @@ and at the reference level: melodic phrases (seed 99, as ``bench/transcribe_flui
 same-pitch repeats for the melody instruments, piano phrases for the piano, and isolated notes
 at pp / mf / ff for the dynamics order. ``duets``: phrase pairs of the alto sax and the violin
 played by their sample libraries (weresax or MTG, and VSCO 2), read by a mixture preset trained
-without both libraries, by the shipped mixture and by ``auto``. The shipped preset reads the
+without both libraries, by the shipped mixture and by ``auto``; ``ensemble``: the same for a
+flute and a trumpet, both VSCO 2's, read by the ensemble mixture. The shipped preset reads the
 same renders in the same run; where it was trained on the library left out its row says
 ``shipped*`` (held-in) and stays out of the ``shipped_*`` figures. Per library, then the mean
 and the worst library, for both; ``bench/synthetic.py``'s tones read by each preset; and
@@ -21,12 +22,12 @@ right before any note decoding (``frames A / B``: pitch on sounding frames / sou
 the piano: sounding keys found / keys read that sound).
 
 Usage: ``python bench/generalisation.py [--epochs N] [--seconds S] [--work DIR] [--config NAME]
-[--players] [--rooms] [--leave-out NAME ...] [INSTRUMENT ... | duets]`` (default: the four
-melody instruments, the piano and the duets; ``--epochs`` default 40, the training default;
-``--seconds`` of phrases per library, default 60; corpora and presets go under ``--work``,
-default ``corpora/loo``, and are reused when their build or training matches;
-``--players`` / ``--rooms`` build the corpora with them; ``--leave-out`` runs only
-those libraries). Last line: ``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
+[--players] [--rooms] [--leave-out NAME ...] [INSTRUMENT ... | duets | ensemble]``
+(default: the four melody instruments, the piano and the duets; ``--epochs`` default 40,
+the training default; ``--seconds`` of phrases per library, default 60; corpora and presets
+go under ``--work``, default ``corpora/loo``, and are reused when their build or training
+matches; ``--players`` / ``--rooms`` build the corpora with them; ``--leave-out`` runs
+only those libraries). Last line: ``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
 loo_vel_f1=<d> loo_piano_on_f1=<e> loo_piano_vel_f1=<f> loo_duet_on_f1=<g> loo_dyn_order=<h>
 shipped_melody_on_f1=<i> shipped_melody_worst=<j> shipped_piano_on_f1=<k>
 shipped_duet_on_f1=<l> auto_duet_on_f1=<m> shipped_dyn_order=<n> auto_acc=<o>
@@ -50,7 +51,7 @@ from transcribe_fluidr3 import score_audio
 from transcribe_room import auto_choice
 
 from libraries import SYNTH, available
-from midivae.music import MELODY_INSTRUMENTS, get_instrument
+from midivae.music import MELODY_INSTRUMENTS, MIXTURES, get_instrument
 from midivae.presets.preset import cached_preset
 from midivae.training.corpus.build import build_library_corpus
 from midivae.training.corpus.content import Note, phrases, piano_phrases
@@ -62,11 +63,16 @@ from midivae.transcription.timing import TrackingSettings
 from midivae.transcription.transcribe import transcribe
 
 SEED = 99
-#: The duet whose instruments both have sample libraries of their own: read by a mixture
-#: preset trained without them, and by ``auto`` over the shipped presets.
+#: Duets whose instruments have sample libraries of their own, by the word that asks for them:
+#: the mixture preset that reads them (its ``--instrument`` spec and its shipped folder) and
+#: each instrument's libraries. Read by that mixture trained without those libraries, by the
+#: shipped mixture and by ``auto`` over the shipped presets.
 DUET = "alto_sax+violin"
+DUETS: dict[str, tuple[str, str, dict[str, tuple[str, ...]]]] = {
+    "duets": (DUET, "alto_sax-violin", {"alto_sax": ("weresax", "mtg"), "violin": ("vsco2",)}),
+    "ensemble": ("ensemble", "ensemble", {"flute": ("vsco2",), "trumpet": ("vsco2",)}),
+}
 FIGURES = ("on_f1", "onoff_f1", "vel_f1")
-DUET_LIBRARIES = {"alto_sax": ("weresax", "mtg"), "violin": ("vsco2",)}
 DYNAMICS = (33, 80, 112)
 REPEAT_GAPS_S = (0.02, 0.05)
 #: Items per library (and duets per pair of libraries) that ``auto``'s choice is measured on.
@@ -91,14 +97,16 @@ def library_corpus(
     return folder, specs
 
 
+#: ``midivae train --no-augment``'s fit settings (the mixtures' recipe).
+NO_AUGMENT = {"timbre_db": 0.0, "damping_db_per_octave": 0.0, "noise_floor_db": None}
 #: How a left-out preset trains when it is not the training default: as the shipped preset's
 #: recipe (``bench/build_presets.py``), the epochs included.
 RECIPES: dict[str, dict] = {
     "piano": {"config": "compact-wide", "epochs": 30, "fit": {"damping_db_per_octave": 48.0}},
-    DUET: {
-        "epochs": 40,
-        "fit": {"timbre_db": 0.0, "damping_db_per_octave": 0.0, "noise_floor_db": None},
-    },
+    DUET: {"epochs": 40, "fit": NO_AUGMENT},
+    # 20 epochs: four library corpora make an epoch about twice the duet's, and a preset
+    # trains in under 30 minutes on two cores
+    "ensemble": {"config": "compact-mixture-fixed", "epochs": 20, "fit": NO_AUGMENT},
 }
 
 
@@ -208,18 +216,21 @@ def dynamics_order(inst, library, calibration, preset) -> float:
 
 
 def duet_rows(
-    work: Path, leave_out, players: bool, rooms: bool, seconds: float, choices: list
+    which_duets: str, work: Path, leave_out, players: bool, rooms: bool, seconds: float, choices
 ) -> list:
-    """Rows for the duet: for each pair of its instruments' sample libraries, fresh phrase
-    pairs played by both (calibrated, dry) and summed, read by a mixture preset trained
-    without the two libraries, by the shipped mixture and by ``auto`` over the shipped
+    """Rows for ``DUETS[which_duets]``: for each pair of its instruments' sample libraries,
+    fresh phrase pairs played by both (calibrated, dry) and summed, read by its mixture
+    trained without the libraries, by the shipped mixture and by ``auto`` over the shipped
     presets."""
-    (a, a_libraries), (b, b_libraries) = DUET_LIBRARIES.items()
-    corpora = [library_corpus(n, work, players=players, rooms=rooms)[0] for n in (a, b)]
+    mixture, shipped, libraries = DUETS[which_duets]
+    (a, a_libraries), (b, b_libraries) = libraries.items()
+    slots = MIXTURES[mixture] if mixture in MIXTURES else mixture.split("+")
+    corpora = [library_corpus(n, work, players=players, rooms=rooms)[0] for n in slots]
     rows = []
     for a_name in a_libraries:
         for b_name in b_libraries:
-            if leave_out and not {a_name, b_name} <= set(leave_out):
+            left_out = list(dict.fromkeys((a_name, b_name)))
+            if leave_out and not set(left_out) <= set(leave_out):
                 continue
             specs = {a: available(a)[a_name], b: available(b)[b_name]}
             players_ = {}
@@ -227,7 +238,7 @@ def duet_rows(
                 inst, library = get_instrument(name), open_library(spec)
                 reference = measure_levels(open_library("fluidr3"), inst)
                 players_[name] = (inst, library, calibration_of(library, inst, reference))
-            preset = loo_preset(DUET, corpora, [a_name, b_name], work, 40)
+            preset = loo_preset(mixture, corpora, left_out, work, 40)
             items = []
             for k in range(max(1, round(seconds / 8.0))):
                 parts = []
@@ -248,11 +259,11 @@ def duet_rows(
                     )
                 )
                 items.append((audio, [n for item in parts for n in item.notes]))
-            choices += [(DUET, auto_choice(audio)) for audio, _ in items[:AUTO_ITEMS]]
-            for which, model in (("loo", preset), ("shipped", "alto_sax-violin"), ("auto", "auto")):
+            choices += [(mixture, auto_choice(audio)) for audio, _ in items[:AUTO_ITEMS]]
+            for which, model in (("loo", preset), ("shipped", shipped), ("auto", "auto")):
                 scores = [score_audio(audio, notes, model) for audio, notes in items]
                 row = (
-                    DUET,
+                    mixture,
                     f"{a_name}+{b_name}",
                     which,
                     *(float(np.mean([getattr(s, k) for s in scores])) for k in FIGURES),
@@ -260,7 +271,7 @@ def duet_rows(
                 )
                 rows.append(row)
                 print(
-                    f"{DUET:9s} {row[1]:10s} {which:8s} on {row[3]:.3f}  on+off {row[4]:.3f}  "
+                    f"{mixture:9s} {row[1]:10s} {which:8s} on {row[3]:.3f}  on+off {row[4]:.3f}  "
                     f"+vel {row[5]:.3f}  ({len(items)} duets)",
                     flush=True,
                 )
@@ -324,9 +335,9 @@ def main() -> None:
     choices = []  # (what plays, the shipped preset auto chose)
     synthetic = {"loo": [], "shipped": []}  # tones from bench/synthetic.py, per preset
     for name in args.instruments:
-        if name == "duets":
+        if name in DUETS:
             rows += duet_rows(
-                args.work, args.leave_out, args.players, args.rooms, args.seconds, choices
+                name, args.work, args.leave_out, args.players, args.rooms, args.seconds, choices
             )
             continue
         inst = get_instrument(name)
@@ -389,7 +400,8 @@ def main() -> None:
         return float(reduce(values)) if values else float("nan")
 
     def kind_of(name: str) -> str:
-        return {"piano": "piano", DUET: "duet"}.get(name, "melody")
+        mixtures = {mixture: "duet" for mixture, _, _ in DUETS.values()}
+        return ({"piano": "piano"} | mixtures).get(name, "melody")
 
     def dyn(which: str) -> float:
         values = [r[6] for r in rows if r[2] == which and kind_of(r[0]) != "duet"]

@@ -18,7 +18,10 @@ from midivae.model.note_verifier import (
 )
 from midivae.presets.preset import META, cached_preset, load_preset, resolve
 from midivae.training.corpus.content import Note
+from midivae.training.corpus.levels import Calibration
+from midivae.training.corpus.libraries import SYNTH
 from midivae.training.corpus.render import get_soundfont, render_notes
+from midivae.training.fit_renders import corpus_players, fit_renders
 from midivae.training.verifier_fit import played_flags, tracked_candidates
 from midivae.transcription.timing import TrackedNote
 from midivae.transcription.transcribe import transcribe
@@ -153,3 +156,51 @@ def test_the_piano_tracks_at_its_verifiers_threshold_unless_told_one(tmp_path):
     assert len(transcribe(audio, preset="piano", settings=strict, tempo=False).notes) <= len(
         default
     )
+
+
+class _Played:
+    """A calibration that says which library played each item (the library's index)."""
+
+    def play(self, library, notes, *, instrument, voices, seconds):
+        return np.full(3, library.index, np.float32)
+
+
+class _Library:
+    def __init__(self, index: int, low: int, high: int) -> None:
+        self.index, self.range = index, (low, high)
+
+    def key_range(self, instrument):
+        return self.range
+
+    def programs(self, instrument):
+        return (0,)
+
+
+def test_fit_content_is_played_by_each_training_library_in_turn():
+    # the second library lacks the flute's lowest keys: items that need them go to the next
+    players = [(_Library(0, 0, 127), _Played()), (_Library(1, 64, 127), _Played())]
+    renders = list(fit_renders("flute", players, 0))
+    lowest = [min(n.pitch for n in notes) for notes, _ in renders]
+    assert len(renders) > 4 and min(lowest) < 64 <= max(lowest)
+    heard = [int(audio[0]) for _, audio in renders]
+    assert heard == [k % 2 if low >= 64 else 0 for k, low in enumerate(lowest)]
+    assert 1 in heard
+
+
+def test_the_verifier_hears_the_corpus_libraries_training_kept():
+    manifest = {
+        "command": None,
+        "libraries": [
+            {"name": "fluidr3", "kind": "soundfont", "path": "x"},
+            {"name": SYNTH, "kind": SYNTH},
+        ],
+        "calibrations": [Calibration().to_dict(), Calibration(gain_db=-3.0).to_dict()],
+    }
+    players = corpus_players(manifest)
+    assert [(lib.name, cal.gain_db) for lib, cal in players] == [("fluidr3", 0.0), (SYNTH, -3.0)]
+    assert [lib.name for lib, _ in corpus_players(manifest, ["fluidr3"])] == [SYNTH]
+    with pytest.raises(MidivaeError, match="left out"):
+        corpus_players(manifest, ["fluidr3", SYNTH])
+    # a corpus of one soundfont: that soundfont, as it is
+    single = corpus_players({"command": "midivae corpus build --soundfont fluidr3 -o x"})
+    assert [(lib.name, cal.identity) for lib, cal in single] == [("fluidr3", True)]

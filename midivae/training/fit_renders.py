@@ -1,16 +1,19 @@
-"""What the calibration fits hear: fresh renders of a preset's training library.
+"""What the calibration fits hear: fresh renders of a preset's training libraries.
 
 The velocity regression (:mod:`midivae.training.velocity_fit`) and the note verifier
 (:mod:`midivae.training.verifier_fit`) are fitted on content that no corpus, bench or dev file
 uses (seeded apart from the corpora): melodic phrases with their crescendos, swells and accents,
-and chorale lines with the slow dynamics of real pieces, rendered by the library the preset was
-trained on.
+and chorale lines with the slow dynamics of real pieces. The velocity regression hears them
+played by the reference soundfont (velocities are levels at FluidR3's gain); the note verifier
+by every library the preset's corpus had and training kept, item by item in turn, each through
+the corpus's level calibration: which notes to keep is a question for all of them.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +22,11 @@ from midivae.errors import MidivaeError
 
 if TYPE_CHECKING:
     from midivae.presets.preset import Preset
+    from midivae.training.corpus.levels import Calibration
+    from midivae.training.corpus.libraries import Library
+
+#: A library that plays fit content, with the calibration that brings it to the reference level.
+Player = tuple["Library", "Calibration"]
 
 #: Seeds of the fit's content: apart from the corpora's (0 ...) and the benches' (5, 99).
 SEED_OFFSET = 7000
@@ -59,18 +67,79 @@ def fit_content(instrument: str, seed: int, *, tiny: bool = False) -> list:
 
 
 def fit_renders(
-    instrument: str, soundfont: str, seed: int, *, tiny: bool = False
+    instrument: str, players: list[Player], seed: int, *, tiny: bool = False
 ) -> Iterator[tuple[list, np.ndarray]]:
-    """Each :func:`fit_content` item's played notes and its render by ``soundfont`` (a
-    corpus soundfont name), one at a time."""
+    """Each :func:`fit_content` item's played notes and its render, one at a time: item ``i``
+    played by ``players[i % n]`` (the next one whose keys cover the item when that one's do
+    not; an item no player covers is left out), through its calibration."""
     from midivae.music import get_instrument
-    from midivae.training.corpus.render import get_soundfont, render_notes
 
-    program = get_instrument(instrument).program
-    font = get_soundfont(soundfont).path()
-    for item in fit_content(instrument, seed, tiny=tiny):
+    inst = get_instrument(instrument)
+    for index, item in enumerate(fit_content(instrument, seed, tiny=tiny)):
         notes = list(item.notes)
-        yield notes, render_notes(notes, program=program, soundfont=font, seconds=item.length)
+        pitches = [n.pitch for n in notes]
+        for step in range(len(players)):
+            library, calibration = players[(index + step) % len(players)]
+            low, high = library.key_range(inst)
+            if not pitches or (low <= min(pitches) and max(pitches) <= high):
+                voices = [library.programs(inst)[0]] * len(notes)
+                audio = calibration.play(
+                    library, notes, instrument=inst, voices=voices, seconds=item.length
+                )
+                yield notes, audio
+                break
+
+
+def soundfont_players(soundfont: str) -> list[Player]:
+    """The corpus soundfont ``soundfont`` (a name) as the one player, uncalibrated."""
+    from midivae.training.corpus.levels import Calibration
+    from midivae.training.corpus.libraries import open_library
+
+    return [(open_library(soundfont), Calibration())]
+
+
+def corpus_players(manifest: dict, excluded: list[str] | tuple[str, ...] = ()) -> list[Player]:
+    """The libraries a corpus (its ``manifest``) was played by, less ``excluded``, each with
+    its recorded calibration; a corpus of one soundfont: that soundfont."""
+    from midivae.training.corpus.levels import Calibration
+    from midivae.training.corpus.libraries import SYNTH, open_library
+    from midivae.training.corpus.render import SOUNDFONTS
+
+    libraries = manifest.get("libraries")
+    calibrations = manifest.get("calibrations")
+    if not libraries or not calibrations:
+        return soundfont_players(corpus_soundfont(manifest.get("command")))
+    players = []
+    for described, calibration in zip(libraries, calibrations, strict=True):
+        name = described["name"]
+        if name in excluded:
+            continue
+        kind = described.get("kind")
+        if kind == SYNTH or (kind == "soundfont" and name in SOUNDFONTS):
+            spec = name
+        else:
+            spec = f"{name}={described['path']}"
+        players.append((open_library(spec), Calibration.from_dict(calibration)))
+    if not players:
+        raise MidivaeError("every library of the corpus was left out", manifest.get("command"))
+    return players
+
+
+def preset_players(preset: Preset) -> list[Player]:
+    """The libraries ``preset``'s first corpus was played by (less the ones its training
+    left out), read from that corpus's manifest when the corpus is here; else the soundfont
+    its recorded command names (FluidR3 for a corpus of several libraries)."""
+    from midivae.training.corpus.store import MANIFEST, read_json
+
+    provenance = preset.meta.get("provenance", {})
+    corpora = provenance.get("corpora")
+    if not corpora:
+        raise MidivaeError("trained on your audio: no library to measure a velocity regression on")
+    folder = corpora[0].get("path")
+    manifest = read_json(Path(folder) / MANIFEST) if folder else None
+    if manifest is None:
+        return soundfont_players(corpus_soundfont(corpora[0].get("command")))
+    return corpus_players(manifest, provenance.get("excluded_libraries", ()))
 
 
 def training_soundfont(preset: Preset) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from midivae.errors import MidivaeError
 from midivae.music import get_instrument
 from midivae.presets.preset import load_preset, save_preset
-from midivae.training.fit_renders import training_soundfont
+from midivae.training.fit_renders import preset_players, training_soundfont
 from midivae.training.provenance import git_commit
 from midivae.training.velocity_fit import measure_velocity_regression
 from midivae.training.verifier_fit import measure_note_verifier
@@ -41,14 +41,20 @@ def refit_velocity(
             "a velocity regression is measured for solo presets, not mixtures", source
         )
     seed = int(preset.meta.get("provenance", {}).get("seed", 0))
-    soundfont = training_soundfont(preset)
     measures = [
-        ("velocity_regression", measure_velocity_regression, "found", "a velocity regression")
+        (
+            "velocity_regression",
+            measure_velocity_regression,
+            training_soundfont(preset),
+            "found",
+            "a velocity regression",
+        )
     ]
     if get_instrument(preset.instruments[0]).polyphonic:  # first: it decides the notes
-        measures.insert(0, ("note_verifier", measure_note_verifier, "tracked", "a note verifier"))
-    for key, measure, notes, what in measures:
-        measured = measure(preset, preset.instruments[0], soundfont, seed, progress=progress)
+        verifier = ("note_verifier", measure_note_verifier, preset_players(preset))
+        measures.insert(0, (*verifier, "tracked", "a note verifier"))
+    for key, measure, heard_by, notes, what in measures:
+        measured = measure(preset, preset.instruments[0], heard_by, seed, progress=progress)
         if measured is None:
             raise MidivaeError(f"too few notes {notes} to measure {what}", source)
         measured["fit"] |= {"command": command, "git_commit": git_commit()}

@@ -423,12 +423,19 @@ def train(
             preset.meta["timing"] = measure_timing(preset, val_s.magnitudes, val_s.labels)
         if get_instrument(names[0]).polyphonic:
             verifier = _measured(
-                "note verifier", preset, names[0], corpora[0].manifest, seed, command, say
+                "note verifier",
+                preset,
+                names[0],
+                corpora[0].manifest,
+                exclude_libraries,
+                seed,
+                command,
+                say,
             )
             if verifier is not None:
                 preset.meta["note_verifier"] = verifier
         regression = _measured(
-            "velocity regression", preset, names[0], corpora[0].manifest, seed, command, say
+            "velocity regression", preset, names[0], corpora[0].manifest, (), seed, command, say
         )
         if regression is not None:
             preset.meta["velocity_regression"] = regression
@@ -474,22 +481,34 @@ def _without(corpora: list[Corpus], excluded: Sequence[str]) -> list[np.ndarray]
     return out
 
 
-def _measured(what: str, preset: Preset, instrument: str, manifest: dict, seed: int, command, say):
+def _measured(
+    what: str,
+    preset: Preset,
+    instrument: str,
+    manifest: dict,
+    excluded: Sequence[str],
+    seed: int,
+    command,
+    say,
+):
     """The preset's ``what`` ("velocity regression" or "note verifier") measured on fresh
-    renders of its corpus's soundfont, with the command and commit that measured it; None
-    when it cannot be measured here."""
-    from midivae.training.fit_renders import corpus_soundfont
+    renders (the velocity regression: of its corpus's reference soundfont; the note verifier:
+    of its corpus's libraries less ``excluded``), with the command and commit that measured
+    it; None when it cannot be measured here."""
+    from midivae.training.fit_renders import corpus_players, corpus_soundfont
     from midivae.training.velocity_fit import measure_velocity_regression
     from midivae.training.verifier_fit import measure_note_verifier
 
-    measure = (
-        measure_velocity_regression if what == "velocity regression" else measure_note_verifier
-    )
     try:
+        if what == "velocity regression":
+            reference = corpus_soundfont(manifest.get("command"))
+            measure, heard_by = measure_velocity_regression, reference
+        else:
+            measure, heard_by = measure_note_verifier, corpus_players(manifest, excluded)
         measured = measure(
             preset,
             instrument,
-            corpus_soundfont(manifest.get("command")),
+            heard_by,
             seed,
             tiny=bool(manifest.get("tiny")),
             progress=say,

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from midivae.training.fit_renders import ONSET_TOLERANCE_S, SEED_OFFSET, fit_renders
+from midivae.training.fit_renders import (
+    ONSET_TOLERANCE_S,
+    SEED_OFFSET,
+    fit_renders,
+    soundfont_players,
+)
 
 if TYPE_CHECKING:
     from midivae.presets.preset import Preset
@@ -90,7 +95,7 @@ def measure_velocity_regression(
     from midivae.model.velocity_regression import fit_velocity_regression
 
     rows, items, played = [], 0, 0
-    for notes, audio in fit_renders(instrument, soundfont, seed, tiny=tiny):
+    for notes, audio in fit_renders(instrument, soundfont_players(soundfont), seed, tiny=tiny):
         rows += _matched(note_measurements(preset, audio), notes)
         items, played = items + 1, played + len(notes)
     if not rows:

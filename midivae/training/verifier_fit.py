@@ -1,8 +1,8 @@
 """Measuring a polyphonic preset's note verifier (:mod:`midivae.model.note_verifier`) on fresh
 renders.
 
-The training library plays the velocity fit's content
-(:func:`midivae.training.fit_renders.fit_content`: the instrument's own phrases and four-voice
+The training libraries play the velocity fit's content in turn
+(:func:`midivae.training.fit_renders.fit_renders`: the instrument's own phrases and four-voice
 chorales that no corpus, bench or dev file uses); each render is transcribed as
 :func:`midivae.transcription.transcribe.transcribe` does with audio, keeping every tracked note, and
 a note counts as played when a played note of its pitch starts within 50 ms of it (each played note
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from midivae.training.fit_renders import ONSET_TOLERANCE_S, SEED_OFFSET, fit_renders
+from midivae.training.fit_renders import ONSET_TOLERANCE_S, SEED_OFFSET, Player, fit_renders
 
 if TYPE_CHECKING:
     from midivae.presets.preset import Preset
@@ -81,14 +81,15 @@ def played_flags(heard, played) -> np.ndarray:
 def measure_note_verifier(
     preset: Preset,
     instrument: str,
-    soundfont: str,
+    players: list[Player],
     seed: int,
     *,
     tiny: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any] | None:
-    """``preset``'s note verifier measured on fresh renders by ``soundfont`` (a corpus
-    soundfont name), with a record of the fit; None when it cannot be fitted. Candidates are
+    """``preset``'s note verifier measured on fresh renders by ``players`` (its training
+    libraries, :func:`~midivae.training.fit_renders.fit_renders`), with a record of the fit;
+    None when it cannot be fitted. Candidates are
     tracked at each of ``TRACKING_THRESHOLDS`` and a verifier fitted to each; the one whose
     kept notes score the best mean onset F1 is kept, with its tracking threshold."""
     from dataclasses import replace
@@ -98,7 +99,7 @@ def measure_note_verifier(
     # each render analysed and read once: only the tracking depends on the threshold
     renders = [
         (played, audio, heard_by(preset, audio))
-        for played, audio in fit_renders(instrument, soundfont, seed, tiny=tiny)
+        for played, audio in fit_renders(instrument, players, seed, tiny=tiny)
     ]
     verifier, items, best = None, [], -1.0
     for threshold in TRACKING_THRESHOLDS:
@@ -117,7 +118,7 @@ def measure_note_verifier(
     if verifier is None:
         return None
     record = {
-        "soundfont": soundfont,
+        "libraries": [library.name for library, _ in players],
         "seed": SEED_OFFSET + seed,
         "items": len(items),
         "notes_played": sum(n for _, _, n in items),

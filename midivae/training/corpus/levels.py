@@ -77,6 +77,16 @@ class Calibration:
             return audio
         return (audio * np.float32(10.0 ** (self.gain_db / 20.0))).astype(np.float32)
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Calibration:
+        """The calibration a manifest recorded (:meth:`to_dict`)."""
+        return cls(
+            float(record["gain_db"]),
+            tuple(int(v) for v in record["velocity_in"]),
+            tuple(float(v) for v in record["velocity_out"]),
+            tuple(float(v) for v in record["residual_db"]),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "gain_db": round(self.gain_db, 3),
