@@ -17,7 +17,14 @@ import soundfile as sf
 
 from midivae.errors import MidivaeError
 
-__all__ = ["AUDIO_SUFFIXES", "atomic_output", "audio_info", "load_audio", "save_audio"]
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "AudioStream",
+    "atomic_output",
+    "audio_info",
+    "load_audio",
+    "save_audio",
+]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 """Suffixes of the audio files that folders are searched for (lower case)."""
@@ -170,6 +177,149 @@ def remove_dc(audio: np.ndarray) -> tuple[np.ndarray, float]:
     """
     offset = float(np.mean(audio, dtype=np.float64))
     return (np.asarray(audio, dtype=np.float32) - np.float32(offset)), offset
+
+
+#: Takes up to this long are decoded whole (as :func:`load_audio`) and held; longer files are
+#: decoded piece by piece whenever a piece is asked for, so memory does not grow with length.
+HOLD_SECONDS = 300.0
+#: Samples read at a time by :meth:`AudioStream.pieces`.
+PIECE_SECONDS = 30.0
+
+
+class AudioStream:
+    """A recording read piece by piece as mono float32 at ``sample_rate``.
+
+    ``source`` is mono audio at that rate (held as given) or an audio file: one up to
+    ``HOLD_SECONDS`` long is decoded whole as :func:`load_audio` decodes it; a longer one is
+    decoded where :meth:`read` asks, channels averaged and resampled with the same polyphase
+    filter over the piece and enough samples either side that the result is the whole-file
+    one. ``offset`` is taken off and ``gain`` applied to every sample read (a DC offset and a
+    level correction); outside the take, samples are zero. Use it as a context manager (the
+    file is open while it is used).
+    """
+
+    def __init__(self, source: str | Path | np.ndarray, *, sample_rate: int = 22050) -> None:
+        self.sample_rate, self.offset, self.gain = sample_rate, 0.0, 1.0
+        self.path: Path | None = None
+        self._held: np.ndarray | None = None
+        self._file: sf.SoundFile | None = None
+        if isinstance(source, np.ndarray):
+            self._held = np.asarray(source, dtype=np.float32)
+            self.n_samples = len(self._held)
+            return
+        self.path = path = Path(source)
+        _check_file(path)
+        with _sf_errors(path):
+            info = sf.info(os.fsencode(path))
+        rate = int(info.samplerate)
+        if info.frames <= 0 or rate <= 0:
+            raise MidivaeError("no audio samples", path)
+        _check_header(path, rate, int(info.channels), info.frames)
+        if info.frames / rate <= HOLD_SECONDS:
+            self._held = load_audio(path, sample_rate=sample_rate)
+            self.n_samples = len(self._held)
+            return
+        with _sf_errors(path):
+            self._file = sf.SoundFile(os.fsencode(path))
+        self._rate, self._channels = rate, int(info.channels)
+        g = math.gcd(rate, sample_rate)
+        self._up, self._down = sample_rate // g, rate // g
+        self._set_input_length(int(self._file.frames))
+        if _TRUNCATED.search(self._file.extra_info):
+            logger.info("%s: the file is shorter than its header says (truncated?)", path)
+        if self._channels > 1:
+            logger.info("%s: mixed %d channels to mono", path, self._channels)
+        if rate != sample_rate:
+            logger.info("%s: resampled from %d Hz to %d Hz", path, rate, sample_rate)
+
+    def _set_input_length(self, frames: int) -> None:
+        self._input_frames = frames
+        self.n_samples = -(-frames * self._up // self._down)  # as resample_poly's output
+
+    def __len__(self) -> int:
+        return self.n_samples
+
+    def __enter__(self) -> AudioStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    @property
+    def seconds(self) -> float:
+        return self.n_samples / self.sample_rate
+
+    def mean(self) -> float:
+        """The mean of the samples as decoded (a DC offset, :func:`remove_dc`'s)."""
+        if self._held is not None:
+            return float(np.mean(self._held, dtype=np.float64))
+        total = sum(float(np.sum(piece, dtype=np.float64)) for piece in self.pieces(raw=True))
+        return total / max(self.n_samples, 1)
+
+    def raw(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start`` to ``stop`` as decoded (no offset or gain), zero outside."""
+        out = np.zeros(max(stop - start, 0), dtype=np.float32)
+        lo, hi = max(start, 0), min(stop, self.n_samples)
+        if hi > lo:
+            out[lo - start : hi - start] = self._decoded(lo, hi)
+        return out
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start`` to ``stop`` less ``offset``, times ``gain``; zero outside."""
+        out = self.raw(start, stop)
+        lo, hi = max(start, 0) - start, min(stop, self.n_samples) - start
+        if hi > lo:
+            inside = out[lo:hi]
+            if self.offset:
+                inside -= np.float32(self.offset)
+            if self.gain != 1.0:
+                inside *= np.float32(self.gain)
+        return out
+
+    def pieces(self, *, raw: bool = False) -> Iterator[np.ndarray]:
+        """The take in ``PIECE_SECONDS`` pieces, in order (``raw``: as decoded)."""
+        step = int(PIECE_SECONDS * self.sample_rate)
+        fetch = self.raw if raw else self.read
+        for start in range(0, self.n_samples, step):
+            yield fetch(start, min(start + step, self.n_samples))
+
+    def _decoded(self, lo: int, hi: int) -> np.ndarray:
+        """Output samples ``lo`` to ``hi`` (inside the take), decoded and resampled."""
+        if self._held is not None:
+            return self._held[lo:hi]
+        up, down = self._up, self._down
+        if up == down:
+            return self._input(lo, hi)
+        from scipy.signal import resample_poly
+
+        # the filter reaches 10 * max(up, down) samples of the upsampled signal either side
+        margin = 10 * max(up, down) // down + 8
+        first = max(lo - margin, 0) // up * up  # an output sample on an input sample
+        begin = first * down // up
+        end = min(-(-(hi + margin) * down // up) + 1, self._input_frames)
+        piece = resample_poly(self._input(begin, end), up, down)
+        return np.asarray(piece[lo - first : hi - first], dtype=np.float32)
+
+    def _input(self, begin: int, end: int) -> np.ndarray:
+        """Mono input samples ``begin`` to ``end`` of the file (a short read ends the take)."""
+        assert self._file is not None and self.path is not None
+        with _sf_errors(self.path):
+            self._file.seek(begin)
+            data = self._file.read(end - begin, dtype="float32", always_2d=True)
+        if len(data) < end - begin and begin + len(data) < self._input_frames:
+            logger.info("%s: the file is shorter than its header says (truncated?)", self.path)
+            self._set_input_length(begin + len(data))
+        if not np.isfinite(data).all():
+            raise MidivaeError("audio contains NaN or infinite samples", self.path)
+        mono = data.mean(axis=1, dtype=np.float32) if self._channels > 1 else data[:, 0]
+        out = np.zeros(end - begin, dtype=np.float32)
+        out[: len(mono)] = mono
+        return out
 
 
 #: Longest file name (bytes) the usual file systems allow.

@@ -108,12 +108,14 @@ def spectrogram(
     notes: Sequence[NoteTuple] = (),
     title: str = "",
     overwrite: bool = False,
+    frame_seconds: float | None = None,
 ) -> Path:
-    """Compressed NSGT magnitudes (frames x bins) with optional note outlines on top."""
+    """Compressed NSGT magnitudes (frames x bins) with optional note outlines on top; each
+    row ``frame_seconds`` long (default: the analysis hop; a long take's rows are pooled)."""
     config = config or SpectralConfig()
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(12, 6))
-    seconds = compressed.shape[0] * config.frame_seconds
+    seconds = compressed.shape[0] * (frame_seconds or config.frame_seconds)
     axis.imshow(
         compressed.T,
         origin="lower",

@@ -8,7 +8,7 @@ from conftest import SR, chirp, harmonic_tone
 
 from midivae.errors import MidivaeError
 from midivae.spectral import SpectralConfig, analyse, compress, decompress, n_frames_for
-from midivae.spectral.analysis import block_plan
+from midivae.spectral.analysis import StreamedFrames, array_reader, block_plan
 
 CONFIG = SpectralConfig()
 
@@ -85,3 +85,17 @@ def test_blocks_match_whole_file_on_30_seconds(rng):
     for seam in firsts[1:]:
         near_seam[seam - 8 : seam + 8] = True
     assert error[near_seam].max() <= 1.2 * error[~near_seam].max()
+
+
+def test_streamed_frames_are_the_whole_analysis_sliced(rng):
+    config = SpectralConfig()
+    audio = (0.1 * rng.standard_normal(int(70 * SR))).astype(np.float32)
+    whole = analyse(audio, config)
+    frames = StreamedFrames(array_reader(audio), len(audio), config, keep=2)
+    assert len(frames) == len(whole)
+    # forwards, backwards, across blocks, past the end: each slice as the whole has it
+    for start, stop in [(4000, 6000), (0, 3000), (1500, 1650), (100, 6000), (6020, 7000)]:
+        np.testing.assert_array_equal(frames[start:stop], whole[start:stop])
+    assert len(frames._blocks) <= 2
+    louder = StreamedFrames(array_reader(audio), len(audio), config, transform=lambda a: 2 * a)
+    np.testing.assert_array_equal(louder[10:20], 2 * whole[10:20])

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from midivae.audio import AUDIO_SUFFIXES, atomic_output, audio_info, load_audio, save_audio
+from midivae import audio as audio_module
+from midivae.audio import (
+    AUDIO_SUFFIXES,
+    AudioStream,
+    atomic_output,
+    audio_info,
+    load_audio,
+    save_audio,
+)
 from midivae.errors import MidivaeError
 
 SR = 22050
@@ -380,3 +388,36 @@ def test_failing_soundfile_write_leaves_no_temp_file(tmp_path, monkeypatch, rais
     if expected is MidivaeError:
         assert_one_line_error(info.value, path, "No space left on device")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 16000, 22050])
+def test_a_long_file_streams_as_it_would_load(tmp_path, rng, monkeypatch, rate):
+    # every file counts as long: pieces are decoded and resampled where asked for
+    path = tmp_path / f"take{rate}.flac"
+    sf.write(path, (0.2 * rng.standard_normal((3 * rate + 17, 2))).astype(np.float32), rate)
+    whole = load_audio(path)
+    monkeypatch.setattr(audio_module, "HOLD_SECONDS", 1.0)
+    with AudioStream(path) as take:
+        assert take._held is None and len(take) == len(whole)
+        end = len(whole)
+        for start, stop in [(0, 1000), (4321, 30001), (end - 999, end + 50), (-40, 9)]:
+            expected = np.zeros(stop - start, np.float32)
+            lo, hi = max(start, 0), min(stop, len(whole))
+            expected[lo - start : hi - start] = whole[lo:hi]
+            np.testing.assert_allclose(take.raw(start, stop), expected, atol=1e-6)
+        assert take.mean() == pytest.approx(float(np.mean(whole, dtype=np.float64)), abs=1e-7)
+        take.offset, take.gain = 0.01, 0.5
+        inside = take.read(-5, 10)
+        assert not inside[:5].any()  # outside the take stays silent
+        np.testing.assert_allclose(inside[5:], (whole[:10] - 0.01) * 0.5, atol=1e-6)
+        assert np.concatenate(list(take.pieces(raw=True))).shape == whole.shape
+
+
+def test_a_long_file_with_nan_samples_is_refused_when_read(tmp_path, monkeypatch):
+    path = tmp_path / "nan.wav"
+    samples = np.zeros(3 * 22050, np.float32)
+    samples[40000] = np.nan
+    sf.write(path, samples, 22050, subtype="FLOAT")
+    monkeypatch.setattr(audio_module, "HOLD_SECONDS", 1.0)
+    with AudioStream(path) as take, pytest.raises(MidivaeError, match="NaN"):
+        take.mean()

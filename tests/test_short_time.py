@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from midivae.spectral import SpectralConfig, analyse, n_frames_for, short_time
+from midivae.spectral.analysis import array_reader
 from midivae.spectral.short_time import harmonic_envelopes
 
 CONFIG = SpectralConfig()
@@ -57,3 +58,15 @@ def test_blocks_do_not_change_the_result(monkeypatch):
     whole = harmonic_envelopes(audio, np.arange(48, 84), CONFIG)
     monkeypatch.setattr(short_time, "BLOCK_FRAMES", 37)
     np.testing.assert_array_equal(harmonic_envelopes(audio, np.arange(48, 84), CONFIG), whole)
+
+
+def test_envelopes_of_some_frames_are_those_of_the_whole():
+    config = SpectralConfig()
+    rng = np.random.default_rng(4)
+    audio = (0.1 * rng.standard_normal(22050 * 30)).astype(np.float32)
+    pitches = np.arange(50, 80) + 0.2
+    whole = harmonic_envelopes(audio, pitches, config)
+    some = short_time.streamed_harmonic_envelopes(
+        array_reader(audio), len(audio), pitches, config, frames=range(1000, 2100)
+    )
+    np.testing.assert_array_equal(some, whole[1000:2100])

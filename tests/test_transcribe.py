@@ -424,3 +424,44 @@ def test_a_long_take_reports_each_stage():
     short: list[str] = []
     transcribe(take, preset="flute", progress=short.append)
     assert short == []  # ten seconds: nothing to wait for
+
+
+def test_a_take_decoded_in_segments_reads_as_it_does_whole():
+    # long notes across every cut and past the margins: each note once, where it was
+    from midivae.presets.preset import cached_preset
+    from midivae.spectral import SpectralConfig
+    from midivae.spectral.analysis import StreamedFrames, array_reader
+    from midivae.transcription.segments import decode_take
+
+    rng = np.random.default_rng(3)
+    notes, t = [], 0.4
+    while t < 30.0:
+        length = float(rng.choice([0.3, 0.6, 7.0]))
+        notes.append(Note(int(rng.integers(62, 80)), int(rng.integers(50, 110)), t, t + length))
+        t += length + float(rng.choice([0.0, 0.05, 0.3]))
+    audio = render_notes(notes, program=73, soundfont=get_soundfont("fluidr3").path(), seconds=t)
+    config, preset = SpectralConfig(), cached_preset("flute")
+
+    def decoded(**cuts):
+        return decode_take(preset, StreamedFrames(array_reader(audio), len(audio), config), **cuts)
+
+    whole = decoded(segment_seconds=1e9)
+    assert len(whole.notes) >= 0.8 * len(notes)
+    for seconds, margin in ((6.0, 10.0), (5.0, 3.0)):  # the second's notes outlast margins
+        cut = decoded(segment_seconds=seconds, margin_seconds=margin)
+        assert [n.pitch for n in cut.notes] == [n.pitch for n in whole.notes]
+        pairs = list(zip(cut.notes, whole.notes, strict=True))
+        assert max(abs(a.onset - b.onset) for a, b in pairs) <= 0.05
+        assert max(abs(a.offset - b.offset) for a, b in pairs) <= 0.05
+        assert max(abs(a.velocity - b.velocity) for a, b in pairs) <= 3
+        np.testing.assert_array_equal(cut.frames, whole.frames)
+
+
+def test_loud_level_measured_piece_by_piece_is_the_whole_takes(rng):
+    from midivae.transcription.level import LoudLevel, loud_level_db
+
+    audio = (rng.standard_normal(22050 * 5) * np.linspace(0.001, 0.3, 22050 * 5)).astype(np.float32)
+    meter = LoudLevel(22050)
+    for first in range(0, len(audio), 977):
+        meter.add(audio[first : first + 977])
+    assert meter.level_db() == pytest.approx(loud_level_db(audio, 22050), abs=1e-9)

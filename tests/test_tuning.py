@@ -7,7 +7,7 @@ import pytest
 from conftest import SR
 
 from midivae.spectral import analyse
-from midivae.transcription.tuning import estimate_offset_cents, reference_hz
+from midivae.transcription.tuning import TuningMeter, estimate_offset_cents, reference_hz
 
 
 def melody(a4: float, seconds: float = 3.0) -> np.ndarray:
@@ -33,3 +33,14 @@ def test_silence_and_noise_give_no_offset(rng):
     assert estimate_offset_cents(analyse(np.zeros(SR))) == 0.0
     noise_offset = estimate_offset_cents(analyse(0.1 * rng.standard_normal(SR * 2)))
     assert -50.0 < noise_offset <= 50.0
+
+
+def test_tuning_measured_piece_by_piece_is_the_whole_takes(rng):
+    t = np.arange(int(6 * SR)) / SR
+    audio = sum(0.2 / k * np.sin(2 * np.pi * k * 446.0 * t) for k in (1, 2, 3))
+    frames = analyse(audio.astype(np.float32))
+    meter = TuningMeter()
+    for first in range(0, len(frames), 97):
+        meter.add(frames[first : first + 97])
+    assert meter.offset_cents() == pytest.approx(estimate_offset_cents(frames), abs=1e-9)
+    assert TuningMeter().offset_cents() == 0.0

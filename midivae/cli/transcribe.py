@@ -170,7 +170,12 @@ def transcribe(
                 notes = [(n.onset, n.offset, n.pitch, n.velocity, n.part) for n in result.notes]
                 title = source.name
                 plots.spectrogram(
-                    result.frames, written[1], notes=notes, title=title, overwrite=True
+                    result.frames,
+                    written[1],
+                    notes=notes,
+                    title=title,
+                    overwrite=True,
+                    frame_seconds=result.frame_seconds,
                 )
         return result.summary()
 

@@ -8,7 +8,7 @@ central frames of each block are kept. Memory is bounded by one block, whatever 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -55,16 +55,22 @@ def block_plan(n_frames: int, config: SpectralConfig) -> tuple[int, list[int]]:
     return block, list(range(0, max(n_frames, 1), core))
 
 
-def block_signal(audio: np.ndarray, first_frame: int, block_frames: int, config: SpectralConfig):
-    """The zero-extended samples of a block whose kept frames start at ``first_frame``."""
-    hop = config.hop_length
-    start = (first_frame - config.pad_frames) * hop
-    length = block_frames * hop
-    block = np.zeros(length, dtype=np.float64)
-    lo, hi = max(start, 0), min(start + length, len(audio))
-    if hi > lo:
-        block[lo - start : hi - start] = audio[lo:hi]
-    return block
+#: Samples ``start`` to ``stop`` of a signal, zero outside it (``AudioStream.read``, or
+#: :func:`array_reader` of an array).
+Reader = Callable[[int, int], np.ndarray]
+
+
+def array_reader(audio: np.ndarray) -> Reader:
+    """A :data:`Reader` of ``audio`` (its own dtype)."""
+
+    def read(start: int, stop: int) -> np.ndarray:
+        out = np.zeros(max(stop - start, 0), dtype=audio.dtype)
+        lo, hi = max(start, 0), min(stop, len(audio))
+        if hi > lo:
+            out[lo - start : hi - start] = audio[lo:hi]
+        return out
+
+    return read
 
 
 def band_scale(nsgt: NSGT) -> np.ndarray:
@@ -112,6 +118,72 @@ def iter_blocks(n_frames: int, config: SpectralConfig) -> Iterator[tuple[int, in
         yield block_frames, first, min(core, n_frames - first)
 
 
+def analysis_blocks(
+    read: Reader, n_samples: int, config: SpectralConfig, *, frames: range | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first frame, amplitude frames)`` of each block of a signal of ``n_samples`` that
+    ``read`` gives (zero outside), in order; ``frames``: only the blocks that hold those.
+    Each block's frames are the ones :func:`analyse` gives for the whole signal."""
+    pad, hop = config.pad_frames, config.hop_length
+    blocks = list(iter_blocks(n_frames_for(n_samples, config), config))
+    for index, (block_frames, first, kept) in enumerate(blocks):
+        if index + 1 < len(blocks):  # blocks may overlap: the next one's frames are kept
+            kept = min(kept, blocks[index + 1][1] - first)
+        if frames is not None and (first + kept <= frames.start or first >= frames.stop):
+            continue
+        nsgt = transform_for(config, block_frames)
+        start = (first - pad) * hop
+        signal = np.asarray(read(start, start + block_frames * hop), dtype=np.float64)
+        yield first, coefs_to_grid(nsgt, nsgt.forward(signal), config)[pad : pad + kept]
+
+
+class StreamedFrames:
+    """Amplitude frames of a long signal, analysed block by block when sliced (the last
+    blocks kept), each through ``transform`` (e.g. a retuning) when given: ``frames[a:b]``
+    is ``analyse(signal)[a:b]`` without ever holding the whole."""
+
+    def __init__(
+        self,
+        read: Reader,
+        n_samples: int,
+        config: SpectralConfig,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        keep: int = 3,
+    ) -> None:
+        self.read, self.n_samples, self.config = read, n_samples, config
+        self.transform, self.keep = transform, keep
+        self.n_frames = n_frames_for(n_samples, config)
+        self._blocks: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __getitem__(self, index: slice) -> np.ndarray:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("StreamedFrames take a slice of frames")
+        start, stop, _ = index.indices(self.n_frames)
+        out = np.zeros((max(stop - start, 0), self.config.n_bins), dtype=np.float32)
+        if stop <= start:
+            return out
+        covered = start  # the first frame no kept block holds
+        for first in sorted(self._blocks):
+            if first <= covered < first + len(self._blocks[first]):
+                covered = first + len(self._blocks[first])
+        if covered < stop:
+            wanted = range(covered, stop)
+            for first, frames in analysis_blocks(
+                self.read, self.n_samples, self.config, frames=wanted
+            ):
+                self._blocks[first] = frames if self.transform is None else self.transform(frames)
+        for first, frames in self._blocks.items():
+            lo, hi = max(first, start), min(first + len(frames), stop)
+            if hi > lo:
+                out[lo - start : hi - start] = frames[lo - first : hi - first]
+        for first in sorted(self._blocks)[: -self.keep]:  # the latest blocks stay
+            del self._blocks[first]
+        return out
+
+
 def analyse(audio: np.ndarray, config: SpectralConfig | None = None) -> np.ndarray:
     """Constant-Q NSGT amplitudes of mono audio on the uniform frame grid.
 
@@ -132,13 +204,9 @@ def analyse(audio: np.ndarray, config: SpectralConfig | None = None) -> np.ndarr
     audio = np.asarray(audio)
     if audio.ndim != 1:
         raise ValueError("analyse expects mono audio, shape (n_samples,)")
-    n_frames = n_frames_for(len(audio), config)
-    out = np.empty((n_frames, config.n_bins), dtype=np.float32)
-    pad = config.pad_frames
-    for block_frames, first, kept in iter_blocks(n_frames, config):
-        nsgt = transform_for(config, block_frames)
-        coefs = nsgt.forward(block_signal(audio, first, block_frames, config))
-        out[first : first + kept] = coefs_to_grid(nsgt, coefs, config)[pad : pad + kept]
+    out = np.empty((n_frames_for(len(audio), config), config.n_bins), dtype=np.float32)
+    for first, frames in analysis_blocks(array_reader(audio), len(audio), config):
+        out[first : first + len(frames)] = frames
     return out
 
 

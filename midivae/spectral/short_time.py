@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
-from midivae.spectral.analysis import n_frames_for
+from midivae.spectral.analysis import Reader, array_reader, n_frames_for
 from midivae.spectral.config import SpectralConfig
 
 N_FFT = 2048
@@ -68,22 +68,46 @@ def harmonic_envelopes(
     """
     config = config or SpectralConfig()
     audio = np.asarray(audio, dtype=np.float32)
-    n_frames = n_frames_for(len(audio), config)
-    hop = config.hop_length
-    half = n_fft // 2
-    padded = np.zeros(half + max(len(audio), (n_frames - 1) * hop + half) + half, np.float32)
-    padded[half : half + len(audio)] = audio
+    return streamed_harmonic_envelopes(
+        array_reader(audio),
+        len(audio),
+        pitches,
+        config,
+        n_fft=n_fft,
+        n_partials=n_partials,
+        tolerance_cents=tolerance_cents,
+    )
+
+
+def streamed_harmonic_envelopes(
+    read: Reader,
+    n_samples: int,
+    pitches: np.ndarray,
+    config: SpectralConfig,
+    *,
+    frames: range | None = None,
+    n_fft: int = N_FFT,
+    n_partials: int = N_PARTIALS,
+    tolerance_cents: float = TOLERANCE_CENTS,
+) -> np.ndarray:
+    """:func:`harmonic_envelopes` of the signal ``read`` gives (``n_samples`` long, zero
+    outside), for its ``frames`` only (default: all), read a block at a time."""
+    n_frames = n_frames_for(n_samples, config)
+    frames = frames if frames is not None else range(n_frames)
+    hop, half = config.hop_length, n_fft // 2
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     window_scale = np.float32(2.0 / window.sum())
     columns, usable = _partial_columns(
         np.asarray(pitches), config.sample_rate, n_fft, n_partials, tolerance_cents
     )
-    out = np.empty((n_frames, len(columns)), dtype=np.float32)
-    frames = sliding_window_view(padded, n_fft)[::hop][:n_frames]
-    for first in range(0, n_frames, BLOCK_FRAMES):
-        block = frames[first : first + BLOCK_FRAMES] * window
+    out = np.empty((len(frames), len(columns)), dtype=np.float32)
+    for first in range(frames.start, frames.stop, BLOCK_FRAMES):
+        count = min(BLOCK_FRAMES, frames.stop - first)
+        start = first * hop - half
+        samples = np.asarray(read(start, start + (count - 1) * hop + n_fft), dtype=np.float32)
+        block = sliding_window_view(samples, n_fft)[::hop][:count] * window
         magnitude = np.abs(scipy.fft.rfft(block, axis=1, workers=WORKERS)) * window_scale
         partials = magnitude[:, columns].max(axis=-1)  # (frames, pitches, partials)
         power = np.where(usable, partials.astype(np.float64) ** 2, 0.0).sum(axis=-1)
-        out[first : first + len(block)] = np.sqrt(power)
+        out[first - frames.start : first - frames.start + count] = np.sqrt(power)
     return out

@@ -27,28 +27,63 @@ SOUNDING_DB = 40.0
 PERCENTILE = 95.0
 
 
+class LoudLevel:
+    """A take's loud level measured piece by piece (:meth:`add` each piece in order, then
+    :meth:`level_db`): the 50 ms windows every 10 ms, as over the whole take at once."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.width = int(RMS_SECONDS * sample_rate)
+        self.hop = max(1, int(HOP_SECONDS * sample_rate))
+        self._tail = np.zeros(0)  # the samples a window that starts in them still needs
+        self._start = 0  # the take sample that _tail begins at
+        self._next = 0  # the next window's first sample
+        self._power: list[np.ndarray] = []
+
+    def add(self, piece: np.ndarray) -> None:
+        samples = np.concatenate([self._tail, np.asarray(piece, dtype=np.float64)])
+        end = self._start + len(samples)
+        starts = np.arange(self._next, end - self.width + 1, self.hop)
+        if len(starts):
+            cumulative = np.concatenate([[0.0], np.cumsum(samples**2)])
+            local = starts - self._start
+            self._power.append((cumulative[local + self.width] - cumulative[local]) / self.width)
+            self._next = int(starts[-1]) + self.hop
+        self._tail = samples[self._next - self._start :]  # from the next window's start
+        self._start = self._next
+
+    def level_db(self) -> float:
+        """The 95th percentile of the 50 ms RMS over the windows within 40 dB of the loudest;
+        ``-inf`` for silence or a take shorter than one window."""
+        power = np.concatenate(self._power) if self._power else np.zeros(0)
+        if len(power) == 0 or not np.any(power > 0):
+            return float("-inf")
+        levels = 10 * np.log10(np.maximum(power, 1e-20))
+        sounding = levels[levels > levels.max() - SOUNDING_DB]
+        return float(np.percentile(sounding, PERCENTILE))
+
+
 def loud_level_db(audio: np.ndarray, sample_rate: int) -> float:
     """The take's loud level (dBFS): the 95th percentile of its 50 ms RMS over the frames
     within 40 dB of its loudest; ``-inf`` for silence."""
-    audio = np.asarray(audio, dtype=np.float64)
-    width, hop = int(RMS_SECONDS * sample_rate), max(1, int(HOP_SECONDS * sample_rate))
-    if len(audio) < width or not np.any(audio):
-        return float("-inf")
-    cumulative = np.concatenate([[0.0], np.cumsum(audio**2)])
-    power = (cumulative[width:] - cumulative[:-width])[::hop] / width
-    levels = 10 * np.log10(np.maximum(power, 1e-20))
-    sounding = levels[levels > levels.max() - SOUNDING_DB]
-    return float(np.percentile(sounding, PERCENTILE))
+    meter = LoudLevel(sample_rate)
+    meter.add(audio)
+    return meter.level_db()
 
 
 def level_correction_db(audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
     """``(gain_db, loud_level_db)``: the gain that brings a take whose loud level lies outside
     ``TRAINED_RANGE_DB`` to ``TARGET_DB`` (0 inside it or for silence)."""
     level = loud_level_db(audio, sample_rate)
+    return correction_db(level), level
+
+
+def correction_db(level_db: float) -> float:
+    """The gain that brings a take of loud level ``level_db`` to ``TARGET_DB`` when it lies
+    outside ``TRAINED_RANGE_DB`` (0 inside it or for silence)."""
     low, high = TRAINED_RANGE_DB
-    if not np.isfinite(level) or low <= level <= high:
-        return 0.0, level
-    return TARGET_DB - level, level
+    if not np.isfinite(level_db) or low <= level_db <= high:
+        return 0.0
+    return TARGET_DB - level_db
 
 
 def describe_correction(gain_db: float, level_db: float) -> str:

@@ -114,36 +114,62 @@ def read_symbols(preset: Preset, compressed: np.ndarray) -> dict[str, np.ndarray
     return second_pass(preset, compressed, preset.families_of(vectors), vectors)
 
 
+def every_pitch(preset: Preset) -> np.ndarray:
+    """The pitches of all the preset's slots, once each: the columns of the envelope table
+    that :func:`notes_from_symbols` times notes by."""
+    vocabulary = preset.vocabulary
+    pitches = []
+    for slot in range(len(preset.instruments)):
+        prefix = vocabulary.slot_prefix(slot)
+        names = [f.name for f in vocabulary.families]
+        family = vocabulary.family(prefix + ("keys" if prefix + "keys" in names else "pitch"))
+        columns = len(family.classes) - (family.kind != "bernoulli")  # the pitch family: a rest
+        pitches.append(family.offset + np.arange(columns))
+    return np.unique(np.concatenate(pitches))
+
+
 def notes_from_symbols(
     preset: Preset,
     symbols: dict[str, np.ndarray],
-    compressed: np.ndarray,
+    compressed: np.ndarray | None,
     *,
     audio: np.ndarray | None = None,
     cents: float = 0.0,
     settings: TrackingSettings | None = None,
     calibrated: bool = True,
     candidates: list[np.ndarray] | None = None,
+    envelope_table: np.ndarray | None = None,
+    onset_compression: float | None = None,
 ) -> tuple[list[NoteEvent], list[Part]]:
     """Notes of every slot from decoded ``symbols`` and the magnitudes heard with them
-    (``candidates``: as :func:`decode_notes`)."""
+    (``candidates``: as :func:`decode_notes`). ``envelope_table``: the audio's envelope table
+    (:func:`pitch_envelopes` of :func:`every_pitch`) when the caller has it, in place of
+    ``audio`` and ``compressed`` (notes are then timed as with audio);
+    ``onset_compression``: the recording's :func:`onset_gain` (default: from the table)."""
     settings = settings or TrackingSettings()
     verifier = preset.note_verifier if candidates is None else None
     if verifier is not None and settings.onset_threshold is None:
         settings = settings.with_onset_threshold(verifier.tracking_threshold)
-    amplitude = decompress(compressed, preset.spectral)
-    if audio is not None or not calibrated:
+    timed_by_audio = audio is not None or envelope_table is not None
+    if timed_by_audio or not calibrated:
         release = 0.0  # with audio, ends come from refine_offsets
     else:
         release = (preset.meta.get("timing") or {}).get("offset_shift_s", 0.0)
     frame_seconds = preset.spectral.frame_seconds
-    frame_level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9) if audio is None else None
     slots = [slot_posteriors(symbols, preset, slot) for slot in range(len(preset.instruments))]
-    every_pitch = np.unique(np.concatenate([s[0] for s in slots]))  # one envelope per pitch
-    table = pitch_envelopes(
-        every_pitch, preset.spectral, audio=audio, amplitude=amplitude, cents=cents
-    )
-    onset_compression = onset_gain(table)  # one recording level for every slot
+    pitches_heard = every_pitch(preset)  # one envelope per pitch
+    frame_level = None
+    if envelope_table is not None:
+        table = envelope_table
+    elif audio is not None:
+        table = pitch_envelopes(pitches_heard, preset.spectral, audio=audio, cents=cents)
+    else:
+        amplitude = decompress(compressed, preset.spectral)
+        frame_level = 20.0 * np.log10(amplitude.sum(axis=1) + 1e-9)
+        table = pitch_envelopes(pitches_heard, preset.spectral, amplitude=amplitude)
+    if onset_compression is None:
+        onset_compression = onset_gain(table)  # one recording level for every slot
+    n_frames = len(table)
     regression = preset.velocity_regression
     notes: list[NoteEvent] = []
     rows: dict[int, np.ndarray] = {}  # feature rows of polyphonic notes, by index in notes
@@ -157,7 +183,7 @@ def notes_from_symbols(
                 rest = rest + (probabilities.sum(axis=1) == 0) * (1.0 - rest)
         velocity = symbols.get(preset.vocabulary.slot_prefix(slot) + "velocity")
         polyphonic = rest is None
-        envelopes = table[:, np.searchsorted(every_pitch, pitches)]
+        envelopes = table[:, np.searchsorted(pitches_heard, pitches)]
         read_onsets = symbols.get(preset.vocabulary.slot_prefix(slot) + "onset")
         if read_onsets is not None and settings.read_onsets and not polyphonic:
             # the model's onset bit, for every pitch
@@ -168,10 +194,10 @@ def notes_from_symbols(
             tracked = track_polyphonic(probabilities, onsets, settings)
         else:
             # repeats must dip: in each pitch's own envelope, or (frames only) the frame level
-            level = frame_level if audio is None else 20.0 * np.log10(envelopes + 1e-9)
+            level = frame_level if frame_level is not None else 20.0 * np.log10(envelopes + 1e-9)
             tracked = track_monophonic(rest, probabilities, onsets, settings, level)
         if velocity is None:
-            velocity = np.full(len(compressed), 80.0)
+            velocity = np.full(n_frames, 80.0)
         timed = refine_onsets(
             tracked,
             envelopes,
@@ -188,7 +214,7 @@ def notes_from_symbols(
                 timed = [n for n, k in zip(timed, kept, strict=True) if k]
                 features = features[kept]
             rows |= {len(notes) + i: row for i, row in enumerate(features)}
-        if audio is not None:
+        if timed_by_audio:
             timed = refine_offsets(timed, envelopes, settings, polyphonic=polyphonic)
             if not polyphonic:
                 tracked, timed = split_rearticulations(tracked, timed, envelopes, settings)

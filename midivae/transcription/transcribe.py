@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from midivae.audio import load_audio, remove_dc
+from midivae.audio import AudioStream
 from midivae.errors import MidivaeError
 from midivae.scores import (
     Curve,
@@ -31,12 +32,14 @@ from midivae.scores import (
     write_musicxml,
     write_note_csv,
 )
-from midivae.spectral import SpectralConfig, analyse, compress
-from midivae.transcription.choice import POOR_FIT, SILENCE, choose_preset
-from midivae.transcription.level import describe_correction, level_correction_db
-from midivae.transcription.notes import TrackingSettings, decode_notes, program_of
+from midivae.spectral import SpectralConfig, compress
+from midivae.spectral.analysis import StreamedFrames, analysis_blocks, n_frames_for
+from midivae.transcription.choice import AUTO_SECONDS, POOR_FIT, SILENCE, choose_preset
+from midivae.transcription.level import LoudLevel, correction_db, describe_correction
+from midivae.transcription.notes import TrackingSettings, program_of
+from midivae.transcription.segments import PLOT_ROWS, decode_take
 from midivae.transcription.tempo import DEFAULT_BPM
-from midivae.transcription.tuning import estimate_offset_cents, reference_hz
+from midivae.transcription.tuning import TuningMeter, reference_hz
 
 logger = logging.getLogger("midivae")
 
@@ -84,7 +87,10 @@ class Transcription:
     seconds: float
     fit: float | None = None
     notices: list[str] = field(default_factory=list)
-    frames: np.ndarray | None = field(default=None, repr=False)  # compressed, retuned
+    #: The take's compressed, in-tune frames for a picture (a long take's pooled in time:
+    #: each row ``frame_seconds`` long).
+    frames: np.ndarray | None = field(default=None, repr=False)
+    frame_seconds: float = SpectralConfig().frame_seconds
     #: Per part index, the notes' pitch bends in semitones (``pitch_bends=True``).
     bends: dict[int, Curve] = field(default_factory=dict, repr=False)
     #: Per part index, the level inside each note, 0-1, as CC11 (``expression=True``).
@@ -247,79 +253,132 @@ def transcribe(
     """
     if preset is None:
         preset = instrument
+    config = SpectralConfig()
+    with AudioStream(source, sample_rate=config.sample_rate) as take:
+        return _transcribe_take(
+            take,
+            None if isinstance(source, np.ndarray) else source,
+            config,
+            preset=str(preset),
+            gain_db=gain_db,
+            settings=settings,
+            candidates=candidates,
+            calibrated=calibrated,
+            pitch_bends=pitch_bends,
+            expression=expression,
+            tempo=tempo,
+            progress=progress,
+        )
+
+
+def _transcribe_take(
+    take: AudioStream,
+    source: str | Path | None,
+    config: SpectralConfig,
+    *,
+    preset: str,
+    gain_db: float,
+    settings: TrackingSettings | None,
+    candidates: list[str] | None,
+    calibrated: bool,
+    pitch_bends: bool,
+    expression: bool,
+    tempo: bool,
+    progress: Callable[[str], None] | None,
+) -> Transcription:
+    """:func:`transcribe` of an open take (``source``: its file, for notices)."""
     from midivae.presets.preset import cached_preset, shipped_presets
 
-    config = SpectralConfig()
-    audio = source if isinstance(source, np.ndarray) else load_audio(source)
-    audio, offset_dc = remove_dc(audio)
-    notices = []
-    scaled = False  # into the trained levels: the velocity hint below would be moot
-    if not gain_db and not calibrated:
-        correction, level = level_correction_db(audio, config.sample_rate)
-        if correction:
-            gain_db, scaled = -correction, True
-            notices.append(describe_correction(correction, level))
-    if gain_db:
-        audio = audio * np.float32(10.0 ** (-gain_db / 20.0))
-    seconds = len(audio) / config.sample_rate
+    seconds = take.seconds
 
     def stage(name: str) -> None:
         if progress is not None and seconds > PROGRESS_SECONDS:
             progress(f"{name} ({seconds / 60:.1f} min of audio)")
 
+    offset_dc = take.offset = take.mean()
+    notices = []
+    scaled = False  # into the trained levels: the velocity hint below would be moot
+    if not gain_db and not calibrated:
+        meter = LoudLevel(config.sample_rate)
+        for piece in take.pieces():
+            meter.add(piece)
+        level = meter.level_db()
+        correction = correction_db(level)
+        if correction:
+            gain_db, scaled = -correction, True
+            notices.append(describe_correction(correction, level))
+    if gain_db:
+        take.gain = 10.0 ** (-gain_db / 20.0)
     stage("analysing")
-    amplitude = analyse(np.asarray(audio, dtype=np.float64), config)
+    tuning, loudest, heard = TuningMeter(config), 0.0, []
+    wanted = int(AUTO_SECONDS / config.frame_seconds)  # what auto's choice hears
+    for _, frames in analysis_blocks(take.read, take.n_samples, config):
+        tuning.add(frames)
+        loudest = max(loudest, float(frames.max(initial=0.0)))
+        if sum(map(len, heard)) < wanted:
+            heard.append(frames[frames.max(axis=1) > SILENCE][: wanted - sum(map(len, heard))])
     if abs(offset_dc) >= DC_NOTICE:
         notices.append(f"removed a DC offset of {offset_dc:+.4f}")
-    offset = estimate_offset_cents(amplitude, config)
+    offset = tuning.offset_cents()
+    retune = None
     if abs(offset) >= RETUNE_CENTS:
-        amplitude = _shift_frames(amplitude, -offset, config)
+        retune = partial(_shift_frames, cents=-offset, config=config)
         notices.append(f"tuning: A4 = {reference_hz(offset):.1f} Hz ({offset:+.0f} cents)")
-    compressed = compress(amplitude, config)
     fit = None
-    silent = amplitude.max() <= SILENCE
-    if str(preset) == "auto":
+    silent = loudest <= SILENCE
+    if preset == "auto":
         names = candidates or shipped_presets()
         if not names:
             raise MidivaeError("no shipped presets to choose from; use --preset DIR", "auto")
         if silent:  # nothing to choose by, and no notes either way
             preset = names[0]
         else:
-            choice = choose_preset(compressed, amplitude, names)
+            sounding = np.concatenate(heard)
+            sounding = retune(sounding) if retune is not None else sounding
+            choice = choose_preset(compress(sounding, config), sounding, names)
             preset, fit = choice.name, choice.fit
             notices.append(f"sounds like {_spoken(preset)} (--instrument {preset})")
             if fit < POOR_FIT:
                 notices.append("no preset fits well; the notes may be unreliable")
     stage("reading")
-    model = cached_preset(str(preset))
+    model = cached_preset(preset)
     if model.spectral != config:
-        raise MidivaeError("preset analyses audio differently from this version", str(preset))
+        raise MidivaeError("preset analyses audio differently from this version", preset)
+
+    def in_tune() -> StreamedFrames:
+        return StreamedFrames(take.read, take.n_samples, config, retune)
+
     if silent:
         notices.append("silence: no notes")
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
+        pool = -(-n_frames_for(take.n_samples, config) // PLOT_ROWS)
+        picture = np.zeros((-(-n_frames_for(take.n_samples, config) // pool), config.n_bins))
+        frame_seconds = config.frame_seconds * pool
     else:
-        stage("finding notes")
-        notes, parts = decode_notes(model, compressed, audio=audio, cents=offset, settings=settings)
+        decoded = decode_take(model, in_tune(), cents=offset, settings=settings, progress=stage)
+        notes, parts = decoded.notes, decoded.parts
+        picture, frame_seconds = decoded.frames, decoded.frame_seconds
         if not scaled:
             notices.extend(level_notices(notes))
-    where = "" if isinstance(source, np.ndarray) else f"{source}: "
+    where = "" if source is None else f"{source}: "
     for notice in notices:
         logger.info(where + notice)
     bends = {}
     if pitch_bends and notes:
         from midivae.transcription.bends import pitch_bends as read_bends
 
-        bends = read_bends(amplitude, notes, config)
+        bends = read_bends(in_tune(), notes, config)
     levels = {}
     if expression and notes:
         from midivae.transcription.expression import expression_curves
 
-        levels = expression_curves(amplitude, notes, config)
+        levels = expression_curves(in_tune(), notes, config)
     bpm = None
     if tempo and notes:
-        from midivae.transcription.tempo import estimate_tempo
+        from midivae.transcription.tempo import MAX_SECONDS, estimate_tempo
 
-        bpm = estimate_tempo(audio, config.sample_rate)
+        first = take.read(0, min(take.n_samples, int(MAX_SECONDS * config.sample_rate)))
+        bpm = estimate_tempo(first, config.sample_rate)
     return Transcription(
         notes=notes,
         parts=parts,
@@ -328,7 +387,8 @@ def transcribe(
         seconds=seconds,
         fit=fit,
         notices=notices,
-        frames=compressed,
+        frames=picture,
+        frame_seconds=frame_seconds,
         bends=bends,
         expression=levels,
         tempo_bpm=bpm,

@@ -34,25 +34,42 @@ def peak_positions(frames: np.ndarray, floor_db: float = 40.0) -> tuple[np.ndarr
     return bin_index + 1 + delta, frames[frame_index, bin_index + 1]
 
 
+class TuningMeter:
+    """The tuning offset measured over frames added piece by piece (:meth:`add` each, then
+    :meth:`offset_cents`): the circular mean over all of them, as over the whole at once."""
+
+    def __init__(self, config: SpectralConfig | None = None) -> None:
+        self.config = config or SpectralConfig()
+        self._sum, self._weight = 0j, 0.0
+
+    def add(self, frames: np.ndarray) -> None:
+        positions, amplitudes = peak_positions(np.asarray(frames, dtype=np.float64))
+        if len(positions) == 0:
+            return
+        bins_per_semitone = self.config.bins_per_octave / 12.0
+        a4_bin = self.config.midi_to_bin(69)
+        cents = (positions - a4_bin) / bins_per_semitone * CENTS_PER_SEMITONE
+        angle = 2.0 * np.pi * cents / CENTS_PER_SEMITONE
+        weights = amplitudes**2
+        self._sum += np.sum(weights * np.exp(1j * angle))
+        self._weight += float(np.sum(weights))
+
+    def offset_cents(self) -> float:
+        """Offset from A4 = 440 Hz in cents, within (-50, 50]; 0.0 without clear peaks."""
+        if self._weight == 0.0 or abs(self._sum) < 1e-12 * self._weight:
+            return 0.0
+        offset = float(np.angle(self._sum) / (2.0 * np.pi) * CENTS_PER_SEMITONE)
+        return 50.0 if offset == -50.0 else offset
+
+
 def estimate_offset_cents(frames: np.ndarray, config: SpectralConfig | None = None) -> float:
     """Offset of the recording's tuning from A4 = 440 Hz in cents, within (-50, 50].
 
     Returns 0.0 when there are no clear peaks (silence, noise).
     """
-    config = config or SpectralConfig()
-    positions, amplitudes = peak_positions(np.asarray(frames, dtype=np.float64))
-    if len(positions) == 0:
-        return 0.0
-    bins_per_semitone = config.bins_per_octave / 12.0
-    a4_bin = config.midi_to_bin(69)
-    cents = (positions - a4_bin) / bins_per_semitone * CENTS_PER_SEMITONE
-    angle = 2.0 * np.pi * cents / CENTS_PER_SEMITONE
-    weights = amplitudes**2
-    mean = np.sum(weights * np.exp(1j * angle))
-    if abs(mean) < 1e-12 * np.sum(weights):
-        return 0.0
-    offset = float(np.angle(mean) / (2.0 * np.pi) * CENTS_PER_SEMITONE)
-    return 50.0 if offset == -50.0 else offset
+    meter = TuningMeter(config)
+    meter.add(frames)
+    return meter.offset_cents()
 
 
 def reference_hz(offset_cents: float) -> float:
