@@ -7,13 +7,17 @@ batch collisions.
 - ``tempo_err_pct`` / ``tempo_within_4pct``: the estimated tempo's median error against the
   played one, and the share within 4 %, over FluidR3 renders of generated lines (flute,
   piano in octaves, violin; quarter, eighth and half notes, accented downbeats) at 72-160 BPM.
+- ``downbeat_err_ms`` / ``downbeat_within_50ms``: where the tempo is within 4 %, the
+  estimated first downbeat's median error against the lines' first note (on their downbeat),
+  and the share within 50 ms.
 - ``level_order_kept``: the example at 0, -12 and -30 dB and normalised to -1 dBFS reads the
   same pitches in the same velocity order (Spearman > 0.95 against 0 dB).
 - ``collisions_refused``: two inputs that would write one output stop the run before any
   work (usage error, exit 2).
 
 Last line: ``example_notes=<n> musicxml_tuplets_gt3=<n> tempo_err_pct=<x>
-tempo_within_4pct=<a/b> level_order_kept=<yes|no> collisions_refused=<yes|no>``.
+tempo_within_4pct=<a/b> downbeat_err_ms=<d> downbeat_within_50ms=<c/e> level_order_kept=<yes|no>
+collisions_refused=<yes|no>``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ import soundfile as sf
 from midivae.audio import load_audio
 from midivae.training.corpus.content import Note
 from midivae.training.corpus.render import get_soundfont, render_notes
-from midivae.transcription.tempo import estimate_tempo
 from midivae.transcription.transcribe import transcribe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,18 +55,30 @@ def line(bpm: float, rng: np.random.Generator, octaves: bool, bars: int = 8):
     return notes, t + 1.0
 
 
-def tempo_errors() -> list[float]:
+PRESETS = {73: "flute", 0: "piano", 40: "violin"}
+
+
+def tempo_errors() -> tuple[list[float], list[float]]:
+    """Each render's relative tempo error, and the downbeat's error (seconds) of those whose
+    tempo is within 4 % (the lines' first note, on their first downbeat, is at 0.5 s)."""
     rng = np.random.default_rng(5)
     font = get_soundfont("fluidr3").path()
-    errors = []
+    errors, downbeats = [], []
     for bpm in TEMPI:
         for program, octaves in LINES:
             notes, seconds = line(bpm, rng, octaves)
             audio = render_notes(notes, program=program, soundfont=font, seconds=seconds)
-            estimate = estimate_tempo(audio, 22050) or float("nan")
+            result = transcribe(audio, preset=PRESETS[program])
+            estimate = result.tempo_bpm or float("nan")
             errors.append(abs(estimate - bpm) / bpm)
-            print(f"{bpm:4d} BPM  program {program:3d}: {estimate:6.1f}", flush=True)
-    return errors
+            if errors[-1] < 0.04:
+                downbeats.append(abs(result.downbeat_s - notes[0].start))
+            print(
+                f"{bpm:4d} BPM  program {program:3d}: {estimate:6.1f}, "
+                f"downbeat at {result.downbeat_s:.3f} s (played {notes[0].start:.3f})",
+                flush=True,
+            )
+    return errors, downbeats
 
 
 def tuplets_over_three(path: Path) -> int:
@@ -114,12 +129,15 @@ def main() -> None:
         print(f"example: {result.summary()}")
         tuplets = tuplets_over_three(tmp / "example.musicxml")
         refused = collisions_refused(tmp)
-    errors = tempo_errors()
+    errors, downbeats = tempo_errors()
     within = sum(e < 0.04 for e in errors)
+    on_time = sum(d <= 0.05 for d in downbeats)
     kept = level_order_kept()
     print(
         f"example_notes={len(result.notes)} musicxml_tuplets_gt3={tuplets} "
         f"tempo_err_pct={100 * np.median(errors):.1f} tempo_within_4pct={within}/{len(errors)} "
+        f"downbeat_err_ms={1000 * np.median(downbeats):.0f} "
+        f"downbeat_within_50ms={on_time}/{len(downbeats)} "
         f"level_order_kept={'yes' if kept else 'no'} "
         f"collisions_refused={'yes' if refused else 'no'}"
     )

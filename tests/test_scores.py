@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -437,3 +438,44 @@ def test_a_piano_part_is_written_on_a_grand_staff(tmp_path):
     assert [n.pitch for n in read_score(high).notes] == [72]  # an empty left hand is fine
     flute = write_musicxml(notes, tmp_path / "flute.musicxml", parts=[Part(0, "Flute", 73)])
     assert "<staves>" not in flute.read_text()
+
+
+def test_a_grand_staff_is_one_instrument_and_no_composer_is_made_up(tmp_path):
+    from midivae.scores import write_musicxml
+
+    notes = [NoteEvent(0.5 * i, 0.5 * i + 0.45, p, 80) for i, p in enumerate((72, 48, 76, 43))]
+    text = write_musicxml(notes, tmp_path / "p.musicxml", parts=[Part(0, "Piano", 0)]).read_text()
+    # a staff of its own instrument reads as an instrument change at every note of it
+    assert len(set(re.findall(r'<instrument id="([^"]+)"', text))) <= 1
+    assert "Music21" not in text
+
+
+def test_black_keys_are_sharps_in_a_sharp_key(tmp_path):
+    e_major = (64, 66, 68, 69, 71, 73, 75, 76, 75, 73, 71, 68, 66, 64)
+    notes = [NoteEvent(0.5 * i, 0.5 * i + 0.45, p, 80) for i, p in enumerate(e_major)]
+    parsed = m21.converter.parse(write_musicxml(notes, tmp_path / "e.musicxml"))
+    assert parsed.flatten().getElementsByClass(m21.key.KeySignature)[0].sharps == 4
+    names = {n.pitch.name for n in parsed.flatten().notes if n.pitch.midi % 12 in (1, 3, 6, 8)}
+    assert names == {"C#", "D#", "F#", "G#"}
+
+
+def test_the_first_downbeat_starts_the_first_bar(tmp_path):
+    # a tune at 100 BPM whose first note comes 0.9 s in, its notes a little short
+    beat = 0.6
+    notes = [NoteEvent(0.9 + beat * i, 0.9 + beat * i + 0.5, 60 + i, 80) for i in range(8)]
+    midi_path = write_midi(notes, tmp_path / "t.mid", tempo_bpm=100, downbeat_s=0.9)
+    midi = pretty_midi.PrettyMIDI(str(midi_path))
+    ticks = [midi.time_to_tick(n.start) for n in midi.instruments[0].notes]
+    assert [t % midi.resolution for t in ticks] == [0] * 8  # on the beats
+    bars = midi.time_signature_changes  # a pickup bar, then 4/4 from the first note
+    assert (bars[-1].numerator, bars[-1].time) == (4, pytest.approx(0.9, abs=1e-3))
+    starts = [n.start for n in midi.instruments[0].notes]
+    np.testing.assert_allclose(starts, [n.onset for n in notes], atol=1e-3)  # times kept
+    assert read_score(midi_path).tempo_bpm == pytest.approx(100)  # not the pickup's
+    xml = write_musicxml(notes, tmp_path / "t.musicxml", tempo_bpm=100, downbeat_s=0.9)
+    parsed = m21.converter.parse(xml)
+    played = list(parsed.recurse().notes)
+    assert [float(n.getOffsetInHierarchy(parsed)) for n in played] == list(range(8))
+    assert all(n.quarterLength == 1 for n in played[:-1])  # held to the next: no 16th rests
+    rests = parsed.recurse().getElementsByClass(m21.note.Rest)
+    assert all(r.getOffsetInHierarchy(parsed) >= 7 for r in rests)

@@ -395,8 +395,13 @@ def test_the_tempo_of_a_take_is_estimated_and_written(tmp_path, bpm):
     sf.write(tmp_path / "take.wav", audio, 22050)
     done = run_cli("transcribe", tmp_path / "take.wav", "--instrument", "piano")
     assert done.exit_code == 0 and " BPM)" in done.stdout
-    written = pretty_midi.PrettyMIDI(str(tmp_path / "take.mid")).get_tempo_changes()[1][0]
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "take.mid"))
+    written = midi.get_tempo_changes()[1][-1]  # after the pickup to the first downbeat
     assert abs(written - bpm) / bpm < 0.04
+    first = min(n.start for inst in midi.instruments for n in inst.notes)
+    assert first == pytest.approx(0.5, abs=0.05)  # the first note starts a bar
+    bars = midi.time_signature_changes  # a pickup bar, then 4/4 from the first note
+    assert (bars[-1].numerator, bars[-1].time) == (4, pytest.approx(first, abs=0.01))
     fixed = run_cli("transcribe", tmp_path / "take.wav", "--instrument", "piano", "--tempo", "77",
                     "-o", tmp_path / "fixed.mid")  # fmt: skip
     assert fixed.exit_code == 0

@@ -114,9 +114,11 @@ def read_midi(path: str | Path) -> Score:
     require_notes(notes, n_drums, path)
     if n_drums:  # after the check: with nothing else left the error alone says it
         logger.info("%s: skipped %d drum track(s)", path, n_drums)
-    _, tempi = pm.get_tempo_changes()
-    tempo = float(tempi[0]) if len(tempi) else 120.0
     duration = max(end_time, max(n.offset for n in notes))
+    times, tempi = pm.get_tempo_changes()
+    # the tempo most of the file plays at (a pickup may have one of its own)
+    spans = np.diff(np.append(times, max(duration, times[-1] if len(times) else 0.0)))
+    tempo = float(tempi[int(np.argmax(spans))]) if len(tempi) else 120.0
     return Score(sort_notes(notes), parts, gains, bends, tempo, duration)
 
 
@@ -232,6 +234,7 @@ def write_midi(
     parts: Sequence[Part] | None = None,
     overwrite: bool = False,
     gain_controller: int = VOLUME,
+    downbeat_s: float = 0.0,
 ) -> Path:
     """Write notes as a type-1 MIDI file, one track per part, atomically.
 
@@ -253,6 +256,10 @@ def write_midi(
     gain_controller : int
         The controller gain curves are written as: channel volume (CC7, the default) or
         expression (CC11); read back, the gain is their product either way.
+    downbeat_s : float
+        Where the music's first bar begins (0: at the start). The time before it is a
+        pickup of whole beats (at the tempo that fits them into it, in a bar of its own,
+        :func:`lead_in`), so that the notes after it land on the ``tempo_bpm`` grid.
 
     Returns
     -------
@@ -267,7 +274,17 @@ def write_midi(
     path = Path(path)
     notes, parts, gains, bends, tempo = writer_input(score_or_notes, parts, tempo_bpm)
     pm = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=tempo)
-    pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    if downbeat_s > 0:
+        beats, lead_bpm = lead_in(downbeat_s, tempo)
+        ticks = beats * pm.resolution
+        scale = 60.0 / pm.resolution
+        pm._tick_scales = [(0, scale / lead_bpm), (ticks, scale / tempo)]
+        pm._update_tick_to_time(ticks + 1)
+        pm.time_signature_changes.append(pretty_midi.TimeSignature(min(beats, 4), 4, 0.0))
+        if beats < 4:
+            pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, downbeat_s))
+    else:
+        pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
     for part in parts:
         inst = pretty_midi.Instrument(
             program=part.program or 0, is_drum=part.is_drum, name=part.name
@@ -298,6 +315,16 @@ def write_midi(
         except OSError as exc:
             raise MidivaeError(f"cannot write: {exc.strerror or exc}", path) from None
     return path
+
+
+def lead_in(downbeat_s: float, tempo_bpm: float) -> tuple[int, float]:
+    """``(beats, bpm)`` of the pickup before a first downbeat at ``downbeat_s``: the whole
+    number of beats nearest its length at ``tempo_bpm`` (whole bars of four beats past
+    four), at the tempo that fits them into it exactly."""
+    beats = max(round(downbeat_s * tempo_bpm / 60.0), 1)
+    if beats > 4:
+        beats = 4 * round(beats / 4)
+    return int(beats), 60.0 * beats / downbeat_s
 
 
 def _add_bends(inst: pretty_midi.Instrument, bend: Curve) -> None:

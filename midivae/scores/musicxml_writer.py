@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import zipfile
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ def write_musicxml(
     parts: Sequence[Part] | None = None,
     overwrite: bool = False,
     title: str | None = None,
+    downbeat_s: float = 0.0,
 ) -> Path:
     """Write notes as a MusicXML score quantised to the tempo grid, atomically.
 
@@ -59,6 +62,9 @@ def write_musicxml(
         Replace an existing file.
     title : str or None
         The score's title; None: the file name's stem.
+    downbeat_s : float
+        Where the first bar begins: the score starts there (what comes before it, less
+        than a quarter beat of the first notes, joins the first beat).
 
     Returns
     -------
@@ -80,23 +86,36 @@ def write_musicxml(
     from music21 import metadata
 
     notes, parts, _, _, bpm = writer_input(score_or_notes, parts, tempo_bpm)
+    if downbeat_s > 0:
+        notes = [
+            replace(
+                n,
+                onset=max(n.onset - downbeat_s, 0.0),
+                offset=max(n.offset - downbeat_s, n.onset - downbeat_s + 1e-3, 1e-3),
+            )
+            for n in notes
+        ]
     score = stream.Score()
     title = path.stem if title is None else title
     score.metadata = metadata.Metadata(title=title, movementName=title)
+    # a creator of its own, so that music21 names no composer ("Music21") on the page
+    score.metadata.add("transcriber", metadata.Contributor(role="transcriber", name="midivae"))
     for part in parts:
         if part.is_drum:
             logger.info("%s: percussion part %r not written", path, part.name)
             continue
         inst = _instrument_of(part)
-        part_notes = [n for n in notes if n.part == part.index]
+        part_notes = _close_gaps([n for n in notes if n.part == part.index], bpm)
         sharps = key_sharps(part_notes)
         grand = part.program is not None and part.program in GRAND_STAFF_PROGRAMS
         staves = [stream.PartStaff(), stream.PartStaff()] if grand else [stream.Part()]
         for k, staff in enumerate(staves):
             staff.atSoundingPitch = True  # else music21 writes sounding pitch as written
             staff.partName = inst.partName
+            # every staff the part's own instrument: a staff without one gets a default that
+            # notation programs read as an instrument change at each of its notes
+            staff.insert(0, inst if k == 0 else copy.deepcopy(inst))
             if k == 0:
-                staff.insert(0, inst)
                 if not len(score.parts):
                     staff.insert(0, tempo.MetronomeMark(number=round(bpm, 3)))
             staff.insert(0, key.KeySignature(sharps))
@@ -176,6 +195,26 @@ def _best_divisor(times: list[float]) -> int:
     return triplets if errors[triplets] < TRIPLET_MARGIN * errors[sixteenths] else sixteenths
 
 
+#: A silence shorter than this (quarter lengths: a 16th) before a part's next note is the
+#: player's articulation, not a rest to write: the note is written up to the next one.
+ARTICULATION_GAP = 0.25
+
+
+def _close_gaps(notes: list[NoteEvent], bpm: float) -> list[NoteEvent]:
+    """``notes`` (one part's) each held to the part's next onset where the silence before
+    it is shorter than ``ARTICULATION_GAP``."""
+    onsets = np.unique([n.onset for n in notes])
+    gap = ARTICULATION_GAP * 60.0 / bpm
+    out = []
+    for n in notes:
+        later = onsets[np.searchsorted(onsets, n.onset, side="right") :]
+        following = later[later >= n.offset]
+        if len(following) and following[0] - n.offset < gap:
+            n = replace(n, offset=float(following[0]))
+        out.append(n)
+    return out
+
+
 def _restrike(
     events: list[tuple[Fraction, Fraction, int, int]],
 ) -> list[tuple[Fraction, Fraction, int, int]]:
@@ -245,16 +284,18 @@ MIN_KEY_NOTES = 8
 #: mark) moves to another mark; each note keeps its own velocity either way.
 DYNAMICS_WINDOW = 5
 PITCH_CLASS_FLATS = {1: "D-", 3: "E-", 6: "G-", 8: "A-", 10: "B-"}
+PITCH_CLASS_SHARPS = {1: "C#", 3: "D#", 6: "F#", 8: "G#", 10: "A#"}
 
 
 def _spelled(pitch: int, sharps: int):
-    """A music21 pitch for MIDI ``pitch``, black keys spelled as flats in a flat key."""
+    """A music21 pitch for MIDI ``pitch``, black keys spelled as flats in a flat key and as
+    sharps in a sharp key (in C, music21's own: C#, E-, F#, G#, B-)."""
     from music21 import pitch as m21pitch
 
-    out = m21pitch.Pitch(midi=pitch)
-    if sharps < 0 and pitch % 12 in PITCH_CLASS_FLATS:
-        out = m21pitch.Pitch(f"{PITCH_CLASS_FLATS[pitch % 12]}{pitch // 12 - 1}")
-    return out
+    names = PITCH_CLASS_FLATS if sharps < 0 else PITCH_CLASS_SHARPS if sharps > 0 else {}
+    if pitch % 12 in names:
+        return m21pitch.Pitch(f"{names[pitch % 12]}{pitch // 12 - 1}")
+    return m21pitch.Pitch(midi=pitch)
 
 
 def _marks(events: list[tuple[Fraction, Fraction, int, int]]) -> dict[Fraction, str]:

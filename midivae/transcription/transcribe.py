@@ -97,20 +97,32 @@ class Transcription:
     expression: dict[int, Curve] = field(default_factory=dict, repr=False)
     #: The take's tempo as estimated (:mod:`midivae.transcription.tempo`), None when not.
     tempo_bpm: float | None = None
+    #: Where the music's first bar begins, as estimated with the tempo (0: at the start).
+    downbeat_s: float = 0.0
 
     def _tempo(self, tempo_bpm: float | None) -> float:
         """``tempo_bpm`` when given, else the estimated tempo, else 120."""
         return tempo_bpm or self.tempo_bpm or DEFAULT_BPM
 
+    def _downbeat(self, tempo_bpm: float | None) -> float:
+        """The estimated downbeat, which goes with the estimated tempo only."""
+        return 0.0 if tempo_bpm else self.downbeat_s
+
     def to_midi(self, path: str | Path, *, tempo_bpm: float | None = None, overwrite: bool = False):
         """Write the notes (and their pitch bends and expression) as a MIDI file at
-        ``tempo_bpm`` (default: the estimated tempo), atomically; an existing file only with
-        ``overwrite``."""
-        tempo_bpm = self._tempo(tempo_bpm)
+        ``tempo_bpm`` (default: the estimated tempo, its first bar ending at the estimated
+        downbeat), atomically; an existing file only with ``overwrite``."""
         score = Score(
             self.notes, list(self.parts), dict(self.expression), bend_curves=dict(self.bends)
         )
-        write_midi(score, Path(path), tempo_bpm=tempo_bpm, overwrite=overwrite, gain_controller=11)
+        write_midi(
+            score,
+            Path(path),
+            tempo_bpm=self._tempo(tempo_bpm),
+            overwrite=overwrite,
+            gain_controller=11,
+            downbeat_s=self._downbeat(tempo_bpm),
+        )
 
     def to_musicxml(
         self,
@@ -121,7 +133,8 @@ class Transcription:
         title: str | None = None,
     ) -> None:
         """Write the notes as MusicXML, quantised at ``tempo_bpm`` (default: the estimated
-        tempo), titled ``title`` (default: the file name's stem)."""
+        tempo, from the estimated downbeat), titled ``title`` (default: the file name's
+        stem)."""
         write_musicxml(
             self.notes,
             Path(path),
@@ -129,6 +142,7 @@ class Transcription:
             parts=self.parts,
             overwrite=overwrite,
             title=title,
+            downbeat_s=self._downbeat(tempo_bpm),
         )
 
     def to_csv(self, path: str | Path, *, overwrite: bool = False) -> None:
@@ -373,12 +387,14 @@ def _transcribe_take(
         from midivae.transcription.expression import expression_curves
 
         levels = expression_curves(in_tune(), notes, config)
-    bpm = None
+    bpm, downbeat = None, 0.0
     if tempo and notes:
-        from midivae.transcription.tempo import MAX_SECONDS, estimate_tempo
+        from midivae.transcription.tempo import MAX_SECONDS, estimate_grid
 
         first = take.read(0, min(take.n_samples, int(MAX_SECONDS * config.sample_rate)))
-        bpm = estimate_tempo(first, config.sample_rate)
+        grid = estimate_grid(first, config.sample_rate, [n.onset for n in notes])
+        if grid is not None:
+            bpm, downbeat = grid.bpm, grid.downbeat_s
     return Transcription(
         notes=notes,
         parts=parts,
@@ -392,4 +408,5 @@ def _transcribe_take(
         bends=bends,
         expression=levels,
         tempo_bpm=bpm,
+        downbeat_s=downbeat,
     )
