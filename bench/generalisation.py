@@ -215,6 +215,16 @@ def dynamics_order(inst, library, calibration, preset) -> float:
     return float(np.mean([ordered(v) for _, v in velocity_triples(levels, reference)]))
 
 
+def fitting_phrase(inst, rng: np.random.Generator, low: int, high: int):
+    """The first 8 s phrase of ``inst`` (drawn from ``rng``, again until one does) whose
+    notes all lie within ``low`` to ``high``."""
+    for _ in range(100):
+        for item in phrases(inst, rng, seconds=8.0):
+            if all(low <= n.pitch <= high for n in item.notes):
+                return item
+    raise RuntimeError(f"no {inst.name} phrase within {low}-{high}")
+
+
 def duet_rows(
     which_duets: str, work: Path, leave_out, players: bool, rooms: bool, seconds: float, choices
 ) -> list:
@@ -245,12 +255,7 @@ def duet_rows(
                 for offset, (inst, library, _) in enumerate(players_.values()):
                     low, high = library.key_range(inst)
                     rng = np.random.default_rng(SEED + 100 * offset + k)
-                    item = next(
-                        item
-                        for item in phrases(inst, rng, seconds=8.0)
-                        if all(low <= n.pitch <= high for n in item.notes)
-                    )
-                    parts.append(item)
+                    parts.append(fitting_phrase(inst, rng, low, high))
                 length = max(item.length for item in parts)
                 audio = sum(
                     played(library, inst, list(item.notes), length, calibration)
