@@ -285,6 +285,21 @@ def transcribe(
         )
 
 
+def _survey(take: AudioStream, config: SpectralConfig) -> tuple[float, float, np.ndarray]:
+    """One pass over the take's analysis blocks: its tuning offset (cents), its loudest
+    amplitude and its first ``AUTO_SECONDS`` of sounding frames (what ``auto`` hears)."""
+    tuning, loudest, heard = TuningMeter(config), 0.0, []
+    wanted = int(AUTO_SECONDS / config.frame_seconds)
+    for _, frames in analysis_blocks(take.read, take.n_samples, config):
+        tuning.add(frames)
+        loudest = max(loudest, float(frames.max(initial=0.0)))
+        missing = wanted - sum(map(len, heard))
+        if missing > 0:
+            heard.append(frames[frames.max(axis=1) > SILENCE][:missing])
+    sounding = np.concatenate(heard) if heard else np.zeros((0, config.n_bins), np.float32)
+    return tuning.offset_cents(), loudest, sounding
+
+
 def _transcribe_take(
     take: AudioStream,
     source: str | Path | None,
@@ -324,16 +339,9 @@ def _transcribe_take(
     if gain_db:
         take.gain = 10.0 ** (-gain_db / 20.0)
     stage("analysing")
-    tuning, loudest, heard = TuningMeter(config), 0.0, []
-    wanted = int(AUTO_SECONDS / config.frame_seconds)  # what auto's choice hears
-    for _, frames in analysis_blocks(take.read, take.n_samples, config):
-        tuning.add(frames)
-        loudest = max(loudest, float(frames.max(initial=0.0)))
-        if sum(map(len, heard)) < wanted:
-            heard.append(frames[frames.max(axis=1) > SILENCE][: wanted - sum(map(len, heard))])
+    offset, loudest, sounding = _survey(take, config)
     if abs(offset_dc) >= DC_NOTICE:
         notices.append(f"removed a DC offset of {offset_dc:+.4f}")
-    offset = tuning.offset_cents()
     retune = None
     if abs(offset) >= RETUNE_CENTS:
         retune = partial(_shift_frames, cents=-offset, config=config)
@@ -347,7 +355,6 @@ def _transcribe_take(
         if silent:  # nothing to choose by, and no notes either way
             preset = names[0]
         else:
-            sounding = np.concatenate(heard)
             sounding = retune(sounding) if retune is not None else sounding
             choice = choose_preset(compress(sounding, config), sounding, names)
             preset, fit = choice.name, choice.fit
