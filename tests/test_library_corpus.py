@@ -18,6 +18,7 @@ from midivae.training.corpus.levels import Calibration, calibrate, measure_level
 from midivae.training.corpus.libraries import open_library
 from midivae.training.corpus.performance import PlayerSettings
 from midivae.training.corpus.rooms import RoomSettings
+from midivae.training.fit_renders import corpus_players
 from midivae.training.train import _without
 
 SR = 22050
@@ -111,6 +112,13 @@ def test_a_corpus_of_libraries_records_every_item_and_frame(tmp_path):
     assert not np.any(kept & (library == 1)) and np.all(kept[library != 1])
     with pytest.raises(MidivaeError, match="no library kazoo"):
         _without([corpus], ["kazoo"])
+    # the note verifier hears the libraries training kept, each at its calibrated level
+    players = corpus_players(manifest, ["synth"])
+    assert [library.name for library, _ in players] == ["fluidr3", "tiny"]
+    recorded = manifest["libraries"][2]["levels"]["calibration"]
+    assert players[1][1] == Calibration.from_dict(recorded) and not players[1][1].identity
+    with pytest.raises(MidivaeError, match="left out"):
+        corpus_players(manifest, names)
 
 
 @pytest.mark.needs_fluidsynth

@@ -18,8 +18,6 @@ from midivae.model.note_verifier import (
 )
 from midivae.presets.preset import META, cached_preset, load_preset, resolve
 from midivae.training.corpus.content import Note
-from midivae.training.corpus.levels import Calibration
-from midivae.training.corpus.libraries import SYNTH
 from midivae.training.corpus.render import get_soundfont, render_notes
 from midivae.training.fit_renders import corpus_players, fit_renders
 from midivae.training.verifier_fit import played_flags, tracked_candidates
@@ -187,20 +185,6 @@ def test_fit_content_is_played_by_each_training_library_in_turn():
     assert 1 in heard
 
 
-def test_the_verifier_hears_the_corpus_libraries_training_kept():
-    manifest = {
-        "command": None,
-        "libraries": [
-            {"name": "fluidr3", "kind": "soundfont", "path": "x"},
-            {"name": SYNTH, "kind": SYNTH},
-        ],
-        "calibrations": [Calibration().to_dict(), Calibration(gain_db=-3.0).to_dict()],
-    }
-    players = corpus_players(manifest)
-    assert [(lib.name, cal.gain_db) for lib, cal in players] == [("fluidr3", 0.0), (SYNTH, -3.0)]
-    assert [lib.name for lib, _ in corpus_players(manifest, ["fluidr3"])] == [SYNTH]
-    with pytest.raises(MidivaeError, match="left out"):
-        corpus_players(manifest, ["fluidr3", SYNTH])
-    # a corpus of one soundfont: that soundfont, as it is
+def test_a_corpus_of_one_soundfont_is_heard_as_it_is():
     single = corpus_players({"command": "midivae corpus build --soundfont fluidr3 -o x"})
     assert [(lib.name, cal.identity) for lib, cal in single] == [("fluidr3", True)]

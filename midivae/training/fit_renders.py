@@ -100,17 +100,17 @@ def soundfont_players(soundfont: str) -> list[Player]:
 
 def corpus_players(manifest: dict, excluded: list[str] | tuple[str, ...] = ()) -> list[Player]:
     """The libraries a corpus (its ``manifest``) was played by, less ``excluded``, each with
-    its recorded calibration; a corpus of one soundfont: that soundfont."""
+    the level calibration the manifest records for it; a corpus of one soundfont: that
+    soundfont."""
     from midivae.training.corpus.levels import Calibration
     from midivae.training.corpus.libraries import SYNTH, open_library
     from midivae.training.corpus.render import SOUNDFONTS
 
     libraries = manifest.get("libraries")
-    calibrations = manifest.get("calibrations")
-    if not libraries or not calibrations:
+    if not libraries:
         return soundfont_players(corpus_soundfont(manifest.get("command")))
     players = []
-    for described, calibration in zip(libraries, calibrations, strict=True):
+    for described in libraries:
         name = described["name"]
         if name in excluded:
             continue
@@ -119,7 +119,8 @@ def corpus_players(manifest: dict, excluded: list[str] | tuple[str, ...] = ()) -
             spec = name
         else:
             spec = f"{name}={described['path']}"
-        players.append((open_library(spec), Calibration.from_dict(calibration)))
+        calibration = Calibration.from_dict(described["levels"]["calibration"])
+        players.append((open_library(spec), calibration))
     if not players:
         raise MidivaeError("every library of the corpus was left out", manifest.get("command"))
     return players
