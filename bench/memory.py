@@ -63,10 +63,13 @@ def transcription_peak_mb(minutes: float) -> float:
         take = Path(folder) / "take.flac"
         soundfile.write(take, example_audio(minutes * 60).astype("float32"), 22050)
         script = (
-            "import resource, sys; from midivae.cli.main import main; sys.argv = ['midivae', "
+            "import sys; from midivae.cli.main import main; sys.argv = ['midivae', "
             f"'--quiet', 'transcribe', {str(take)!r}, '--instrument', 'flute'];\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)"
+            # the process's own high-water mark (ru_maxrss would keep the forking parent's,
+            # this one's 10 minutes of frames and the 30-minute take it just wrote)
+            "print(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))"
+            ".split()[1]) / 1024.0)"
         )
         start = time.perf_counter()
         done = subprocess.run(
