@@ -8,7 +8,7 @@ from conftest import SR, chirp, harmonic_tone
 
 from midivae.errors import MidivaeError
 from midivae.spectral import SpectralConfig, analyse, compress, decompress, n_frames_for
-from midivae.spectral.analysis import StreamedFrames, array_reader, block_plan
+from midivae.spectral.analysis import StreamedFrames, analysis_blocks, array_reader, block_plan
 
 CONFIG = SpectralConfig()
 
@@ -99,3 +99,20 @@ def test_streamed_frames_are_the_whole_analysis_sliced(rng):
     assert len(frames._blocks) <= 2
     louder = StreamedFrames(array_reader(audio), len(audio), config, transform=lambda a: 2 * a)
     np.testing.assert_array_equal(louder[10:20], 2 * whole[10:20])
+
+
+def test_primed_frames_are_not_analysed_again(rng):
+    config = SpectralConfig()
+    audio = (0.1 * rng.standard_normal(int(40 * SR))).astype(np.float32)
+    calls = []
+
+    def read(start, stop):
+        calls.append(start)
+        return array_reader(audio)(start, stop)
+
+    blocks = list(analysis_blocks(read, len(audio), config))
+    frames = StreamedFrames(read, len(audio), config, transform=lambda a: 2 * a)
+    frames.prime(blocks)
+    before = len(calls)
+    np.testing.assert_array_equal(frames[0 : len(frames)], 2 * analyse(audio, config))
+    assert len(calls) == before  # every block came from the first pass

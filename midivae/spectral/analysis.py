@@ -158,6 +158,13 @@ class StreamedFrames:
     def __len__(self) -> int:
         return self.n_frames
 
+    def prime(self, blocks: list[tuple[int, np.ndarray]]) -> None:
+        """Keep these :func:`analysis_blocks` of the signal (analysed already), through
+        ``transform``: a short signal is then never analysed twice."""
+        self.keep = max(self.keep, len(blocks))
+        for first, frames in blocks:
+            self._blocks[first] = frames if self.transform is None else self.transform(frames)
+
     def __getitem__(self, index: slice) -> np.ndarray:
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("StreamedFrames take a slice of frames")

@@ -37,7 +37,7 @@ from midivae.spectral.analysis import StreamedFrames, analysis_blocks, n_frames_
 from midivae.transcription.choice import AUTO_SECONDS, POOR_FIT, SILENCE, choose_preset
 from midivae.transcription.level import LoudLevel, correction_db, describe_correction
 from midivae.transcription.notes import TrackingSettings, program_of
-from midivae.transcription.segments import PLOT_ROWS, decode_take
+from midivae.transcription.segments import PLOT_ROWS, SEGMENT_SECONDS, decode_take
 from midivae.transcription.tempo import DEFAULT_BPM
 from midivae.transcription.tuning import TuningMeter, reference_hz
 
@@ -285,19 +285,25 @@ def transcribe(
         )
 
 
-def _survey(take: AudioStream, config: SpectralConfig) -> tuple[float, float, np.ndarray]:
+def _survey(
+    take: AudioStream, config: SpectralConfig
+) -> tuple[float, float, np.ndarray, list[tuple[int, np.ndarray]]]:
     """One pass over the take's analysis blocks: its tuning offset (cents), its loudest
-    amplitude and its first ``AUTO_SECONDS`` of sounding frames (what ``auto`` hears)."""
-    tuning, loudest, heard = TuningMeter(config), 0.0, []
+    amplitude, its first ``AUTO_SECONDS`` of sounding frames (what ``auto`` hears) and, for
+    a take of one segment, the blocks themselves (read again, not analysed again)."""
+    tuning, loudest, heard, kept = TuningMeter(config), 0.0, [], []
     wanted = int(AUTO_SECONDS / config.frame_seconds)
-    for _, frames in analysis_blocks(take.read, take.n_samples, config):
+    short = take.seconds <= SEGMENT_SECONDS
+    for first, frames in analysis_blocks(take.read, take.n_samples, config):
         tuning.add(frames)
         loudest = max(loudest, float(frames.max(initial=0.0)))
         missing = wanted - sum(map(len, heard))
         if missing > 0:
             heard.append(frames[frames.max(axis=1) > SILENCE][:missing])
+        if short:
+            kept.append((first, frames))
     sounding = np.concatenate(heard) if heard else np.zeros((0, config.n_bins), np.float32)
-    return tuning.offset_cents(), loudest, sounding
+    return tuning.offset_cents(), loudest, sounding, kept
 
 
 def _transcribe_take(
@@ -339,7 +345,7 @@ def _transcribe_take(
     if gain_db:
         take.gain = 10.0 ** (-gain_db / 20.0)
     stage("analysing")
-    offset, loudest, sounding = _survey(take, config)
+    offset, loudest, sounding, blocks = _survey(take, config)
     if abs(offset_dc) >= DC_NOTICE:
         notices.append(f"removed a DC offset of {offset_dc:+.4f}")
     retune = None
@@ -367,7 +373,9 @@ def _transcribe_take(
         raise MidivaeError("preset analyses audio differently from this version", preset)
 
     def in_tune() -> StreamedFrames:
-        return StreamedFrames(take.read, take.n_samples, config, retune)
+        frames = StreamedFrames(take.read, take.n_samples, config, retune)
+        frames.prime(blocks)
+        return frames
 
     if silent:
         notices.append("silence: no notes")
