@@ -144,9 +144,17 @@ def load_audio(path: str | Path, *, sample_rate: int = 22050) -> np.ndarray:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     path = Path(path)
     _check_file(path)
-    with _sf_errors(path), sf.SoundFile(os.fsencode(path)) as f:
-        rate, channels, log = f.samplerate, f.channels, f.extra_info
-        _check_header(path, rate, channels, f.frames)
+    with _sf_errors(path):
+        f = sf.SoundFile(os.fsencode(path))
+    with f:
+        _check_header(path, f.samplerate, f.channels, f.frames)
+        return _decode_whole(f, path, sample_rate)
+
+
+def _decode_whole(f: sf.SoundFile, path: Path, sample_rate: int) -> np.ndarray:
+    """The whole of open file ``f`` (its header checked) as :func:`load_audio` returns it."""
+    rate, channels, log = f.samplerate, f.channels, f.extra_info
+    with _sf_errors(path):
         data = f.read(dtype="float32", always_2d=True)
     if data.shape[0] == 0 or rate <= 0:
         raise MidivaeError("no audio samples", path)
@@ -166,17 +174,6 @@ def load_audio(path: str | Path, *, sample_rate: int = 22050) -> np.ndarray:
 
         audio = resample_poly(audio, sample_rate // g, rate // g)
     return np.ascontiguousarray(audio, dtype=np.float32)
-
-
-def remove_dc(audio: np.ndarray) -> tuple[np.ndarray, float]:
-    """``audio`` less its mean, and that mean (the DC offset).
-
-    An offset (common from cheap interfaces) is a step at both ends of the file, since
-    analysis treats the signal as zero outside them; through the long low-frequency windows
-    that step spreads broadband energy over the first and last seconds and hides notes there.
-    """
-    offset = float(np.mean(audio, dtype=np.float64))
-    return (np.asarray(audio, dtype=np.float32) - np.float32(offset)), offset
 
 
 #: Takes up to this long are decoded whole (as :func:`load_audio`) and held; longer files are
@@ -210,18 +207,18 @@ class AudioStream:
         self.path = path = Path(source)
         _check_file(path)
         with _sf_errors(path):
-            info = sf.info(os.fsencode(path))
-        rate = int(info.samplerate)
-        if info.frames <= 0 or rate <= 0:
-            raise MidivaeError("no audio samples", path)
-        _check_header(path, rate, int(info.channels), info.frames)
-        if info.frames / rate <= HOLD_SECONDS:
-            self._held = load_audio(path, sample_rate=sample_rate)
+            self._file = sf.SoundFile(os.fsencode(path))
+        rate, channels, frames = self._file.samplerate, self._file.channels, self._file.frames
+        _check_header(path, rate, channels, frames)
+        if frames / rate <= HOLD_SECONDS:
+            with self._file:
+                self._held = _decode_whole(self._file, path, sample_rate)
+            self._file = None
             self.n_samples = len(self._held)
             return
-        with _sf_errors(path):
-            self._file = sf.SoundFile(os.fsencode(path))
-        self._rate, self._channels = rate, int(info.channels)
+        if frames <= 0:
+            raise MidivaeError("no audio samples", path)
+        self._rate, self._channels = rate, channels
         g = math.gcd(rate, sample_rate)
         self._up, self._down = sample_rate // g, rate // g
         self._set_input_length(int(self._file.frames))
@@ -255,7 +252,8 @@ class AudioStream:
         return self.n_samples / self.sample_rate
 
     def mean(self) -> float:
-        """The mean of the samples as decoded (a DC offset, :func:`remove_dc`'s)."""
+        """The mean of the samples as decoded (a DC offset: a step at both ends of the take,
+        which the long low windows spread over its first and last seconds)."""
         if self._held is not None:
             return float(np.mean(self._held, dtype=np.float64))
         total = sum(float(np.sum(piece, dtype=np.float64)) for piece in self.pieces(raw=True))

@@ -70,13 +70,6 @@ def loud_level_db(audio: np.ndarray, sample_rate: int) -> float:
     return meter.level_db()
 
 
-def level_correction_db(audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
-    """``(gain_db, loud_level_db)``: the gain that brings a take whose loud level lies outside
-    ``TRAINED_RANGE_DB`` to ``TARGET_DB`` (0 inside it or for silence)."""
-    level = loud_level_db(audio, sample_rate)
-    return correction_db(level), level
-
-
 def correction_db(level_db: float) -> float:
     """The gain that brings a take of loud level ``level_db`` to ``TARGET_DB`` when it lies
     outside ``TRAINED_RANGE_DB`` (0 inside it or for silence)."""
