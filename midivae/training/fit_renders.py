@@ -73,21 +73,21 @@ def fit_renders(
     played by ``players[i % n]`` (the next one whose keys cover the item when that one's do
     not; an item no player covers is left out), through its calibration."""
     from midivae.music import get_instrument
+    from midivae.training.corpus.build import item_owner
 
     inst = get_instrument(instrument)
+    libraries = [library for library, _ in players]
     for index, item in enumerate(fit_content(instrument, seed, tiny=tiny)):
+        owner = item_owner(item, index, libraries, inst)  # as a library corpus shares items
+        if owner is None:
+            continue
+        library, calibration = players[owner]
         notes = list(item.notes)
-        pitches = [n.pitch for n in notes]
-        for step in range(len(players)):
-            library, calibration = players[(index + step) % len(players)]
-            low, high = library.key_range(inst)
-            if not pitches or (low <= min(pitches) and max(pitches) <= high):
-                voices = [library.programs(inst)[0]] * len(notes)
-                audio = calibration.play(
-                    library, notes, instrument=inst, voices=voices, seconds=item.length
-                )
-                yield notes, audio
-                break
+        voices = [library.programs(inst)[0]] * len(notes)
+        yield (
+            notes,
+            calibration.play(library, notes, instrument=inst, voices=voices, seconds=item.length),
+        )
 
 
 def soundfont_players(soundfont: str) -> list[Player]:
@@ -103,24 +103,16 @@ def corpus_players(manifest: dict, excluded: list[str] | tuple[str, ...] = ()) -
     the level calibration the manifest records for it; a corpus of one soundfont: that
     soundfont."""
     from midivae.training.corpus.levels import Calibration
-    from midivae.training.corpus.libraries import SYNTH, open_library
-    from midivae.training.corpus.render import SOUNDFONTS
+    from midivae.training.corpus.libraries import reopen_library
 
     libraries = manifest.get("libraries")
     if not libraries:
         return soundfont_players(corpus_soundfont(manifest.get("command")))
-    players = []
-    for described in libraries:
-        name = described["name"]
-        if name in excluded:
-            continue
-        kind = described.get("kind")
-        if kind == SYNTH or (kind == "soundfont" and name in SOUNDFONTS):
-            spec = name
-        else:
-            spec = f"{name}={described['path']}"
-        calibration = Calibration.from_dict(described["levels"]["calibration"])
-        players.append((open_library(spec), calibration))
+    players = [
+        (reopen_library(described), Calibration.from_dict(described["levels"]["calibration"]))
+        for described in libraries
+        if described["name"] not in excluded
+    ]
     if not players:
         raise MidivaeError("every library of the corpus was left out", manifest.get("command"))
     return players
@@ -132,14 +124,12 @@ def preset_players(preset: Preset) -> list[Player]:
     its recorded command names (FluidR3 for a corpus of several libraries)."""
     from midivae.training.corpus.store import MANIFEST, read_json
 
-    provenance = preset.meta.get("provenance", {})
-    corpora = provenance.get("corpora")
-    if not corpora:
-        raise MidivaeError("trained on your audio: no library to measure a velocity regression on")
-    folder = corpora[0].get("path")
+    reference = training_soundfont(preset)  # a MidivaeError for a preset of the user's audio
+    provenance = preset.meta["provenance"]
+    folder = provenance["corpora"][0].get("path")
     manifest = read_json(Path(folder) / MANIFEST) if folder else None
     if manifest is None:
-        return soundfont_players(corpus_soundfont(corpora[0].get("command")))
+        return soundfont_players(reference)
     return corpus_players(manifest, provenance.get("excluded_libraries", ()))
 
 

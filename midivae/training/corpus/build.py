@@ -291,7 +291,7 @@ def build_library_corpus(
     if resume is None:
         return out_dir
     items = content.training_content(inst, seed, tiny=tiny)
-    owner = [_owner(item, index, opened, inst) for index, item in enumerate(items)]
+    owner = [item_owner(item, index, opened, inst) for index, item in enumerate(items)]
     kept = [(item, lib) for item, lib in zip(items, owner, strict=True) if lib is not None]
     dropped = len(items) - len(kept)
     batches = plan_batches(
@@ -337,7 +337,7 @@ def _finish(out_dir: Path, manifest: dict, start: float, say, source: str) -> Pa
     return out_dir
 
 
-def _owner(
+def item_owner(
     item: content.Item, index: int, libraries: list[Library], inst: Instrument
 ) -> int | None:
     """The library that plays item ``index``: ``index % n``, or the next that covers its notes."""

@@ -149,6 +149,14 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def reopen_library(described: dict[str, Any]) -> Library:
+    """The library a manifest describes (:meth:`Library.describe`'s record)."""
+    name, kind = described["name"], described.get("kind")
+    if kind == SYNTH or (kind == "soundfont" and name in render.SOUNDFONTS):
+        return open_library(name)
+    return open_library(f"{name}={described['path']}")
+
+
 def open_library(spec: str | Path) -> Library:
     """The library ``spec`` names: ``fluidr3``, ``musescore``, ``synth``, or a path to an
     ``.sf2`` / ``.sf3`` / ``.sfz`` file or a folder of samples, optionally named as
