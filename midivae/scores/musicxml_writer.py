@@ -87,14 +87,7 @@ def write_musicxml(
 
     notes, parts, _, _, bpm = writer_input(score_or_notes, parts, tempo_bpm)
     if downbeat_s > 0:
-        notes = [
-            replace(
-                n,
-                onset=max(n.onset - downbeat_s, 0.0),
-                offset=max(n.offset - downbeat_s, n.onset - downbeat_s + 1e-3, 1e-3),
-            )
-            for n in notes
-        ]
+        notes = [_from_downbeat(n, downbeat_s) for n in notes]
     score = stream.Score()
     title = path.stem if title is None else title
     score.metadata = metadata.Metadata(title=title, movementName=title)
@@ -195,6 +188,12 @@ def _best_divisor(times: list[float]) -> int:
     return triplets if errors[triplets] < TRIPLET_MARGIN * errors[sixteenths] else sixteenths
 
 
+def _from_downbeat(note: NoteEvent, downbeat_s: float) -> NoteEvent:
+    """``note`` timed from the first downbeat (one that begins before it, from it)."""
+    onset = max(note.onset - downbeat_s, 0.0)
+    return replace(note, onset=onset, offset=max(note.offset - downbeat_s, onset + 1e-3))
+
+
 #: A silence shorter than this (quarter lengths: a 16th) before a part's next note is the
 #: player's articulation, not a rest to write: the note is written up to the next one.
 ARTICULATION_GAP = 0.25
@@ -207,10 +206,9 @@ def _close_gaps(notes: list[NoteEvent], bpm: float) -> list[NoteEvent]:
     gap = ARTICULATION_GAP * 60.0 / bpm
     out = []
     for n in notes:
-        later = onsets[np.searchsorted(onsets, n.onset, side="right") :]
-        following = later[later >= n.offset]
-        if len(following) and following[0] - n.offset < gap:
-            n = replace(n, offset=float(following[0]))
+        k = np.searchsorted(onsets, n.offset)  # the first onset at or after the note's end
+        if k < len(onsets) and onsets[k] - n.offset < gap:
+            n = replace(n, offset=float(onsets[k]))
         out.append(n)
     return out
 

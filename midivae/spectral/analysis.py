@@ -163,7 +163,11 @@ class StreamedFrames:
         ``transform``: a short signal is then never analysed twice."""
         self.keep = max(self.keep, len(blocks))
         for first, frames in blocks:
-            self._blocks[first] = frames if self.transform is None else self.transform(frames)
+            self._hold(first, frames)
+
+    def _hold(self, first: int, frames: np.ndarray) -> None:
+        """Keep a block's frames (from frame ``first``) through ``transform``."""
+        self._blocks[first] = frames if self.transform is None else self.transform(frames)
 
     def __getitem__(self, index: slice) -> np.ndarray:
         if not isinstance(index, slice) or index.step not in (None, 1):
@@ -181,7 +185,7 @@ class StreamedFrames:
             for first, frames in analysis_blocks(
                 self.read, self.n_samples, self.config, frames=wanted
             ):
-                self._blocks[first] = frames if self.transform is None else self.transform(frames)
+                self._hold(first, frames)
         for first, frames in self._blocks.items():
             lo, hi = max(first, start), min(first + len(frames), stop)
             if hi > lo:

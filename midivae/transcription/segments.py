@@ -122,14 +122,13 @@ def decode_take(
     tuning is ``cents`` off."""
     config = preset.spectral
     n_frames, fs = len(amplitude), config.frame_seconds
-    pool = -(-n_frames // PLOT_ROWS)
+    picture, pool = blank_picture(n_frames, config.n_bins)
     segments = plan_segments(
         n_frames, fs, seconds=segment_seconds, margin_seconds=margin_seconds, multiple=pool
     )
     pitches = every_pitch(preset) + cents / 100.0
     store = _Store(len(segments))
     loudest = np.zeros(n_frames, dtype=np.float32)  # per frame, the strongest envelope
-    picture = np.zeros((-(-n_frames // pool), config.n_bins), dtype=np.float32)
     try:
         for index, segment in enumerate(segments):
             if progress is not None and len(segments) > 1:
@@ -150,6 +149,13 @@ def decode_take(
     finally:
         store.close()
     return Decoded(notes, parts, picture, fs * pool)
+
+
+def blank_picture(n_frames: int, n_bins: int) -> tuple[np.ndarray, int]:
+    """An empty picture of a take of ``n_frames`` (at most ``PLOT_ROWS`` rows) and how many
+    frames each row pools."""
+    pool = -(-n_frames // PLOT_ROWS)
+    return np.zeros((-(-n_frames // pool), n_bins), dtype=np.float32), pool
 
 
 def _pooled(rows: np.ndarray, pool: int) -> np.ndarray:
@@ -212,13 +218,13 @@ def _decode_segments(
             ]
             if carried:
                 kept[k] = replace(kept[k], offset=max(kept[k].offset, carried[0].offset))
-                if round(kept[k].offset / fs) >= window.stop - 1 and window.stop < n_frames:
+                if _goes_on(kept[k], window, n_frames, fs):
                     still_open.append(k)
         open_notes = still_open
         for note in notes:
             frame = round(note.onset / fs)
             if segment.core.start <= frame < segment.core.stop:
-                if round(note.offset / fs) >= window.stop - 1 and window.stop < n_frames:
+                if _goes_on(note, window, n_frames, fs):
                     open_notes.append(len(kept))
                 kept.append(note)
             elif (
@@ -241,6 +247,12 @@ def _decode_segments(
         for slot in slots
     ]
     return sorted(replace(n, part=number[n.part]) for n in kept), parts
+
+
+def _goes_on(note: NoteEvent, window: range, n_frames: int, frame_seconds: float) -> bool:
+    """Whether ``note`` may sound on past ``window``: it lasts to the window's end, and the
+    take goes on after it."""
+    return round(note.offset / frame_seconds) >= window.stop - 1 and window.stop < n_frames
 
 
 def _overlap(core: range, window: range) -> slice | None:

@@ -37,7 +37,7 @@ from midivae.spectral.analysis import StreamedFrames, analysis_blocks, n_frames_
 from midivae.transcription.choice import AUTO_SECONDS, POOR_FIT, SILENCE, choose_preset
 from midivae.transcription.level import LoudLevel, correction_db, describe_correction
 from midivae.transcription.notes import TrackingSettings, program_of
-from midivae.transcription.segments import PLOT_ROWS, SEGMENT_SECONDS, decode_take
+from midivae.transcription.segments import SEGMENT_SECONDS, blank_picture, decode_take
 from midivae.transcription.tempo import DEFAULT_BPM
 from midivae.transcription.tuning import TuningMeter, reference_hz
 
@@ -380,8 +380,7 @@ def _transcribe_take(
     if silent:
         notices.append("silence: no notes")
         notes, parts = [], [Part(0, model.instruments[0], program_of(model.instruments[0]), False)]
-        pool = -(-n_frames_for(take.n_samples, config) // PLOT_ROWS)
-        picture = np.zeros((-(-n_frames_for(take.n_samples, config) // pool), config.n_bins))
+        picture, pool = blank_picture(n_frames_for(take.n_samples, config), config.n_bins)
         frame_seconds = config.frame_seconds * pool
     else:
         decoded = decode_take(model, in_tune(), cents=offset, settings=settings, progress=stage)
