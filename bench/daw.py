@@ -31,6 +31,7 @@ import numpy as np
 import soundfile as sf
 
 from midivae.audio import load_audio
+from midivae.music import get_instrument
 from midivae.training.corpus.content import Note
 from midivae.training.corpus.render import get_soundfont, render_notes
 from midivae.transcription.transcribe import transcribe
@@ -38,7 +39,7 @@ from midivae.transcription.transcribe import transcribe
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "example_recording.flac"
 TEMPI = (72, 90, 108, 120, 138, 160)
-LINES = ((73, False), (0, True), (40, False))  # GM program, doubled an octave down
+LINES = (("flute", False), ("piano", True), ("violin", False))  # preset, doubled an octave down
 
 
 def line(bpm: float, rng: np.random.Generator, octaves: bool, bars: int = 8):
@@ -55,9 +56,6 @@ def line(bpm: float, rng: np.random.Generator, octaves: bool, bars: int = 8):
     return notes, t + 1.0
 
 
-PRESETS = {73: "flute", 0: "piano", 40: "violin"}
-
-
 def tempo_errors() -> tuple[list[float], list[float]]:
     """Each render's relative tempo error, and the downbeat's error (seconds) of those whose
     tempo is within 4 % (the lines' first note, on their first downbeat, is at 0.5 s)."""
@@ -65,16 +63,17 @@ def tempo_errors() -> tuple[list[float], list[float]]:
     font = get_soundfont("fluidr3").path()
     errors, downbeats = [], []
     for bpm in TEMPI:
-        for program, octaves in LINES:
+        for preset, octaves in LINES:
+            program = get_instrument(preset).program
             notes, seconds = line(bpm, rng, octaves)
             audio = render_notes(notes, program=program, soundfont=font, seconds=seconds)
-            result = transcribe(audio, preset=PRESETS[program])
+            result = transcribe(audio, preset=preset)
             estimate = result.tempo_bpm or float("nan")
             errors.append(abs(estimate - bpm) / bpm)
             if errors[-1] < 0.04:
                 downbeats.append(abs(result.downbeat_s - notes[0].start))
             print(
-                f"{bpm:4d} BPM  program {program:3d}: {estimate:6.1f}, "
+                f"{bpm:4d} BPM  {preset:7s}: {estimate:6.1f}, "
                 f"downbeat at {result.downbeat_s:.3f} s (played {notes[0].start:.3f})",
                 flush=True,
             )

@@ -23,15 +23,16 @@ import numpy as np
 from daw import EXAMPLE, line
 
 from midivae.audio import load_audio
+from midivae.music import get_instrument
 from midivae.training.corpus.render import get_soundfont, render_notes
 from midivae.transcription.transcribe import transcribe
 
 ROOT = Path(__file__).resolve().parents[1]
-#: (name, GM program, doubled an octave down, tempo, preset)
+#: (name, preset that plays and reads it, doubled an octave down, tempo)
 TAKES = (
-    ("flute-96", 73, False, 96, "flute"),
-    ("piano-100", 0, True, 100, "piano"),
-    ("violin-84", 40, False, 84, "violin"),
+    ("flute-96", "flute", False, 96),
+    ("piano-100", "piano", True, 100),
+    ("violin-84", "violin", False, 84),
 )
 
 
@@ -74,8 +75,9 @@ def main() -> None:
     font = get_soundfont("fluidr3").path()
     rng = np.random.default_rng(11)
     takes = []
-    for name, program, octaves, bpm, preset in TAKES:
+    for name, preset, octaves, bpm in TAKES:
         notes, seconds = line(bpm, rng, octaves)
+        program = get_instrument(preset).program
         takes.append(
             (name, render_notes(notes, program=program, soundfont=font, seconds=seconds), preset)
         )
