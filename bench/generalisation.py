@@ -22,12 +22,16 @@ right before any note decoding (``frames A / B``: pitch on sounding frames / sou
 the piano: sounding keys found / keys read that sound).
 
 Usage: ``python bench/generalisation.py [--epochs N] [--seconds S] [--work DIR] [--config NAME]
-[--players] [--rooms] [--leave-out NAME ...] [INSTRUMENT ... | duets | ensemble]``
+[--players] [--rooms] [--detune CENTS] [--played] [--leave-out NAME ...] [INSTRUMENT ... |
+duets | ensemble]``
 (default: the four melody instruments, the piano and the duets; ``--epochs`` default 40,
 the training default; ``--seconds`` of phrases per library, default 60; corpora and presets
 go under ``--work``, default ``corpora/loo``, and are reused when their build or training
-matches; ``--players`` / ``--rooms`` build the corpora with them; ``--leave-out`` runs
-only those libraries). Last line: ``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
+matches; ``--players`` / ``--rooms`` build the corpora with them; ``--detune`` trains the
+left-out presets with ``midivae train --detune``; ``--played`` has the test phrases and repeats
+played by a player, ``PLAYED``: off A4 = 440 Hz, each note a little off that, vibrato, glides,
+timing, labelled as played; ``--leave-out`` runs only those libraries). Last line:
+``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
 loo_vel_f1=<d> loo_piano_on_f1=<e> loo_piano_vel_f1=<f> loo_duet_on_f1=<g> loo_dyn_order=<h>
 shipped_melody_on_f1=<i> shipped_melody_worst=<j> shipped_piano_on_f1=<k>
 shipped_duet_on_f1=<l> auto_duet_on_f1=<m> shipped_dyn_order=<n> auto_acc=<o>
@@ -57,7 +61,7 @@ from midivae.training.corpus.build import build_library_corpus
 from midivae.training.corpus.content import Note, phrases, piano_phrases
 from midivae.training.corpus.levels import Calibration, calibrate, measure_levels
 from midivae.training.corpus.libraries import open_library
-from midivae.training.corpus.performance import PlayerSettings
+from midivae.training.corpus.performance import PlayerSettings, perform
 from midivae.training.corpus.rooms import RoomSettings
 from midivae.transcription.timing import TrackingSettings
 from midivae.transcription.transcribe import transcribe
@@ -77,6 +81,10 @@ DYNAMICS = (33, 80, 112)
 REPEAT_GAPS_S = (0.02, 0.05)
 #: Items per library (and duets per pair of libraries) that ``auto``'s choice is measured on.
 AUTO_ITEMS = 4
+#: How ``--played`` plays the test content: the corpora's player (a tuning between A4 = 430 and
+#: 450 Hz, vibrato, glides, timing) placing each note of a melody by ear, 10 cents either way
+#: (standard deviation).
+PLAYED = PlayerSettings(intonation_cents=10.0)
 
 
 def library_corpus(
@@ -117,22 +125,28 @@ def loo_preset(
     work: Path,
     epochs: int,
     config: str | None = None,
+    detune: float = 0.0,
 ) -> Path:
     """A preset trained on ``corpora`` without the ``left_out`` libraries, by the shipped
-    recipe where it has one, with model ``config`` when given (reused when already trained
-    so)."""
+    recipe where it has one, with model ``config`` and ``detune`` (``midivae train
+    --detune``) when given (reused when already trained so)."""
     from midivae.model.fit import FitSettings
     from midivae.training.train import train
 
     recipe = RECIPES.get(name, {})
     epochs = recipe.get("epochs", epochs)
-    folder = work / f"{name}-without-{'-'.join(left_out)}{f'-{config}' if config else ''}"
+    suffix = (f"-{config}" if config else "") + (f"-detune{detune:g}" if detune else "")
+    folder = work / f"{name}-without-{'-'.join(left_out)}{suffix}"
     config = config or recipe.get("config")
     meta = folder / "preset.json"
     if meta.is_file():
         provenance = json.loads(meta.read_text()).get("provenance", {})
         planned = provenance.get("fit", {}).get("max_epochs", provenance.get("epochs"))
-        if provenance.get("excluded_libraries") == left_out and planned == epochs:
+        detuned = provenance.get("fit", {}).get("detune_cents", 0.0)
+        if provenance.get("excluded_libraries") == left_out and (planned, detuned) == (
+            epochs,
+            detune,
+        ):
             return folder  # trained so (early stopping may have ended it sooner)
     train(
         name,
@@ -141,7 +155,7 @@ def loo_preset(
         devtest=(),
         config=config,
         epochs=epochs,
-        fit_settings=FitSettings(**recipe["fit"]) if "fit" in recipe else None,
+        fit_settings=FitSettings(**recipe.get("fit", {}), detune_cents=detune),
         exclude_libraries=left_out,
         baseline=False,
         overwrite=True,
@@ -175,6 +189,19 @@ def played(library, inst, notes: list[Note], seconds: float, calibration) -> np.
     """``notes`` as the (calibrated) library plays them, dry."""
     voices = [library.programs(inst)[0]] * len(notes)
     return calibration.play(library, notes, instrument=inst, voices=voices, seconds=seconds)
+
+
+def performed(
+    library, inst, notes: list[Note], seconds: float, calibration, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Note]]:
+    """``notes`` as a player (``PLAYED``) plays them on the library, and the notes as played
+    (their labels)."""
+
+    def render(source: list[Note], length: float) -> np.ndarray:
+        return played(library, inst, source, length, calibration)
+
+    audio, notes, _ = perform(render, notes, seconds, rng, PLAYED, monophonic=not inst.polyphonic)
+    return audio, notes
 
 
 def test_content(inst, library, seconds: float) -> list[tuple[list[Note], float]]:
@@ -333,6 +360,12 @@ def main() -> None:
     parser.add_argument("--players", action="store_true", help="corpora with players")
     parser.add_argument("--rooms", action="store_true", help="corpora with rooms")
     parser.add_argument(
+        "--detune", type=float, default=0.0, help="left-out presets train with this --detune"
+    )
+    parser.add_argument(
+        "--played", action="store_true", help="test content played by a player, not dead on"
+    )
+    parser.add_argument(
         "--leave-out", action="append", default=None, help="only these libraries (repeat it)"
     )
     args = parser.parse_args()
@@ -354,13 +387,27 @@ def main() -> None:
                 continue  # the synthesiser is a training source, not a library players own
             library = open_library(spec)
             calibration = calibration_of(library, inst, reference)
-            preset = loo_preset(name, [corpus], [left_out], args.work, args.epochs, args.config)
+            preset = loo_preset(
+                name, [corpus], [left_out], args.work, args.epochs, args.config, args.detune
+            )
             synthetic["loo"].append(pitch_accuracy(str(preset)))
             content = test_content(inst, library, args.seconds)
             shipped = "shipped*" if heard_by_shipped(name, left_out) else "shipped"
-            audios = [
-                played(library, inst, notes, seconds, calibration) for notes, seconds in content
-            ]
+            if args.played:
+                rng = np.random.default_rng(SEED + 1)
+                pairs = [
+                    performed(library, inst, notes, seconds, calibration, rng)
+                    for notes, seconds in content
+                ]
+                audios = [audio for audio, _ in pairs]
+                content = [
+                    (notes, seconds)
+                    for (_, notes), (_, seconds) in zip(pairs, content, strict=True)
+                ]
+            else:
+                audios = [
+                    played(library, inst, notes, seconds, calibration) for notes, seconds in content
+                ]
             choices += [(name, auto_choice(audio)) for audio in audios[:AUTO_ITEMS]]
             for which, model in (("loo", preset), (shipped, name)):
                 scores = [

@@ -14,6 +14,7 @@ from midivae.model.fit import (
     FitSettings,
     add_noise_floor,
     damping_curves,
+    detuned,
     fit,
     timbre_curves,
 )
@@ -240,6 +241,23 @@ def test_damping_only_attenuates_above_a_corner_for_some_frames():
     steps = curves[:, :-1] - curves[:, 1:]
     assert bool((steps >= -1e-5).all()) and float(steps.max()) <= 24.0 / 48.0 + 1e-4
     assert float(curves.min()) < -60.0  # some frames lose most of their upper partials
+
+
+def test_detune_moves_a_window_along_the_pitch_axis_by_at_most_the_cents_asked():
+    freqs = torch.as_tensor(27.5 * 2.0 ** (np.arange(416) / 48.0), dtype=torch.float32)
+    windows = torch.zeros(500, 3, 416)
+    windows[:, :, 200] = 1.0  # one partial at bin 200 in every frame of every window
+    moved = detuned(windows, 25.0, freqs, torch.Generator().manual_seed(0))
+    again = detuned(windows, 25.0, freqs, torch.Generator().manual_seed(0))
+    assert torch.equal(moved, again)
+    bins = torch.arange(416, dtype=torch.float32)
+    centre = (moved * bins).sum(-1) / moved.sum(-1)  # where the partial went, in bins
+    assert torch.allclose(centre, centre[:, :1].expand(-1, 3))  # a window's frames move together
+    shift = centre[:, 0] - 200.0
+    assert float(shift.abs().max()) <= 1.0 + 1e-5  # 25 cents = one bin at 48 per octave
+    assert float(shift.min()) < -0.8 and float(shift.max()) > 0.8  # both ways, near the limit
+    assert torch.allclose(moved.sum(-1), torch.ones(500, 3))  # linear interpolation keeps it
+    assert torch.equal(detuned(windows, 0.0, freqs, torch.Generator()), windows)
 
 
 @pytest.mark.parametrize(

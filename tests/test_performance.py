@@ -126,6 +126,28 @@ def test_tuning_shifts_the_pitch_by_the_drawn_cents(seed):
     assert np.ptp(track) < 2.0
 
 
+def test_intonation_puts_each_note_off_the_tuning_by_the_drawn_cents():
+    settings = PlayerSettings(
+        vibrato_probability=0.0,
+        glide_probability=0.0,
+        timing_jitter_s=0.0,
+        tuning_a4_hz=(440, 440),
+        intonation_cents=10.0,
+    )
+    notes = [Note(64, 90, 0.1, 1.1), Note(67, 90, 1.2, 2.2), Note(64, 90, 2.3, 3.3)]
+    audio, _, record = perform(
+        sine_render, notes, 3.5, np.random.default_rng(1), settings, monophonic=True
+    )
+    offsets = dict(record["intonation"])
+    assert len(offsets) == 3 and all(abs(c) <= 20.0 for c in offsets.values())
+    for index, note in enumerate(notes):
+        track = cents_track(audio, note.start + 0.1, note.end - 0.1, hz(note.pitch))
+        assert np.median(track) == pytest.approx(offsets[index], abs=1.0)
+    # off by default
+    _, record = pitch_curve(notes, 3.5, np.random.default_rng(2), PlayerSettings(), monophonic=True)
+    assert "intonation" not in record
+
+
 def test_vibrato_on_long_notes_at_the_drawn_rate_and_depth():
     settings = PlayerSettings(
         vibrato_probability=1.0, glide_probability=0.0, timing_jitter_s=0.0, tuning_a4_hz=(440, 440)

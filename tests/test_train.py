@@ -151,10 +151,14 @@ def test_train_cli(tiny, tmp_path):
     assert provenance["command"].startswith("midivae ")
     assert provenance["fit"]["timbre_db"] > 0 and provenance["fit"]["noise_floor_db"]
     assert provenance["fit"]["damping_db_per_octave"] == 24.0
-    steep = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "steep"), "--damping", "48"])
+    assert provenance["fit"]["detune_cents"] == 0.0
+    steep = CliRunner().invoke(
+        cli, [*args[:-1], str(tmp_path / "steep"), "--damping", "48", "--detune", "20"]
+    )
     assert steep.exit_code == 0, steep.output
     fit = json.loads((tmp_path / "steep" / META).read_text())["provenance"]["fit"]
     assert fit["damping_db_per_octave"] == 48.0 and fit["timbre_db"] > 0
+    assert fit["detune_cents"] == 20.0
     plain = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "plain"), "--no-augment"])
     assert plain.exit_code == 0, plain.output
     fit = json.loads((tmp_path / "plain" / META).read_text())["provenance"]["fit"]

@@ -61,6 +61,14 @@ from midivae.cli.options import SEED, Finite, shown_option
     "default 24).",
 )
 @click.option(
+    "--detune",
+    type=Finite(0.0, 50.0),
+    default=None,
+    metavar="CENTS",
+    help="Shift each training window along the pitch axis by up to this many cents either way "
+    "(players off tune; default 0).",
+)
+@click.option(
     "--refine-reading",
     "refine",
     default=None,
@@ -117,6 +125,7 @@ def train(
     device: str,
     augment: bool | None,
     damping: float | None,
+    detune: float | None,
     refine: str | None,
     keep_writing: str | None,
     exclude_libraries: tuple[str, ...],
@@ -146,16 +155,21 @@ def train(
 
     command = "midivae " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if refit_velocity is not None:
-        trains = (corpus, data, devtest, config, epochs, augment, damping, refine, keep_writing)
-        trains += (exclude_libraries, onset_symbols or None)
+        trains = (corpus, data, devtest, config, epochs, augment, damping, detune, refine)
+        trains += (keep_writing, exclude_libraries, onset_symbols or None)
         if any(v not in (None, ()) for v in trains) or cross_weight is not None:
             raise click.UsageError("--refit-velocity trains nothing: give only --instrument and -o")
         _refit(refit_velocity, instrument, output, command, overwrite)
         return
+    detune_cents = detune or 0.0
     if augment is False:
-        settings = FitSettings(timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None)
-    elif augment or damping is not None or refine is None:
-        settings = FitSettings(damping_db_per_octave=24.0 if damping is None else damping)
+        settings = FitSettings(
+            timbre_db=0.0, damping_db_per_octave=0.0, noise_floor_db=None, detune_cents=detune_cents
+        )
+    elif augment or damping is not None or detune is not None or refine is None:
+        settings = FitSettings(
+            damping_db_per_octave=24.0 if damping is None else damping, detune_cents=detune_cents
+        )
     else:
         settings = None  # the refined preset's own augmentations
     import torch

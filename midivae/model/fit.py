@@ -2,8 +2,8 @@
 
 Frames come from a ``FrameSource`` (compressed magnitudes, symbol vectors, a labelled mask);
 features are computed per batch by ``model.features`` with optional training-time
-augmentation of the spectrum (EQ tilt, a random smooth timbre curve, a random low-pass
-damping of the upper partials, a noise floor) and,
+augmentation of the spectrum (a detune, EQ tilt, a random smooth timbre curve, a random
+low-pass damping of the upper partials, a noise floor) and,
 separately, of the level input (gain jitter).
 Deterministic from the seed on CPU.
 """
@@ -99,6 +99,7 @@ class FitSettings:
     lr_factor: float = 0.5
     patience: int = 5
     min_epochs: int = 0
+    detune_cents: float = 0.0
     tilt_db_per_octave: float = 1.5
     timbre_db: float = 6.0
     damping_db_per_octave: float = 24.0
@@ -160,7 +161,8 @@ def batch_features(
     """Features of a batch, augmented when ``generator`` is given (training); a window's
     frames share their draws (one instrument, room and microphone per window)."""
     augmented = (
-        settings.tilt_db_per_octave
+        settings.detune_cents
+        or settings.tilt_db_per_octave
         or settings.timbre_db
         or settings.damping_db_per_octave
         or settings.level_jitter_db
@@ -175,6 +177,8 @@ def batch_features(
         """Per-sample draws ``(n, ...)`` broadcast over a window's frames."""
         return values[:, None] if amplitude.dim() == 3 else values
 
+    if settings.detune_cents:
+        amplitude = detuned(amplitude, settings.detune_cents, frequencies, generator)
     if settings.noise_floor_db:
         amplitude = add_noise_floor(amplitude, frequencies, settings, generator)
     level = None
@@ -195,6 +199,34 @@ def batch_features(
         curves = damping_curves(n, frequencies, settings, generator)
         amplitude = amplitude * each(torch.pow(10.0, curves / 20.0))
     return amplitude_features(amplitude, features, level_db=level)
+
+
+def detuned(
+    amplitude: torch.Tensor, cents: float, frequencies: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Frames ``(n, n_bins)`` or windows ``(n, span, n_bins)`` shifted along the constant-Q
+    axis by a random offset in ``[-cents, cents]`` each (linear interpolation between bins,
+    silence past the edges).
+
+    No player is exactly in tune: a whole take may sit off A4 = 440 Hz, and every note of a
+    violin or a sax is placed by ear a few cents off its neighbours. Sample libraries are
+    tuned to the cent, so without this the reading model learns each pitch at one exact bin
+    and reads a note 10 cents off with far less confidence.
+    """
+    n, n_bins = len(amplitude), amplitude.shape[-1]
+    bins_per_octave = (n_bins - 1) / math.log2(float(frequencies[-1] / frequencies[0]))
+    shift = (torch.rand(n, 1, generator=generator) * 2.0 - 1.0) * cents * bins_per_octave / 1200
+    source = torch.arange(n_bins, dtype=amplitude.dtype)[None, :] - shift
+    low = source.floor()
+    frac = (source - low).view(n, *(1,) * (amplitude.dim() - 2), n_bins)
+    inside = ((source >= 0) & (source <= n_bins - 1)).view_as(frac)
+    low = low.long().clamp(0, n_bins - 1)
+    high = (low + 1).clamp_max(n_bins - 1)
+
+    def at(index: torch.Tensor) -> torch.Tensor:
+        return amplitude.gather(-1, index.view_as(frac).expand_as(amplitude))
+
+    return torch.where(inside, at(low) * (1.0 - frac) + at(high) * frac, 0.0)
 
 
 def damping_curves(

@@ -60,6 +60,9 @@ class PlayerSettings:
     glide_seconds: tuple[float, float] = (0.03, 0.12)
     #: One tuning per rendered batch.
     tuning_a4_hz: tuple[float, float] = (430.0, 450.0)
+    #: Standard deviation of each note's own offset from that tuning, in cents (a melody
+    #: placed by ear; clipped at two of them; 0: every note dead on the tuning).
+    intonation_cents: float = 0.0
     #: Standard deviation of the start and end shifts, in seconds (clipped at two of them).
     timing_jitter_s: float = 0.015
 
@@ -156,7 +159,8 @@ def pitch_curve(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Cents relative to A4 = 440 Hz at ``control_rate``, from 0 to ``seconds`` inclusive.
 
-    The batch's tuning offset plus, for a monophonic line only, each note's vibrato (notes of
+    The batch's tuning offset plus, for a monophonic line only, each note's intonation offset
+    (``settings.intonation_cents``; drawn only when it is above 0), vibrato (notes of
     at least 0.3 s; it starts after the drawn delay, at most 40 % of the note, fades in over
     0.2 s and out over the last 50 ms) and glide (from the drawn offset back to the note's pitch
     over at most half the note, at its start). Only one note sounds at a time in a monophonic
@@ -170,6 +174,7 @@ def pitch_curve(
     curve = np.full(n, tuning)
     vibratos: list[list[float]] = []
     glides: list[list[float]] = []
+    intonation: list[list[float]] = []
     if monophonic:
         for index in sorted(range(len(notes)), key=lambda i: (notes[i].start, notes[i].pitch)):
             note = notes[index]
@@ -184,12 +189,18 @@ def pitch_curve(
             glide_sign = 1.0 if rng.random() < 0.5 else -1.0
             glide_cents = glide_sign * _uniform(rng, settings.glide_cents)
             glide_s = _uniform(rng, settings.glide_seconds)
+            off_tune = 0.0
+            if settings.intonation_cents > 0:
+                spread = settings.intonation_cents
+                off_tune = float(np.clip(rng.normal(0.0, spread), -2 * spread, 2 * spread))
             lo = int(np.ceil(note.start * control_rate - 1e-9))
             hi = min(int(np.floor(note.end * control_rate + 1e-9)) + 1, n)
             if hi <= lo or length <= 0:
                 continue
             local = t[lo:hi] - note.start
-            part = np.full(hi - lo, tuning)
+            part = np.full(hi - lo, tuning + off_tune)
+            if off_tune:
+                intonation.append([index, round(off_tune, 2)])
             if wants_vibrato and length >= VIBRATO_MIN_SECONDS and depth > 0:
                 delay = min(delay, 0.4 * length)
                 fade_in = np.clip((local - delay) / VIBRATO_FADE_IN_S, 0.0, 1.0)
@@ -216,6 +227,8 @@ def pitch_curve(
         "vibrato": vibratos,
         "glides": glides,
     }
+    if intonation:  # [index into the notes, cents off the tuning]
+        record["intonation"] = intonation
     return curve, record
 
 
