@@ -93,13 +93,14 @@ LIBRARY_CORPORA: dict[str, tuple[str, ...]] = {
 #: these arguments, the FluidR3 pair kept for rendering (``--keep-writing``). Chosen by
 #: leaving one library out (docs/experiments.md, "Leave one library out"): the per-key
 #: piano by "A latent per key", the violin's signal->symbol weight 5 by "Violin and the
-#: melody presets", the duet mixture's pair by its duets of two left-out libraries (0.647
-#: against the FluidR3 pair's 0.530).
+#: melody presets", the melody instruments' detune by "Players off tune", the duet
+#: mixture's pair by its duets of two left-out libraries (0.647 against the FluidR3 pair's
+#: 0.530).
 READING: dict[str, tuple[str, ...]] = {
-    "flute": (),
-    "violin": ("--cross-weight", "5"),
-    "alto_sax": (),
-    "trumpet": (),
+    "flute": ("--detune", "25"),
+    "violin": ("--cross-weight", "5", "--detune", "25"),
+    "alto_sax": ("--detune", "25"),
+    "trumpet": ("--detune", "25"),
     "piano": ("--config", "temporal-keys", "--epochs", "30", "--damping", "48"),
     "alto_sax-violin": ("--epochs", "40", "--no-augment"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from midivae.spectral import SpectralConfig, analyse
@@ -164,9 +166,19 @@ def test_rise_start_walks_back_a_slow_attack():
     # rise into it began there (frame 3 is more than 30 dB under the peak)
     assert rise_start(energy, 8, -100, settings) == 4
     assert rise_start(energy, 8, -100, TrackingSettings(onset_floor_db=45.0)) == 3
-    # never before the previous note's start + min_note_frames, never later than found
+    # never before the previous note's start + min_note_frames
     assert rise_start(energy, 8, 6, settings) == 6
-    assert rise_start(energy, 3, -100, settings) == 3
+    # heard in the silence before (30 dB or more under its attack): where it rose out of it
+    assert rise_start(energy, 3, -100, settings) == 4
+
+
+def test_rise_start_of_a_note_heard_in_the_silence_before_it():
+    """The model may hear a note early, in the silence before it (the constant-Q window
+    reaches ahead): the note starts where its partials come within 30 dB of their attack,
+    not at a 2 dB flicker of the silence."""
+    energy = _db([-110, -110, -108, -110, -109, -105, -76, -60, -49, -41, -35, -31])
+    assert rise_start(energy, 4, -100, TrackingSettings()) == 7
+    assert rise_start(energy, 7, -100, TrackingSettings()) == 6  # heard late: back to the rise
 
 
 def test_rise_start_finds_an_attack_that_a_swell_follows():
@@ -278,8 +290,9 @@ def test_a_legato_onset_does_not_move_back_into_the_previous_notes_leaking_attac
     after = 0.1 * before
     after[8:] = [0.2, 0.4, 0.8, 1.0, 1.0]
     envelopes = np.stack([before, after], axis=1)
-    notes = [TrackedNote(2, 9, 0), TrackedNote(11, 13, 1)]
-    heard = refine_onsets(notes, envelopes, TrackingSettings())
+    notes = [TrackedNote(4, 9, 0), TrackedNote(11, 13, 1)]  # both heard a little late
+    settings = TrackingSettings(min_note_frames=2)
+    heard = refine_onsets(notes, envelopes, settings)
     assert heard[1].start == 8
-    blind = refine_onsets(notes, envelopes, TrackingSettings(legato_contrast=False))
+    blind = refine_onsets(notes, envelopes, replace(settings, legato_contrast=False))
     assert blind[1].start < 8  # without the contrast the leaked attack drew it back

@@ -193,7 +193,10 @@ def rise_start(
     lookback: int | None = None,
     against: np.ndarray | None = None,
 ) -> int:
-    """The frame where the rise into a note's attack began, at or before ``start``.
+    """The frame where the rise into a note's attack began, at or before ``start`` (after it
+    where the model heard the note while its partials were still more than
+    ``onset_floor_db`` under the level they reach in their first ``peak_frames``: the
+    first frame within that).
 
     The model reads a pitch only once its attack has grown enough to be recognised, which
     for a slow attack (a breathy flute, a bowed string) is tens of milliseconds after the
@@ -204,9 +207,16 @@ def rise_start(
     in a legato change of pitch) a rise counts only as far as it outgrows that envelope: a
     rise both share is the previous note's own attack leaking into a neighbouring pitch.
     """
+    if start >= len(energy):
+        return start
+    scale = 10.0 ** (-settings.onset_floor_db / 20.0)
+    attack = np.asarray(energy[start : start + peak_frames])
+    floor = attack.max() * scale
+    if attack[0] <= floor:  # heard before its partials rose: it starts where they have
+        return start + int(np.argmax(attack > floor))
     lookback = settings.onset_lookback_frames if lookback is None else lookback
     lowest = max(earliest, start - lookback, 1)
-    if start < lowest or start >= len(energy):
+    if start < lowest:
         return start
     window = np.asarray(energy[lowest - 1 : start + 1], dtype=np.float64)
     if against is not None:
@@ -216,7 +226,7 @@ def rise_start(
     if rise[steepest] * RISE_PER_FRAME <= 1.0:
         return start
     t = lowest + steepest
-    floor = energy[t : t + peak_frames].max() * 10.0 ** (-settings.onset_floor_db / 20.0)
+    floor = energy[t : t + peak_frames].max() * scale
     while (
         t > lowest
         and energy[t - 1] > floor
@@ -280,6 +290,7 @@ def refine_onsets(
             lookback=lookback,
             against=envelopes[:, before.pitch] if legato else None,
         )
+        start = min(start, note.end - 1)
         previous[voice], before = start, note
         refined.append(TrackedNote(start, note.end, note.pitch))
     return refined
