@@ -179,6 +179,10 @@ def test_rise_start_of_a_note_heard_in_the_silence_before_it():
     energy = _db([-110, -110, -108, -110, -109, -105, -76, -60, -49, -41, -35, -31])
     assert rise_start(energy, 4, -100, TrackingSettings()) == 7
     assert rise_start(energy, 7, -100, TrackingSettings()) == 6  # heard late: back to the rise
+    # heard long before, in digital silence: where the note's partials come within 30 dB of
+    # the level they reach before its end
+    silent = np.r_[np.zeros(30), energy[6:]]
+    assert rise_start(silent, 3, -100, TrackingSettings(), end=len(silent)) == 31
 
 
 def test_rise_start_finds_an_attack_that_a_swell_follows():

@@ -192,11 +192,12 @@ def rise_start(
     peak_frames: int = 6,
     lookback: int | None = None,
     against: np.ndarray | None = None,
+    end: int | None = None,
 ) -> int:
     """The frame where the rise into a note's attack began, at or before ``start`` (after it
     where the model heard the note while its partials were still more than
-    ``onset_floor_db`` under the level they reach in their first ``peak_frames``: the
-    first frame within that).
+    ``onset_floor_db`` under the level they reach before the note's ``end``, or in its first
+    ``peak_frames``: the first frame within that).
 
     The model reads a pitch only once its attack has grown enough to be recognised, which
     for a slow attack (a breathy flute, a bowed string) is tens of milliseconds after the
@@ -210,10 +211,9 @@ def rise_start(
     if start >= len(energy):
         return start
     scale = 10.0 ** (-settings.onset_floor_db / 20.0)
-    attack = np.asarray(energy[start : start + peak_frames])
-    floor = attack.max() * scale
-    if attack[0] <= floor:  # heard before its partials rose: it starts where they have
-        return start + int(np.argmax(attack > floor))
+    heard = np.asarray(energy[start : max(start + peak_frames, end or 0)])
+    if heard[0] <= heard.max() * scale:  # heard before its partials rose: where they have
+        return start + int(np.argmax(heard > heard.max() * scale))
     lookback = settings.onset_lookback_frames if lookback is None else lookback
     lowest = max(earliest, start - lookback, 1)
     if start < lowest:
@@ -289,6 +289,7 @@ def refine_onsets(
             settings,
             lookback=lookback,
             against=envelopes[:, before.pitch] if legato else None,
+            end=note.end,
         )
         start = min(start, note.end - 1)
         previous[voice], before = start, note

@@ -263,7 +263,7 @@ def transcribe(
     --------
     >>> result = midivae.transcribe("examples/example_recording.flac", instrument="flute")
     >>> [(round(n.onset, 2), n.pitch, n.velocity) for n in result.notes][:2]
-    [(0.36, 76, 45), (1.02, 76, 52)]
+    [(0.41, 76, 40), (1.02, 76, 50)]
     """
     if preset is None:
         preset = instrument
