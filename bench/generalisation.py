@@ -143,10 +143,8 @@ def loo_preset(
         provenance = json.loads(meta.read_text()).get("provenance", {})
         planned = provenance.get("fit", {}).get("max_epochs", provenance.get("epochs"))
         detuned = provenance.get("fit", {}).get("detune_cents", 0.0)
-        if provenance.get("excluded_libraries") == left_out and (planned, detuned) == (
-            epochs,
-            detune,
-        ):
+        same = provenance.get("excluded_libraries") == left_out and planned == epochs
+        if same and detuned == detune:
             return folder  # trained so (early stopping may have ended it sooner)
     train(
         name,

@@ -197,7 +197,7 @@ def rise_start(
     """The frame where the rise into a note's attack began, at or before ``start`` (after it
     where the model heard the note while its partials were still more than
     ``onset_floor_db`` under the level they reach before the note's ``end``, or in its first
-    ``peak_frames``: the first frame within that).
+    ``peak_frames``: the first frame within that, never past ``end``).
 
     The model reads a pitch only once its attack has grown enough to be recognised, which
     for a slow attack (a breathy flute, a bowed string) is tens of milliseconds after the
@@ -212,8 +212,10 @@ def rise_start(
         return start
     scale = 10.0 ** (-settings.onset_floor_db / 20.0)
     heard = np.asarray(energy[start : max(start + peak_frames, end or 0)])
-    if heard[0] <= heard.max() * scale:  # heard before its partials rose: where they have
-        return start + int(np.argmax(heard > heard.max() * scale))
+    floor = heard.max() * scale
+    if heard[0] <= floor:  # heard before its partials rose: where they have, inside the note
+        risen = start + int(np.argmax(heard > floor))
+        return risen if end is None else min(risen, max(end - 1, start))
     lookback = settings.onset_lookback_frames if lookback is None else lookback
     lowest = max(earliest, start - lookback, 1)
     if start < lowest:
@@ -291,7 +293,6 @@ def refine_onsets(
             against=envelopes[:, before.pitch] if legato else None,
             end=note.end,
         )
-        start = min(start, note.end - 1)
         previous[voice], before = start, note
         refined.append(TrackedNote(start, note.end, note.pitch))
     return refined
