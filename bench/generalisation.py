@@ -22,15 +22,17 @@ right before any note decoding (``frames A / B``: pitch on sounding frames / sou
 the piano: sounding keys found / keys read that sound).
 
 Usage: ``python bench/generalisation.py [--epochs N] [--seconds S] [--work DIR] [--config NAME]
-[--players] [--rooms] [--detune CENTS] [--played] [--leave-out NAME ...] [INSTRUMENT ... |
-duets | ensemble]``
+[--players] [--rooms] [--detune CENTS] [--played] [--pedalled] [--leave-out NAME ...]
+[INSTRUMENT ... | duets | ensemble]``
 (default: the four melody instruments, the piano and the duets; ``--epochs`` default 40,
 the training default; ``--seconds`` of phrases per library, default 60; corpora and presets
 go under ``--work``, default ``corpora/loo``, and are reused when their build or training
 matches; ``--players`` / ``--rooms`` build the corpora with them; ``--detune`` trains the
 left-out presets with ``midivae train --detune``; ``--played`` has the test phrases and repeats
 played by a player, ``PLAYED``: off A4 = 440 Hz, each note a little off that, vibrato, glides,
-timing, labelled as played; ``--leave-out`` runs only those libraries). Last line:
+timing, labelled as played; ``--pedalled`` has the piano read two-handed pieces under the
+sustain pedal (``content.pedalled_pieces``, fresh seed) instead of its phrases;
+``--leave-out`` runs only those libraries). Last line:
 ``loo_melody_on_f1=<a> loo_melody_worst=<b> loo_onoff_f1=<c>
 loo_vel_f1=<d> loo_piano_on_f1=<e> loo_piano_vel_f1=<f> loo_duet_on_f1=<g> loo_dyn_order=<h>
 shipped_melody_on_f1=<i> shipped_melody_worst=<j> shipped_piano_on_f1=<k>
@@ -58,7 +60,7 @@ from libraries import SYNTH, available
 from midivae.music import MELODY_INSTRUMENTS, MIXTURES, get_instrument
 from midivae.presets.preset import cached_preset
 from midivae.training.corpus.build import build_library_corpus
-from midivae.training.corpus.content import Note, phrases, piano_phrases
+from midivae.training.corpus.content import Note, pedalled_pieces, phrases, piano_phrases
 from midivae.training.corpus.levels import Calibration, calibrate, measure_levels
 from midivae.training.corpus.libraries import open_library
 from midivae.training.corpus.performance import PlayerSettings, perform
@@ -202,11 +204,14 @@ def performed(
     return audio, notes
 
 
-def test_content(inst, library, seconds: float) -> list[tuple[list[Note], float]]:
-    """Fresh phrases (and repeats, for a melody instrument) inside the library's keys."""
+def test_content(
+    inst, library, seconds: float, pedalled: bool = False
+) -> list[tuple[list[Note], float]]:
+    """Fresh phrases (and repeats, for a melody instrument) inside the library's keys; for the
+    piano a melody over an accompaniment, or ``pedalled`` two-handed pieces."""
     rng = np.random.default_rng(SEED)
     low, high = library.key_range(inst)
-    make = piano_phrases if inst.polyphonic else phrases
+    make = (pedalled_pieces if pedalled else piano_phrases) if inst.polyphonic else phrases
     items = [
         (list(item.notes), item.length)
         for item in make(inst, rng, seconds=seconds)
@@ -364,6 +369,9 @@ def main() -> None:
         "--played", action="store_true", help="test content played by a player, not dead on"
     )
     parser.add_argument(
+        "--pedalled", action="store_true", help="the piano reads pedalled two-handed pieces"
+    )
+    parser.add_argument(
         "--leave-out", action="append", default=None, help="only these libraries (repeat it)"
     )
     args = parser.parse_args()
@@ -389,7 +397,7 @@ def main() -> None:
                 name, [corpus], [left_out], args.work, args.epochs, args.config, args.detune
             )
             synthetic["loo"].append(pitch_accuracy(str(preset)))
-            content = test_content(inst, library, args.seconds)
+            content = test_content(inst, library, args.seconds, args.pedalled)
             shipped = "shipped*" if heard_by_shipped(name, left_out) else "shipped"
             if args.played:
                 rng = np.random.default_rng(SEED + 1)

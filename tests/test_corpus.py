@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,27 @@ def test_training_content_covers_range_dynamics_and_durations(name):
         assert any(len({p % 12 for p in c}) < 4 for c in wide)
     minutes = sum(i.length for i in items) / 60
     assert 10 <= minutes <= (60 if inst.polyphonic else 20)  # trainable in minutes on 2 cores
+
+
+def test_pedalled_pieces_ring_on_under_the_pedal_two_hands_wide():
+    inst = get_instrument("piano")
+    items = content.pedalled_pieces(inst, np.random.default_rng(0), seconds=300.0)
+    again = content.pedalled_pieces(inst, np.random.default_rng(0), seconds=300.0)
+    assert items == again and sum(i.length for i in items) >= 300.0
+    widest, densest, rung = 0, 0, 0
+    for item in items:
+        notes = item.notes
+        assert all(inst.low <= n.pitch <= inst.high and n.end > n.start for n in notes)
+        for pitch in {n.pitch for n in notes}:  # a key struck again cuts its last note
+            same = sorted((n for n in notes if n.pitch == pitch), key=lambda n: n.start)
+            assert all(a.end <= b.start for a, b in pairwise(same))
+        widest = max(widest, max(n.pitch for n in notes) - min(n.pitch for n in notes))
+        for t in np.arange(0.0, item.length, 0.1):
+            densest = max(densest, sum(n.start <= t < n.end for n in notes))
+        # the pedal: notes still sounding after six later onsets
+        starts = sorted(n.start for n in notes)
+        rung += sum(sum(n.start < s < n.end for s in starts) >= 6 for n in notes)
+    assert widest >= 36 and densest >= 8 and rung >= 300  # 82 without the pedal
 
 
 def test_content_is_deterministic_from_the_seed():

@@ -47,16 +47,18 @@ ONSET_TOLERANCE_S = 0.05
 
 def fit_content(instrument: str, seed: int, *, tiny: bool = False) -> list:
     """The items the fit renders: phrases, then chorale lines (``tiny``: 10 s of phrases).
-    A polyphonic instrument plays its own phrases (a melody over an accompaniment) and the
-    lines' chorales in four voices."""
+    A polyphonic instrument plays its own phrases (a melody over an accompaniment, and as
+    long again of pedalled two-handed pieces) and the lines' chorales in four voices."""
     from midivae.music import get_instrument
-    from midivae.training.corpus.content import phrases, piano_phrases
+    from midivae.training.corpus.content import pedalled_pieces, phrases, piano_phrases
     from midivae.training.corpus.pieces import piece_item, score_notes
 
     inst = get_instrument(instrument)
     rng = np.random.default_rng(SEED_OFFSET + seed)
     make = piano_phrases if inst.polyphonic else phrases
     items = make(inst, rng, seconds=10.0 if tiny else PHRASE_SECONDS)
+    if inst.polyphonic and not tiny:
+        items += pedalled_pieces(inst, rng, seconds=PHRASE_SECONDS)
     for work, voice in () if tiny else LINES:
         voices = None if inst.polyphonic else (voice,)
         raw = score_notes(work, None, voices, bpm=float(rng.uniform(70, 120)))

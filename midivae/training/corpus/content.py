@@ -1,4 +1,5 @@
-"""Seeded note lists for training corpora: isolated notes, monophonic phrases, piano chords.
+"""Seeded note lists for training corpora: isolated notes, monophonic phrases, piano chords
+and pedalled two-handed piano pieces.
 
 Every item is a short stretch of music (a note, a phrase, a chord) with times relative to its
 own start and a ``length`` that includes a release gap, so items can be laid end to end.
@@ -27,9 +28,10 @@ NOTE_GAP = 0.4
 PHRASE_GAP = 0.6
 #: Seconds of generated phrases (and, for piano, chords) per instrument.
 PHRASE_SECONDS = 300.0
-PIANO_PHRASE_SECONDS = 900.0
+PIANO_PHRASE_SECONDS = 600.0
 CHORD_SECONDS = 400.0
-PROGRESSION_SECONDS = 600.0
+PROGRESSION_SECONDS = 400.0
+PEDALLED_SECONDS = 500.0
 
 _MODES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -327,6 +329,157 @@ def piano_phrases(
     return items
 
 
+def _triad(rng: np.random.Generator, tonic: int, mode: tuple[int, ...]) -> list[int]:
+    """Pitch classes of a chord on a random degree of ``mode`` (root first; a seventh
+    sometimes)."""
+    degree = int(rng.integers(0, 7))
+    size = 4 if rng.random() < 0.3 else 3
+    return [(tonic + mode[(degree + 2 * k) % 7]) % 12 for k in range(size)]
+
+
+def _tones(classes: list[int], low: int, high: int) -> list[int]:
+    """Every pitch in ``low..high`` whose class is in ``classes``, ascending."""
+    return [p for p in range(low, high + 1) if p % 12 in classes]
+
+
+def _left_hand(
+    rng: np.random.Generator, style: str, classes: list[int], t0: float, span: float, split: int
+) -> list[tuple[int, float, float]]:
+    """(pitch, start, key held) of one harmony's left hand below ``split``."""
+    bass = max(p for p in _tones(classes[:1], split - 24, split - 13))
+    upper = _tones(classes, bass + 1, split - 1)
+    if style == "broken":  # an arpeggio up from the bass, over an octave and more
+        figure = [bass, *upper[: int(rng.integers(3, 6))]]
+    elif style == "alberti":  # bass, top, middle, top in close position
+        close = _tones(classes, bass + 12, bass + 24)[:3] or [bass + 12]
+        figure = [bass, close[-1], close[len(close) // 2], close[-1]] * 2
+    elif style == "octaves":  # the bass doubled an octave below, twice per harmony
+        return [(p, t0 + k * span / 2, span / 2 * 0.9) for k in range(2) for p in (bass, bass - 12)]
+    else:  # block chords
+        return [(p, t0, span * 0.95) for p in [bass, *upper[:3]]]
+    step = span / len(figure)
+    return [(p, t0 + k * step, step * rng.uniform(0.7, 1.0)) for k, p in enumerate(figure)]
+
+
+def _right_hand(
+    rng: np.random.Generator,
+    style: str,
+    classes: list[int],
+    scale: list[int],
+    t0: float,
+    span: float,
+    beat: float,
+    previous: int,
+) -> list[tuple[int, float, float]]:
+    """(pitch, start, key held) of one harmony's right hand, on ``scale`` from ``previous``."""
+    if style == "chords":
+        tops = _tones(classes, previous - 5, previous + 7) or [previous]
+        top = int(rng.choice(tops))
+        chord = [top, *[p for p in _tones(classes, top - 9, top - 1)][-2:]]
+        return [(p, t0 + k * beat, beat * 0.9) for k in range(round(span / beat)) for p in chord]
+    if style == "run":  # a scale run in sixteenths
+        step = max(beat / 4, 0.07)
+        index = int(np.argmin(np.abs(np.array(scale) - previous)))
+        direction = 1 if rng.random() < 0.5 else -1
+        out = []
+        for k in range(int(span / step)):
+            if not 0 <= index + direction < len(scale):
+                direction = -direction
+            out.append((scale[index], t0 + k * step, step))
+            index += direction
+        return out
+    out, t, pitch = [], t0, previous  # a melody leaning on chord tones
+    while t < t0 + span - 0.05:
+        length = beat * float(rng.choice([0.5, 1.0, 1.0, 2.0]))
+        low, high = max(scale[0], pitch - 5), min(scale[-1], pitch + 5)
+        near = _tones(classes, low, high) if rng.random() < 0.6 else []
+        nearby = near or [p for p in scale if low <= p <= high]
+        pitch = int(rng.choice(nearby or scale))
+        held = length * rng.uniform(0.6, 1.0)
+        out.append((pitch, t, held))
+        doubling = rng.random()
+        if style == "doubled" and doubling < 0.5:
+            out.append((pitch - 12, t, held))  # in octaves
+        elif style == "doubled":
+            below = [p for p in scale if pitch - 5 <= p <= pitch - 3]  # a third under
+            out += [(below[-1], t, held)] if below else []
+        t += length
+    return out
+
+
+def _under_pedal(notes: list[Note], pedal: list[tuple[float, float]]) -> list[Note]:
+    """Notes as the sustain pedal holds them: a key released while the pedal is down sounds
+    until the pedal lifts, or until the key is struck again."""
+    held = []
+    for note in notes:
+        end = note.end
+        for down, up in pedal:
+            if down <= note.end < up:
+                end = up
+        held.append(Note(note.pitch, note.velocity, note.start, end))
+    out: list[Note] = []
+    by_key: dict[int, list[Note]] = {}
+    for note in sorted(held, key=lambda n: (n.start, -n.velocity)):
+        by_key.setdefault(note.pitch, []).append(note)
+    for key_notes in by_key.values():
+        for note, after in zip(key_notes, [*key_notes[1:], None], strict=True):
+            if out and out[-1].pitch == note.pitch and out[-1].start == note.start:
+                continue  # both hands on one key at once: one note
+            end = note.end if after is None else min(note.end, after.start - 0.01)
+            if end - note.start >= 0.03:
+                out.append(Note(note.pitch, note.velocity, note.start, round(end, 4)))
+    return out
+
+
+def pedalled_pieces(
+    instrument: Instrument, rng: np.random.Generator, *, seconds: float
+) -> list[Item]:
+    """Two-handed piano pieces up to ``seconds``, as pianists play: a harmony per bar or half
+    bar of a key; the left hand in broken chords, Alberti figures, octave basses or block
+    chords; the right hand a melody (alone, or doubled in octaves or thirds), scale runs in
+    sixteenths or chords; on most pieces the sustain pedal, caught just after each change of
+    harmony, so that released keys ring on (and are labelled sounding) until it lifts."""
+    items: list[Item] = []
+    total = 0.0
+    while total < seconds:
+        beat = rng.uniform(0.3, 0.75)
+        harmonies = int(rng.integers(3, 9))
+        span = beat * float(rng.choice([2.0, 4.0]))
+        split = int(np.clip(rng.integers(52, 66), instrument.low + 26, instrument.high - 20))
+        mode = _MODES[str(rng.choice(["major", "minor", "harmonic"]))]
+        tonic = int(rng.integers(0, 12))
+        scale = _tones([(tonic + d) % 12 for d in mode], split, min(instrument.high, split + 30))
+        left = str(rng.choice(["broken", "alberti", "octaves", "block"]))
+        right = str(rng.choice(["melody", "doubled", "run", "chords"]))
+        loudness = _envelope(rng, harmonies)
+        keys: list[Note] = []
+        previous = int(rng.choice(scale[len(scale) // 4 : 3 * len(scale) // 4]))
+        for h in range(harmonies):
+            t0, classes = h * span, _triad(rng, tonic, mode)
+            hands = (
+                (_left_hand(rng, left, classes, t0, span, split), -int(rng.integers(5, 20))),
+                (_right_hand(rng, right, classes, scale, t0, span, beat, previous), 0),
+            )
+            for played, offset in hands:
+                for pitch, start, held in played:
+                    if instrument.low <= pitch <= instrument.high:
+                        velocity = int(np.clip(loudness[h] + offset + rng.integers(-6, 7), 8, 127))
+                        keys.append(Note(pitch, velocity, round(start, 4), round(start + held, 4)))
+            melody = [p for p, _, _ in hands[1][0]]
+            previous = melody[-1] if melody else previous
+        end = harmonies * span
+        pedal = []
+        if rng.random() < 0.75:
+            pedal = [
+                (h * span + rng.uniform(0.03, 0.15), (h + 1) * span - rng.uniform(0.0, 0.05))
+                for h in range(harmonies)
+            ]
+            pedal[-1] = (pedal[-1][0], end + rng.uniform(0.3, 1.5))  # the last chord rings
+        items.append(_item(PHRASE, _under_pedal(keys, pedal), PHRASE_GAP))
+        total += items[-1].length
+    return items
+
+
 def training_content(instrument: Instrument, seed: int, *, tiny: bool = False) -> list[Item]:
     """Everything a training corpus renders, deterministic from ``seed``.
 
@@ -351,6 +504,7 @@ def training_content(instrument: Instrument, seed: int, *, tiny: bool = False) -
         items += phrases(instrument, rng, seconds=PHRASE_SECONDS / 3)
         items += piano_phrases(instrument, rng, seconds=PIANO_PHRASE_SECONDS)
         items += progressions(instrument, rng, seconds=PROGRESSION_SECONDS)
+        items += pedalled_pieces(instrument, rng, seconds=PEDALLED_SECONDS)
     else:
         items += phrases(instrument, rng, seconds=PHRASE_SECONDS)
     return items
