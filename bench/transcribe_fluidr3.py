@@ -1,30 +1,31 @@
 """Transcription on fresh FluidR3_GM phrases: the held-in library, for tuning note tracking.
 
 Phrases generated with a seed the corpora never used (``content.phrases``, or
-``content.piano_phrases`` for ``piano``; seed 99), rendered
-by fluidsynth with FluidR3_GM, transcribed with each instrument's own preset; a note on a key
-that FluidR3 plays as silence (the violin's A#6) is left out of the reference. Constants of
-the note tracker (costs, onset shift) are chosen here, never on the MuseScore_General dev set.
-``duets`` (named like an instrument) mixes fresh phrases of every pair of melody
-instruments and transcribes them with the ``ensemble`` preset (and the violin + alto sax pair
-with the ``alto_sax-violin`` preset too), for the mixture decoding's constants; its last line
-is ``duets (ensemble) on_f1=<a> precision=<p> recall=<r>``. ``piano`` also gets isolated notes
-over its range at three velocities, and four 4-voice Bach chorales that neither the corpora
-nor the dev set use (``SELECTION_CHORALES``), the kind of music the dev set's chorales are,
-in the held-in library. ``repeats`` (named like an instrument) plays each melody instrument's
-same-pitch repeats (four notes of 0.25-0.5 s across its range) with gaps of 10-80 ms, legato
-re-articulations (a bow change, a tongued repeat) that the model hears as one held note; its
-last line is ``repeats on_f1=<a>`` (mean over instruments and gaps). ``auto`` lets
-``--instrument auto`` choose among the shipped presets for fresh solos (two phrases of each
-instrument, piano too) and duets (two of each pair of melody instruments), and prints the
-chosen preset's fit and the chooser's share for it; its last line is ``auto acc=<a>``.
-``dynamics`` plays the dev set's isolated-note files (pp / mf / ff) with FluidR3 and counts
-the pitches whose velocities come out in order, the held-in counterpart of the dev line's
-``dyn_order`` (last line ``dynamics order=<a>``; the five instruments unless others are
-named after it). ``lines`` plays chorale lines (``BENCH_LINES``: no corpus, dev file or
-velocity fit uses them) with the dev set's kind of dynamics (pp / mf / ff levels every few
-seconds, linear between), the held-in counterpart of the dev melodies; last line ``lines
-on_f1=<a> onoff_f1=<b> vel_f1=<c>`` (the melody instruments unless others are named after it).
+``content.piano_phrases`` for ``piano``; seed 99), rendered by fluidsynth with FluidR3_GM,
+transcribed with each instrument's own preset; a note on a key that FluidR3 plays as silence
+(the violin's A#6) is left out of the reference. Constants of the note tracker (costs, onset
+shift) are chosen here, never on the MuseScore_General dev set. ``duets`` (named like an
+instrument) mixes fresh phrases of every pair of melody instruments and transcribes them with
+the ``ensemble`` preset (and the violin + alto sax pair with the ``alto_sax-violin`` preset
+too), for the mixture decoding's constants; its last line is ``duets (ensemble) on_f1=<a>
+precision=<p> recall=<r>``. ``piano`` also gets isolated notes over its range at three
+velocities, and four 4-voice Bach chorales that neither the corpora nor the dev set use
+(``SELECTION_CHORALES``), the kind of music the dev set's chorales are, in the held-in library,
+and two-handed pieces under the sustain pedal (``content.pedalled_pieces``, seed 99).
+``repeats`` (named like an instrument) plays each melody instrument's same-pitch repeats (four
+notes of 0.25-0.5 s across its range) with gaps of 10-80 ms, legato re-articulations (a bow
+change, a tongued repeat) that the model hears as one held note; its last line is ``repeats
+on_f1=<a>`` (mean over instruments and gaps). ``auto`` lets ``--instrument auto`` choose among
+the shipped presets for fresh solos (two phrases of each instrument, piano too) and duets (two
+of each pair of melody instruments), and prints the chosen preset's fit and the chooser's share
+for it; its last line is ``auto acc=<a>``. ``dynamics`` plays the dev set's isolated-note files
+(pp / mf / ff) with FluidR3 and counts the pitches whose velocities come out in order, the
+held-in counterpart of the dev line's ``dyn_order`` (last line ``dynamics order=<a>``; the five
+instruments unless others are named after it). ``lines`` plays chorale lines (``BENCH_LINES``:
+no corpus, dev file or velocity fit uses them) with the dev set's kind of dynamics (pp / mf /
+ff levels every few seconds, linear between), the held-in counterpart of the dev melodies; last
+line ``lines on_f1=<a> onoff_f1=<b> vel_f1=<c>`` (the melody instruments unless others are
+named after it).
 
 Usage: ``python bench/transcribe_fluidr3.py [--presets DIR] [--room RT60] [INSTRUMENT ...]``
 (default: the four melody instruments; ``piano`` too when named; ``--presets`` takes each
@@ -47,7 +48,7 @@ from scoring import ONSET_TOLERANCE, ordered, score, velocity_triples
 from transcribe_room import WET_DB, in_room, room_response
 
 from midivae.music import MELODY_INSTRUMENTS, get_instrument
-from midivae.training.corpus.content import Note, phrases, piano_phrases
+from midivae.training.corpus.content import Note, pedalled_pieces, phrases, piano_phrases
 from midivae.training.corpus.pieces import piece_item, score_notes
 from midivae.training.corpus.render import get_soundfont, render_notes
 from midivae.transcription.transcribe import transcribe
@@ -367,6 +368,15 @@ def main() -> None:
                 f"{name:10s} chorales {len(chorales):2d}  on {f1:.3f}"
                 f"  (precision {precision:.3f}, recall {recall:.3f})  on+off {onoff:.3f}"
                 f"  +vel {vel:.3f}"
+            )
+            pieces = pedalled_pieces(inst, np.random.default_rng(SEED), seconds=SECONDS)
+            pedalled, _ = score_items(preset, inst, pieces, font)
+            print(
+                f"{name:10s} pedalled {len(pedalled):2d}  on "
+                f"{np.mean([r.on_f1 for r in pedalled]):.3f}  (precision "
+                f"{np.mean([r.on_precision for r in pedalled]):.3f}, recall "
+                f"{np.mean([r.on_recall for r in pedalled]):.3f})  on+off "
+                f"{np.mean([r.onoff_f1 for r in pedalled]):.3f}"
             )
             f1, found, high = isolated_scores(preset, inst, font)
             print(f"{name:10s} isolated notes  on {f1:.3f}  (from C5 up: {found} of {high} found)")

@@ -23,7 +23,7 @@ from midivae.training.corpus.rooms import RoomSettings, place
 log = logging.getLogger("midivae")
 
 #: Bump when content generation, labelling or layout changes (invalidates caches).
-CONTENT_VERSION = 3
+CONTENT_VERSION = 4
 #: Bump when the sample player, the synthesiser, the player or the room changes what they
 #: render (invalidates caches of corpora built with ``--library``).
 LIBRARY_RENDER_VERSION = 1
